@@ -1,0 +1,13 @@
+/** Command ids, in one place so menus, the palette, key bindings and tests agree. */
+export namespace CommandIDs {
+  export const findOpponent = 'duel:find-opponent';
+  export const cancelSearch = 'duel:cancel-search';
+  export const submit = 'duel:submit';
+  export const runSamples = 'duel:run-samples';
+  export const forfeit = 'duel:forfeit';
+  export const openPanel = 'duel:open-panel';
+  /** Bring the running duel's view to the front (used by the sidebar). */
+  export const showDuel = 'duel:show-duel';
+}
+
+export const PALETTE_CATEGORY = 'Duel';

@@ -1,0 +1,650 @@
+/**
+ * The duel view: one main-area widget per battle.
+ *
+ * Layout: a header (challenge, clock, actions), an outcome banner once the battle is over, then three columns —
+ * the problem (Markdown statement, signature, samples), the player's own CodeMirror editor with their test
+ * results, and the opponent's code mirrored live in a read-only editor with their progress.
+ *
+ * The view owns the battle's display state (results, verdicts); `IDuelClient` owns the connection. Editors are
+ * JupyterLab's own (`IEditorServices`), so themes, fonts and Python highlighting match the rest of the app.
+ */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { CodeEditor, CodeEditorWrapper, type IEditorServices } from '@jupyterlab/codeeditor';
+import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { Panel, PanelLayout, Widget } from '@lumino/widgets';
+
+import { formatDelta, formatDuration, h } from './dom';
+import { duelIcon } from './icons';
+import { OpponentMirror } from './mirror';
+import {
+  outcomeFor,
+  type IBattleComplete,
+  type IErrorEvent,
+  type IOpponentCode,
+  type ISubmissionResult,
+  type ITestResult,
+  type Outcome
+} from './protocol';
+import type { IBattle, IDuelClient } from './tokens';
+
+const PYTHON_MIME = 'text/x-python';
+
+const OUTCOME_TEXT: Record<Outcome, string> = {
+  won: 'You won!',
+  lost: 'You lost',
+  draw: 'Draw',
+  aborted: 'Aborted'
+};
+
+const REASON_TEXT: Record<IBattleComplete['reason'], string> = {
+  solved: 'a submission passed every test',
+  forfeit: 'a player forfeited',
+  time_limit: 'the time ran out',
+  aborted: 'the battle was aborted'
+};
+
+const VERDICT_TITLES: Record<string, string> = {
+  AC: 'Accepted',
+  WA: 'Wrong answer',
+  TLE: 'Time limit exceeded',
+  MLE: 'Memory limit exceeded',
+  RE: 'Runtime error',
+  OLE: 'Output limit exceeded',
+  CE: 'Compilation error',
+  REFUSED: 'Refused'
+};
+
+export class DuelView extends Widget {
+  constructor(options: DuelView.IOptions) {
+    super();
+    const { battle, client, editorServices, rendermime } = options;
+    this._battle = battle;
+    this._client = client;
+    const match = battle.match;
+    const challenge = match.challenge;
+
+    this.id = `jupyter-duel-view-${match.battle_id}`;
+    this.addClass('jp-DuelView');
+    this.node.dataset.testid = 'duel-view';
+    this.title.label = `Duel: ${challenge.title}`;
+    this.title.caption = `${challenge.title} (${challenge.difficulty}) vs ${match.opponent.name}`;
+    this.title.icon = duelIcon;
+    this.title.closable = false; // a running battle must not lose its editor; closable again when over
+
+    const layout = new PanelLayout();
+    this.layout = layout;
+
+    // ---------------------------------------------------------- header
+    this._clock = h('div', { class: 'jp-DuelClock', testid: 'duel-clock', title: 'Time left' });
+    this._runButton = h(
+      'button',
+      { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-run-samples', title: 'Run the sample tests (Ctrl+Enter)' },
+      'Run samples'
+    );
+    this._submitButton = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-mod-accept jp-DuelButton',
+        testid: 'duel-submit',
+        title: 'Judge against every test (Ctrl+Shift+Enter)'
+      },
+      'Submit'
+    );
+    this._forfeitButton = h(
+      'button',
+      { class: 'jp-mod-styled jp-mod-warn jp-DuelButton', testid: 'duel-forfeit', title: 'Give up this duel' },
+      'Forfeit'
+    );
+    this._runButton.addEventListener('click', () => this.runSamples());
+    this._submitButton.addEventListener('click', () => this.submit());
+    this._forfeitButton.addEventListener('click', () => void this.forfeit());
+    layout.addWidget(
+      nodeWidget(
+        h(
+          'header',
+          { class: 'jp-DuelView-header' },
+          h(
+            'div',
+            { class: 'jp-DuelView-titleBlock' },
+            h('h1', { class: 'jp-DuelView-title' }, challenge.title),
+            h(
+              'div',
+              { class: 'jp-DuelView-meta' },
+              h('span', { class: `jp-DuelDifficulty jp-mod-${challenge.difficulty}` }, challenge.difficulty),
+              h('span', { class: 'jp-DuelTag' }, match.ranked ? 'ranked' : 'casual'),
+              ...challenge.tags.map(tag => h('span', { class: 'jp-DuelTag jp-mod-subtle' }, tag))
+            )
+          ),
+          this._clock,
+          h('div', { class: 'jp-DuelView-actions' }, this._runButton, this._submitButton, this._forfeitButton)
+        )
+      )
+    );
+
+    // ---------------------------------------------------------- outcome banner (filled at battle_complete)
+    this._outcome = nodeWidget(h('div', { class: 'jp-DuelOutcome' }));
+    this._outcome.hide();
+    layout.addWidget(this._outcome);
+
+    // ---------------------------------------------------------- problem column
+    const problem = new Panel();
+    problem.addClass('jp-DuelView-column');
+    problem.addClass('jp-DuelView-problem');
+    const statement = rendermime.createRenderer('text/markdown');
+    statement.addClass('jp-DuelView-statement');
+    statement.node.dataset.testid = 'duel-statement';
+    void statement.renderModel(
+      rendermime.createModel({ data: { 'text/markdown': challenge.statement }, trusted: false })
+    );
+    problem.addWidget(statement);
+    problem.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelView-samples' },
+          h('h3', { class: 'jp-DuelView-sectionTitle' }, 'Signature'),
+          h('pre', { class: 'jp-DuelCode' }, challenge.signature),
+          h('h3', { class: 'jp-DuelView-sectionTitle' }, 'Samples'),
+          h(
+            'table',
+            { class: 'jp-DuelSamples' },
+            h('thead', {}, h('tr', {}, h('th', {}, 'Call'), h('th', {}, 'Expected'))),
+            h(
+              'tbody',
+              {},
+              ...challenge.samples.map(sample =>
+                h('tr', {}, h('td', {}, h('code', {}, sample.call)), h('td', {}, h('code', {}, sample.expected)))
+              )
+            )
+          ),
+          h(
+            'p',
+            { class: 'jp-DuelSidebar-hint' },
+            `${challenge.hidden_count} hidden test${challenge.hidden_count === 1 ? '' : 's'} run on Submit.`
+          )
+        )
+      )
+    );
+
+    // ---------------------------------------------------------- own editor column
+    const mine = new Panel();
+    mine.addClass('jp-DuelView-column');
+    mine.addClass('jp-DuelView-mine');
+    mine.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelView-columnHeader' },
+          h('span', { class: 'jp-DuelView-player' }, 'You'),
+          h('span', { class: 'jp-DuelView-playerMeta' }, `${match.you.name} · ${Math.round(match.you.rating)}`)
+        )
+      )
+    );
+    this._editorModel = new CodeEditor.Model({ mimeType: PYTHON_MIME });
+    this._editorModel.sharedModel.setSource(challenge.starter_code);
+    this._editor = new CodeEditorWrapper({
+      factory: editorServices.factoryService.newInlineEditor,
+      model: this._editorModel,
+      editorOptions: { config: { lineNumbers: true, lineWrap: false, tabSize: 4, indentUnit: '4' } }
+    });
+    this._editor.addClass('jp-DuelView-editor');
+    this._editor.node.dataset.testid = 'duel-editor';
+    mine.addWidget(this._editor);
+    this._verdict = h('span', { class: 'jp-DuelVerdict', testid: 'duel-verdict' }, '–');
+    this._verdictLabel = h('span', { class: 'jp-DuelView-resultsLabel' }, 'No run yet');
+    this._message = h('pre', { class: 'jp-DuelView-message' });
+    this._message.hidden = true;
+    this._results = h('div', { class: 'jp-DuelResults', testid: 'duel-results' });
+    mine.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelView-resultsBox' },
+          h('div', { class: 'jp-DuelView-resultsHeader' }, this._verdictLabel, this._verdict),
+          this._message,
+          this._results
+        )
+      )
+    );
+
+    // ---------------------------------------------------------- opponent column
+    const theirs = new Panel();
+    theirs.addClass('jp-DuelView-column');
+    theirs.addClass('jp-DuelView-theirs');
+    this._staleTag = h('span', { class: 'jp-DuelTag jp-mod-subtle', title: 'Waiting for the full text' }, 'resyncing…');
+    this._staleTag.hidden = true;
+    theirs.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelView-columnHeader', testid: 'duel-opponent' },
+          h('span', { class: 'jp-DuelView-player' }, match.opponent.name),
+          match.opponent.guest ? h('span', { class: 'jp-DuelTag' }, 'guest') : null,
+          h('span', { class: 'jp-DuelView-playerMeta' }, `rating ${Math.round(match.opponent.rating)}`),
+          this._staleTag
+        )
+      )
+    );
+    const mirrorModel = new CodeEditor.Model({ mimeType: PYTHON_MIME });
+    this._mirror = new OpponentMirror(mirrorModel, challenge.starter_code);
+    this._mirrorEditor = new CodeEditorWrapper({
+      factory: editorServices.factoryService.newInlineEditor,
+      model: mirrorModel,
+      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
+    });
+    this._mirrorEditor.addClass('jp-DuelView-editor');
+    this._mirrorEditor.addClass('jp-mod-readOnly');
+    this._mirrorEditor.node.dataset.testid = 'duel-mirror';
+    theirs.addWidget(this._mirrorEditor);
+    this._opponentProgress = h('div', { class: 'jp-DuelProgress', testid: 'duel-opponent-progress' });
+    theirs.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelView-resultsBox' },
+          h('div', { class: 'jp-DuelView-resultsHeader' }, h('span', { class: 'jp-DuelView-resultsLabel' }, 'Their progress')),
+          this._opponentProgress
+        )
+      )
+    );
+    this._renderOpponentProgress();
+
+    const body = new Panel();
+    body.addClass('jp-DuelView-body');
+    body.addWidget(problem);
+    body.addWidget(mine);
+    body.addWidget(theirs);
+    layout.addWidget(body);
+
+    // ---------------------------------------------------------- wiring
+    this._editorModel.sharedModel.changed.connect(this._onEditorChanged, this);
+    this._mirror.changed.connect(() => {
+      this._staleTag.hidden = !this._mirror.stale;
+    });
+    client.opponentCode.connect(this._onOpponentCode, this);
+    client.testResult.connect(this._onTestResult, this);
+    client.submissionResult.connect(this._onSubmissionResult, this);
+    client.battleComplete.connect(this._onBattleComplete, this);
+    client.errorReceived.connect(this._onError, this);
+    // Shortcuts are caught in the capture phase: CodeMirror consumes Ctrl+Enter before JupyterLab's keymap sees it.
+    this.node.addEventListener('keydown', this._onKeydown, true);
+    this._clockTimer = window.setInterval(() => this._renderClock(), 250);
+    this._renderClock();
+    this._updateButtons();
+  }
+
+  get battleId(): string {
+    return this._battle.match.battle_id;
+  }
+
+  get isOver(): boolean {
+    return this._battle.complete !== null;
+  }
+
+  /** The player's current code. */
+  get code(): string {
+    return this._editorModel.sharedModel.getSource();
+  }
+
+  runSamples(): void {
+    if (this.isOver || this._judging) {
+      return;
+    }
+    if (this._client.runSamples(this.code)) {
+      this._setJudging('run_samples');
+    }
+  }
+
+  submit(): void {
+    if (this.isOver || this._judging) {
+      return;
+    }
+    if (this._client.submit(this.code)) {
+      this._setJudging('submit_code');
+    }
+  }
+
+  async forfeit(): Promise<void> {
+    if (this.isOver) {
+      return;
+    }
+    const answer = await showDialog({
+      title: 'Forfeit this duel?',
+      body: `${this._battle.match.opponent.name} wins${this._battle.match.ranked ? ' and ratings change' : ''}.`,
+      buttons: [Dialog.cancelButton({ label: 'Keep playing' }), Dialog.warnButton({ label: 'Forfeit' })]
+    });
+    if (answer.button.accept && !this.isOver) {
+      this._client.forfeit(this.battleId);
+    }
+  }
+
+  /** Focus the editor when the view is activated, so typing starts right away. */
+  protected onActivateRequest(): void {
+    this._editor.editor.focus();
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    window.clearInterval(this._clockTimer);
+    this.node.removeEventListener('keydown', this._onKeydown, true);
+    this._client.opponentCode.disconnect(this._onOpponentCode, this);
+    this._client.testResult.disconnect(this._onTestResult, this);
+    this._client.submissionResult.disconnect(this._onSubmissionResult, this);
+    this._client.battleComplete.disconnect(this._onBattleComplete, this);
+    this._client.errorReceived.disconnect(this._onError, this);
+    this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
+    super.dispose();
+    this._editorModel.dispose();
+    this._mirror.model.dispose();
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** Ctrl/Cmd+Enter runs the samples, Ctrl/Cmd+Shift+Enter submits. */
+  private _onKeydown = (event: KeyboardEvent): void => {
+    if (event.key !== 'Enter' || !(event.ctrlKey || event.metaKey) || event.altKey) {
+      return;
+    }
+    event.preventDefault();
+    event.stopPropagation();
+    if (event.shiftKey) {
+      this.submit();
+    } else {
+      this.runSamples();
+    }
+  };
+
+  private _onEditorChanged(): void {
+    if (!this.isOver) {
+      this._client.updateCode(this.code);
+    }
+  }
+
+  private _onOpponentCode(_: IDuelClient, msg: IOpponentCode): void {
+    if (msg.battle_id === this.battleId) {
+      this._mirror.apply(msg);
+    }
+  }
+
+  private _onTestResult(_: IDuelClient, msg: ITestResult): void {
+    if (msg.battle_id !== this.battleId) {
+      return;
+    }
+    if (msg.player === this._battle.match.you.name) {
+      this._addOwnResult(msg);
+    } else {
+      if (msg.submission_id !== this._opponentSubmission) {
+        this._opponentSubmission = msg.submission_id;
+        this._opponentTests = [];
+        this._opponentSummary = null;
+      }
+      this._opponentTests[msg.index] = msg;
+      this._opponentTotal = msg.total;
+      this._renderOpponentProgress();
+    }
+  }
+
+  private _onSubmissionResult(_: IDuelClient, msg: ISubmissionResult): void {
+    if (msg.battle_id !== this.battleId) {
+      return;
+    }
+    if (msg.player === this._battle.match.you.name) {
+      this._startRun(msg.submission_id, msg.samples_only);
+      this._verdict.textContent = `${msg.verdict} ${msg.passed}/${msg.total}`;
+      this._verdict.dataset.verdict = msg.verdict;
+      this._verdict.title = VERDICT_TITLES[msg.verdict] ?? msg.verdict;
+      this._verdictLabel.textContent = msg.samples_only
+        ? `Sample run #${msg.submission_id}`
+        : `Submission #${msg.submission_id}`;
+      this._message.textContent = msg.message ?? '';
+      this._message.hidden = !msg.message;
+      this._setJudging(null);
+    } else {
+      if (msg.submission_id !== this._opponentSubmission) {
+        this._opponentSubmission = msg.submission_id;
+        this._opponentTests = [];
+      }
+      this._opponentSummary = msg;
+      this._opponentSubmissions += 1;
+      this._opponentTotal = msg.total;
+      this._renderOpponentProgress();
+    }
+  }
+
+  private _onBattleComplete(_: IDuelClient, msg: IBattleComplete): void {
+    if (msg.battle_id !== this.battleId) {
+      return;
+    }
+    this._setJudging(null);
+    this.title.closable = true;
+    this._renderClock();
+    this._updateButtons();
+    this._renderOutcome(msg);
+  }
+
+  /** A refused run or submission must not leave the buttons stuck in "Judging…". */
+  private _onError(_: IDuelClient, msg: IErrorEvent): void {
+    if (msg.event && msg.event === this._judging) {
+      this._setJudging(null);
+    }
+  }
+
+  // ---------------------------------------------------------------- rendering
+
+  /** Each run replaces the list: the rows always describe the latest run. */
+  private _startRun(submissionId: number, samplesOnly: boolean): void {
+    if (submissionId === this._ownSubmission) {
+      return;
+    }
+    this._ownSubmission = submissionId;
+    this._results.replaceChildren();
+    this._message.hidden = true;
+    this._verdictLabel.textContent = samplesOnly ? `Sample run #${submissionId}…` : `Submission #${submissionId}…`;
+  }
+
+  private _addOwnResult(msg: ITestResult): void {
+    this._startRun(msg.submission_id, this._judging === 'run_samples');
+    const detail = msg.detail;
+    const row = h(
+      'div',
+      {
+        class: `jp-DuelResult ${msg.passed ? 'jp-mod-passed' : 'jp-mod-failed'}`,
+        testid: 'duel-test-row',
+        'data-passed': String(msg.passed),
+        'data-verdict': msg.verdict,
+        'data-kind': msg.kind,
+        'data-index': msg.index
+      },
+      h(
+        'div',
+        { class: 'jp-DuelResult-line' },
+        h('span', { class: 'jp-DuelResult-mark', 'aria-label': msg.passed ? 'passed' : 'failed' }, msg.passed ? '✓' : '✗'),
+        h('span', { class: 'jp-DuelResult-name' }, `${msg.kind === 'sample' ? 'Sample' : 'Hidden'} ${msg.index + 1}/${msg.total}`),
+        verdictBadge(msg.verdict),
+        h('span', { class: 'jp-DuelResult-time' }, `${msg.time_ms.toFixed(msg.time_ms < 10 ? 1 : 0)} ms`)
+      ),
+      detail
+        ? h(
+            'dl',
+            { class: 'jp-DuelResult-detail' },
+            h('dt', {}, 'call'),
+            h('dd', {}, h('code', {}, detail.call)),
+            h('dt', {}, 'expected'),
+            h('dd', {}, h('code', {}, detail.expected)),
+            h('dt', {}, 'got'),
+            h('dd', {}, h('code', {}, detail.got ?? '—')),
+            detail.error ? h('dt', {}, 'error') : null,
+            detail.error ? h('dd', {}, h('pre', { class: 'jp-DuelCode jp-mod-error' }, detail.error)) : null
+          )
+        : null
+    );
+    // Results may finish out of order: keep rows sorted by index.
+    const after = Array.from(this._results.children).find(
+      child => Number((child as HTMLElement).dataset.index) > msg.index
+    );
+    this._results.insertBefore(row, after ?? null);
+  }
+
+  private _renderOpponentProgress(): void {
+    const total = this._opponentTotal;
+    const children: Node[] = [];
+    if (total === 0) {
+      children.push(h('span', { class: 'jp-DuelSidebar-hint' }, 'No submission yet.'));
+    } else {
+      const pills = h('div', { class: 'jp-DuelPills' });
+      for (let i = 0; i < total; i++) {
+        const test = this._opponentTests[i];
+        const state = test ? (test.passed ? 'passed' : 'failed') : 'pending';
+        pills.append(
+          h(
+            'span',
+            {
+              class: `jp-DuelPill jp-mod-${state}`,
+              title: test ? `Test ${i + 1}: ${test.verdict}` : `Test ${i + 1}: running`,
+              'data-state': state
+            },
+            test ? (test.passed ? '✓' : '✗') : '·'
+          )
+        );
+      }
+      children.push(pills);
+      const summary = this._opponentSummary;
+      children.push(
+        h(
+          'div',
+          { class: 'jp-DuelSidebar-hint' },
+          summary
+            ? `Submission ${this._opponentSubmissions}: `
+            : 'Judging… ',
+          summary ? verdictBadge(summary.verdict) : null,
+          summary ? ` ${summary.passed}/${summary.total}` : null
+        )
+      );
+    }
+    this._opponentProgress.replaceChildren(...children);
+  }
+
+  private _renderClock(): void {
+    const complete = this._battle.complete;
+    const left = (this._battle.deadline - Date.now()) / 1000;
+    this._clock.textContent = complete ? 'Finished' : formatDuration(left);
+    this._clock.dataset.state = complete || left <= 0 ? 'over' : left <= 60 ? 'low' : 'running';
+    if (complete) {
+      window.clearInterval(this._clockTimer);
+    }
+  }
+
+  private _renderOutcome(msg: IBattleComplete): void {
+    const match = this._battle.match;
+    const me = match.you.name;
+    const outcome = outcomeFor(me, msg);
+    const mine = msg.ratings.find(r => r.name === me) ?? { name: me, before: match.you.rating, after: match.you.rating };
+    const theirs = msg.ratings.find(r => r.name === match.opponent.name);
+    const node = this._outcome.node;
+    node.dataset.testid = 'duel-outcome';
+    node.dataset.result = outcome;
+    node.dataset.ratingBefore = String(Math.round(mine.before));
+    node.dataset.ratingAfter = String(Math.round(mine.after));
+    node.className = `jp-DuelOutcome jp-mod-${outcome}`;
+    const again = h('button', { class: 'jp-mod-styled jp-mod-accept jp-DuelButton' }, 'Find another opponent');
+    again.addEventListener('click', () => this._client.findOpponent());
+    node.replaceChildren(
+      h(
+        'div',
+        { class: 'jp-DuelOutcome-main' },
+        h('div', { class: 'jp-DuelOutcome-title' }, OUTCOME_TEXT[outcome]),
+        h('div', { class: 'jp-DuelOutcome-reason' }, `The duel ended because ${REASON_TEXT[msg.reason]}.`)
+      ),
+      h(
+        'div',
+        { class: 'jp-DuelOutcome-ratings' },
+        ratingLine('You', mine.before, mine.after),
+        theirs ? ratingLine(theirs.name, theirs.before, theirs.after) : null,
+        msg.ranked ? null : h('div', { class: 'jp-DuelSidebar-hint' }, 'Casual duel: ratings unchanged.')
+      ),
+      again
+    );
+    this._outcome.show();
+  }
+
+  private _setJudging(event: string | null): void {
+    this._judging = event;
+    this._runButton.textContent = event === 'run_samples' ? 'Running…' : 'Run samples';
+    this._submitButton.textContent = event === 'submit_code' ? 'Judging…' : 'Submit';
+    this._updateButtons();
+  }
+
+  private _updateButtons(): void {
+    const over = this.isOver;
+    this._runButton.disabled = over || this._judging !== null;
+    this._submitButton.disabled = over || this._judging !== null;
+    this._forfeitButton.disabled = over;
+    this._editor.editor.setOption('readOnly', over);
+  }
+
+  private readonly _battle: IBattle;
+  private readonly _client: IDuelClient;
+  private readonly _editorModel: CodeEditor.Model;
+  private readonly _editor: CodeEditorWrapper;
+  private readonly _mirror: OpponentMirror;
+  private readonly _mirrorEditor: CodeEditorWrapper;
+  private readonly _clock: HTMLDivElement;
+  private readonly _runButton: HTMLButtonElement;
+  private readonly _submitButton: HTMLButtonElement;
+  private readonly _forfeitButton: HTMLButtonElement;
+  private readonly _outcome: Widget;
+  private readonly _verdict: HTMLSpanElement;
+  private readonly _verdictLabel: HTMLSpanElement;
+  private readonly _message: HTMLPreElement;
+  private readonly _results: HTMLDivElement;
+  private readonly _opponentProgress: HTMLDivElement;
+  private readonly _staleTag: HTMLSpanElement;
+  private _clockTimer: number;
+  /** The client event awaiting its `submission_result` (`run_samples` / `submit_code`), if any. */
+  private _judging: string | null = null;
+  private _ownSubmission = -1;
+  private _opponentSubmission = -1;
+  private _opponentSubmissions = 0;
+  private _opponentTests: ITestResult[] = [];
+  private _opponentTotal = 0;
+  private _opponentSummary: ISubmissionResult | null = null;
+}
+
+export namespace DuelView {
+  export interface IOptions {
+    battle: IBattle;
+    client: IDuelClient;
+    editorServices: IEditorServices;
+    rendermime: IRenderMimeRegistry;
+  }
+}
+
+/** Wrap plain DOM in a widget so it can sit in a Lumino layout next to the editors. */
+function nodeWidget(node: HTMLElement): Widget {
+  return new Widget({ node });
+}
+
+function verdictBadge(verdict: string): HTMLElement {
+  return h(
+    'span',
+    { class: `jp-DuelVerdictBadge jp-mod-${verdict === 'AC' ? 'ok' : 'bad'}`, title: VERDICT_TITLES[verdict] ?? verdict },
+    verdict
+  );
+}
+
+function ratingLine(who: string, before: number, after: number): HTMLElement {
+  const delta = after - before;
+  return h(
+    'div',
+    { class: 'jp-DuelOutcome-rating' },
+    h('span', { class: 'jp-DuelOutcome-who' }, who),
+    ` ${Math.round(before)} → ${Math.round(after)} `,
+    h(
+      'span',
+      { class: `jp-DuelDelta ${delta > 0 ? 'jp-mod-up' : delta < 0 ? 'jp-mod-down' : ''}` },
+      `(${formatDelta(delta)})`
+    )
+  );
+}

@@ -1,0 +1,286 @@
+/**
+ * The left-sidebar **Duel** panel: who you are, your rating, and the matchmaking controls.
+ *
+ * It only reads `IDuelClient` state and calls its actions; it re-renders its dynamic parts on `stateChanged`
+ * and ticks the queue wait time locally every second.
+ */
+import type { CommandRegistry } from '@lumino/commands';
+import { Widget } from '@lumino/widgets';
+
+import { CommandIDs } from './commands';
+import { formatDuration, h } from './dom';
+import { duelIcon } from './icons';
+import { POOLS, type Pool } from './protocol';
+import type { IDuelClient } from './tokens';
+
+export class DuelSidebar extends Widget {
+  constructor(options: DuelSidebar.IOptions) {
+    super();
+    this._client = options.client;
+    this._commands = options.commands;
+    this.id = 'jupyter-duel-sidebar';
+    this.addClass('jp-DuelSidebar');
+    this.title.icon = duelIcon;
+    this.title.caption = 'Duel';
+
+    this._connection = h('span', { class: 'jp-DuelBadge', testid: 'duel-connection', 'data-state': 'disconnected' });
+    this._problem = h('div', { class: 'jp-DuelSidebar-problem' });
+    this._nameInput = h('input', {
+      class: 'jp-mod-styled jp-DuelSidebar-nameInput',
+      type: 'text',
+      maxlength: 32,
+      placeholder: 'Display name',
+      'aria-label': 'Display name',
+      testid: 'duel-name-input'
+    });
+    this._nameHint = h('div', { class: 'jp-DuelSidebar-hint' });
+    this._me = h('span', { class: 'jp-DuelSidebar-me', testid: 'duel-me' });
+    this._guestTag = h('span', { class: 'jp-DuelTag' }, 'guest');
+    this._rating = h('span', { class: 'jp-DuelSidebar-ratingValue', testid: 'duel-rating' }, '–');
+    this._record = h('div', { class: 'jp-DuelSidebar-record' });
+    this._poolSelect = h('select', { class: 'jp-mod-styled', 'aria-label': 'Challenge pool', testid: 'duel-pool' });
+    for (const pool of POOLS) {
+      this._poolSelect.append(h('option', { value: pool }, pool === 'any' ? 'Any difficulty' : capitalize(pool)));
+    }
+    this._rankedBox = h('input', { type: 'checkbox', testid: 'duel-ranked' });
+    this._find = h(
+      'button',
+      { class: 'jp-mod-styled jp-mod-accept jp-DuelButton', testid: 'duel-find' },
+      'Find opponent'
+    );
+    this._cancel = h('button', { class: 'jp-mod-styled jp-mod-reject jp-DuelButton', testid: 'duel-cancel' }, 'Cancel');
+    this._queueStatus = h('div', { class: 'jp-DuelSidebar-queue', testid: 'duel-queue-status' });
+    this._battleBox = h('div', { class: 'jp-DuelSidebar-battle' });
+
+    this.node.append(
+      h(
+        'header',
+        { class: 'jp-DuelSidebar-header' },
+        h('h2', { class: 'jp-DuelSidebar-title' }, 'Duel'),
+        this._connection
+      ),
+      this._problem,
+      h(
+        'section',
+        { class: 'jp-DuelCard' },
+        h('label', { class: 'jp-DuelSidebar-label' }, 'Display name'),
+        this._nameInput,
+        this._nameHint,
+        h(
+          'div',
+          { class: 'jp-DuelSidebar-profile' },
+          h('div', { class: 'jp-DuelSidebar-who' }, this._me, this._guestTag),
+          h(
+            'div',
+            { class: 'jp-DuelSidebar-rating', title: 'Rating' },
+            this._rating,
+            h('span', { class: 'jp-DuelSidebar-ratingUnit' }, 'rating')
+          )
+        ),
+        this._record
+      ),
+      h(
+        'section',
+        { class: 'jp-DuelCard' },
+        h('label', { class: 'jp-DuelSidebar-label' }, 'Challenge pool'),
+        this._poolSelect,
+        h('label', { class: 'jp-DuelSidebar-check' }, this._rankedBox, ' Ranked (changes ratings)'),
+        h('div', { class: 'jp-DuelSidebar-buttons' }, this._find, this._cancel),
+        this._queueStatus
+      ),
+      this._battleBox
+    );
+
+    this._nameInput.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        this._applyName();
+      } else if (event.key === 'Escape') {
+        this._nameInput.value = this._displayedName();
+        this._nameInput.blur();
+      }
+    });
+    this._nameInput.addEventListener('blur', () => this._applyName());
+    this._poolSelect.addEventListener('change', () => {
+      this._client.pool = this._poolSelect.value as Pool;
+    });
+    this._rankedBox.addEventListener('change', () => {
+      this._client.ranked = this._rankedBox.checked;
+    });
+    this._find.addEventListener('click', () => this._client.findOpponent());
+    this._cancel.addEventListener('click', () => this._client.cancelSearch());
+
+    this._client.stateChanged.connect(this._render, this);
+    this._timer = window.setInterval(() => this._renderQueue(), 250); // re-rendered often so whole seconds flip on time
+    this._render();
+  }
+
+  dispose(): void {
+    window.clearInterval(this._timer);
+    this._client.stateChanged.disconnect(this._render, this);
+    super.dispose();
+  }
+
+  /** Apply the typed name (Enter or blur). Empty means "play as my Jupyter user". */
+  private _applyName(): void {
+    const typed = this._nameInput.value.trim();
+    const current = this._displayedName();
+    if (typed === current || this._nameInput.disabled) {
+      this._nameInput.value = current;
+      return;
+    }
+    const user = this._client.session?.user ?? '';
+    this._client.setName(typed === user ? '' : typed);
+    this._render();
+  }
+
+  /** The name shown: the registered one, else the one asked for, else the Jupyter user. */
+  private _displayedName(): string {
+    const client = this._client;
+    return client.profile?.name ?? (client.requestedName || client.session?.user || '');
+  }
+
+  private _render(): void {
+    const client = this._client;
+    const state = client.connectionState;
+    this._connection.dataset.state = state;
+    this._connection.textContent = STATE_LABELS[state];
+    this._problem.textContent = state !== 'connected' && client.problem ? client.problem : '';
+    this._problem.hidden = !this._problem.textContent;
+
+    const name = this._displayedName();
+    if (document.activeElement !== this._nameInput) {
+      this._nameInput.value = name;
+    }
+    const busy = client.queue !== null || (client.battle !== null && !client.battle.complete);
+    const guestsAllowed = client.session?.guests_allowed ?? true;
+    this._nameInput.disabled = busy || !guestsAllowed;
+    this._nameHint.textContent = !guestsAllowed
+      ? 'This server does not allow guest names: you play as your Jupyter user.'
+      : busy
+        ? 'The name can change once you are out of the queue or battle.'
+        : 'Press Enter to apply. A name other than your Jupyter user plays as a guest.';
+
+    const profile = client.profile;
+    this._me.textContent = name || '…';
+    this._guestTag.hidden = !(profile?.guest ?? false);
+    this._rating.textContent = profile ? String(Math.round(profile.rating)) : '–';
+    this._record.replaceChildren(
+      ...(profile
+        ? [
+            stat('W', profile.wins, 'jp-mod-win'),
+            stat('L', profile.losses, 'jp-mod-loss'),
+            stat('D', profile.draws, 'jp-mod-draw'),
+            stat('games', profile.games, '')
+          ]
+        : [])
+    );
+
+    this._poolSelect.value = client.pool;
+    this._rankedBox.checked = client.ranked;
+    const connected = state === 'connected';
+    this._poolSelect.disabled = busy;
+    this._rankedBox.disabled = busy;
+    this._find.disabled = !connected || busy;
+    this._cancel.disabled = !connected || client.queue === null;
+    this._renderQueue();
+    this._renderBattle();
+  }
+
+  private _renderQueue(): void {
+    const client = this._client;
+    const queue = client.queue;
+    let text: string;
+    let state: string;
+    if (queue) {
+      const waited = queue.waited_s + (Date.now() - queue.receivedAt) / 1000;
+      const players = queue.size === 1 ? '1 player' : `${queue.size} players`;
+      text = `Searching ${queue.pool === 'any' ? 'any pool' : queue.pool} (${queue.ranked ? 'ranked' : 'casual'}) · #${queue.position} of ${players} · ${formatDuration(waited)}`;
+      state = 'waiting';
+    } else if (client.battle && !client.battle.complete) {
+      text = 'Matched — duel in progress.';
+      state = 'matched';
+    } else {
+      text = 'Not searching.';
+      state = 'idle';
+    }
+    this._queueStatus.dataset.state = state;
+    this._queueStatus.textContent = text;
+  }
+
+  private _renderBattle(): void {
+    const client = this._client;
+    const battle = client.battle;
+    const children: Node[] = [];
+    if (battle && !battle.complete) {
+      const show = h('button', { class: 'jp-mod-styled jp-DuelButton' }, 'Show duel');
+      show.addEventListener('click', () => void this._commands.execute(CommandIDs.showDuel));
+      children.push(
+        h(
+          'div',
+          { class: 'jp-DuelCard jp-mod-active' },
+          h('div', {}, 'Duel vs ', h('strong', {}, battle.match.opponent.name)),
+          h('div', { class: 'jp-DuelSidebar-hint' }, battle.match.challenge.title),
+          show
+        )
+      );
+    } else if (client.orphanBattleId) {
+      const forfeit = h('button', { class: 'jp-mod-styled jp-mod-warn jp-DuelButton' }, 'Forfeit it');
+      forfeit.addEventListener('click', () => client.forfeit(client.orphanBattleId ?? undefined));
+      children.push(
+        h(
+          'div',
+          { class: 'jp-DuelCard jp-mod-active' },
+          h('div', {}, 'You are in a running duel that this tab cannot show (opened elsewhere or before a reload).'),
+          forfeit
+        )
+      );
+    }
+    this._battleBox.replaceChildren(...children);
+  }
+
+  private readonly _client: IDuelClient;
+  private readonly _commands: CommandRegistry;
+  private readonly _timer: number;
+  private readonly _connection: HTMLSpanElement;
+  private readonly _problem: HTMLDivElement;
+  private readonly _nameInput: HTMLInputElement;
+  private readonly _nameHint: HTMLDivElement;
+  private readonly _me: HTMLSpanElement;
+  private readonly _guestTag: HTMLSpanElement;
+  private readonly _rating: HTMLSpanElement;
+  private readonly _record: HTMLDivElement;
+  private readonly _poolSelect: HTMLSelectElement;
+  private readonly _rankedBox: HTMLInputElement;
+  private readonly _find: HTMLButtonElement;
+  private readonly _cancel: HTMLButtonElement;
+  private readonly _queueStatus: HTMLDivElement;
+  private readonly _battleBox: HTMLDivElement;
+}
+
+export namespace DuelSidebar {
+  export interface IOptions {
+    client: IDuelClient;
+    commands: CommandRegistry;
+  }
+}
+
+function stat(label: string, value: number, cls: string): HTMLElement {
+  return h(
+    'span',
+    { class: `jp-DuelSidebar-stat ${cls}` },
+    h('strong', {}, String(value)),
+    ' ',
+    label
+  );
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+/** Only the registered state says "connected" (so a text check cannot mistake "disconnected" for it). */
+const STATE_LABELS: Record<string, string> = {
+  connected: 'connected',
+  connecting: 'connecting…',
+  disconnected: 'offline'
+};

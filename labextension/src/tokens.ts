@@ -1,0 +1,78 @@
+/**
+ * The `IDuelClient` service token: the one object that talks to the duel service. Other plugins (sidebar,
+ * duel view, commands) read its state and listen to its signals instead of touching the socket.
+ */
+import { Token } from '@lumino/coreutils';
+import type { ISignal } from '@lumino/signaling';
+import type {
+  IBattleComplete,
+  IErrorEvent,
+  IMatchFound,
+  IOpponentCode,
+  IQueueUpdate,
+  ISessionInfo,
+  ISubmissionResult,
+  ITestResult,
+  IUserProfile,
+  Pool
+} from './protocol';
+
+/** `connected` means registered with the service, not merely a socket being open. */
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+/** The current queue wait, with the local time the status arrived (to tick the wait time locally). */
+export interface IQueueStatus extends IQueueUpdate {
+  receivedAt: number;
+}
+
+/** The battle being played (or just finished) in this tab. */
+export interface IBattle {
+  match: IMatchFound;
+  /** Local epoch milliseconds when the clock runs out. */
+  deadline: number;
+  complete: IBattleComplete | null;
+}
+
+export interface IDuelClient {
+  readonly connectionState: ConnectionState;
+  /** The last session endpoint answer (Jupyter user, whether guests are allowed). */
+  readonly session: ISessionInfo | null;
+  readonly profile: IUserProfile | null;
+  /** The name the player asked for ('' = the Jupyter user name). */
+  readonly requestedName: string;
+  readonly queue: IQueueStatus | null;
+  readonly battle: IBattle | null;
+  /** A running battle the service knows about but this tab has no view of (e.g. after a reload). */
+  readonly orphanBattleId: string | null;
+  /** A human-readable problem with the connection, if any. */
+  readonly problem: string | null;
+
+  pool: Pool;
+  ranked: boolean;
+
+  /** Any of the above changed. */
+  readonly stateChanged: ISignal<IDuelClient, void>;
+  readonly matchFound: ISignal<IDuelClient, IBattle>;
+  readonly opponentCode: ISignal<IDuelClient, IOpponentCode>;
+  readonly testResult: ISignal<IDuelClient, ITestResult>;
+  readonly submissionResult: ISignal<IDuelClient, ISubmissionResult>;
+  readonly battleComplete: ISignal<IDuelClient, IBattleComplete>;
+  readonly errorReceived: ISignal<IDuelClient, IErrorEvent>;
+
+  /** Open the connection (idempotent). */
+  connect(): void;
+  /** Play under another name ('' = Jupyter user); re-registers. */
+  setName(name: string): void;
+  findOpponent(): void;
+  cancelSearch(): void;
+  /** The player's editor now holds `text` (mirrored to the opponent, throttled). */
+  updateCode(text: string): void;
+  runSamples(code: string): boolean;
+  submit(code: string): boolean;
+  forfeit(battleId?: string): boolean;
+}
+
+export const IDuelClient = new Token<IDuelClient>(
+  'jupyter-duel:IDuelClient',
+  'The connection to the jupyter-duel service: session, queue, battle events.'
+);

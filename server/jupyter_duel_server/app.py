@@ -1,0 +1,73 @@
+"""``jupyter duel serve``: the central service on its own Tornado server."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+
+import tornado.web
+from jupyter_core.application import JupyterApp
+from traitlets import Bool, Int, Unicode
+
+from . import __version__
+from .service import DuelService
+
+
+class DuelServeApp(JupyterApp):
+    name = "jupyter-duel-serve"
+    version = __version__
+    description = "Run the jupyter-duel central service (REST + Socket.IO) on its own port."
+    config_file_name = "jupyter_duel_config"
+    classes = [DuelService]
+
+    ip = Unicode("127.0.0.1", help="Interface to listen on.").tag(config=True)
+    port = Int(8765, help="Port to listen on (0 picks a free one).").tag(config=True)
+    tune_gc = Bool(
+        True, help="Freeze start-up objects and raise GC thresholds: full collections stall relayed events."
+    ).tag(config=True)
+
+    aliases = {
+        "ip": "DuelServeApp.ip",
+        "port": "DuelServeApp.port",
+        "db": "DuelService.db_url",
+        "secret": "DuelService.secret",
+        "base-path": "DuelService.base_path",
+        "log-level": "Application.log_level",
+        "config": "JupyterApp.config_file",
+    }
+    flags = {
+        "allow-guests": ({"DuelService": {"allow_guests": True}}, "Accept self-chosen guest names."),
+        "debug": ({"Application": {"log_level": 10}}, "Log everything."),
+    }
+
+    def start(self):
+        try:
+            import uvloop  # a faster event loop where available; the service runs the same without it
+        except ImportError:
+            asyncio.run(self._serve())
+        else:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                runner.run(self._serve())
+
+    async def _serve(self):
+        service = DuelService(parent=self, log=self.log)
+        app = tornado.web.Application(service.handlers())
+        server = app.listen(self.port, address=self.ip, max_body_size=2 * 1024 * 1024)
+        port = next(iter(server._sockets.values())).getsockname()[1]
+        # A line scripts (tests, benchmarks) wait for before connecting.
+        print(f"jupyter-duel service listening on http://{self.ip}:{port}{service.base_path}", flush=True)
+        if self.tune_gc:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 50, 100)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        server.stop()
+        await service.close()
+
+
+main = DuelServeApp.launch_instance

@@ -1,0 +1,131 @@
+"""The battle rules: a running battle's state and how it ends.
+
+A battle has two seats. It is won by the first submission that passes every test; at the time limit the seat
+with more tests passed in its best submission wins, equal counts are a draw; a forfeit loses. The state here is
+pure data and decisions: sending events and writing the store is the service's job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .protocol import DeltaOp, SyncCode, apply_delta
+
+if TYPE_CHECKING:
+    from .challenges import Challenge
+    from .store import Profile
+
+
+class SyncRefused(Exception):
+    """A ``sync_code`` that does not follow the seat's previous one; carries the protocol error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class Seat:
+    """One player's side of a battle."""
+
+    profile: "Profile"
+    code: str = ""
+    seq: int = 0
+    judging: bool = False
+    best_passed: int = 0
+    submissions: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    def apply_sync(self, msg: SyncCode, max_bytes: int) -> None:
+        """Apply a ``sync_code`` to this seat's copy of the code, or raise SyncRefused and change nothing."""
+        if msg.text is not None:
+            if msg.seq <= self.seq:
+                raise SyncRefused("out_of_sync", f"seq {msg.seq} is not after {self.seq}")
+            new_text = msg.text
+        else:
+            if msg.seq != self.seq + 1:
+                raise SyncRefused("out_of_sync", f"expected seq {self.seq + 1}, got {msg.seq}")
+            try:
+                new_text = apply_delta(self.code, msg.delta or [])
+            except ValueError as exc:
+                raise SyncRefused("out_of_sync", f"the delta does not fit the text: {exc}") from None
+        if len(new_text.encode("utf-8")) > max_bytes:
+            raise SyncRefused("code_too_large", f"the code is over {max_bytes} bytes")
+        self.code, self.seq = new_text, msg.seq
+
+
+@dataclass
+class Outcome:
+    winner: str | None
+    reason: str  # solved | forfeit | time_limit | aborted
+
+
+@dataclass
+class BattleState:
+    id: str
+    challenge: "Challenge"
+    seats: tuple[Seat, Seat]
+    ranked: bool
+    time_limit_s: int
+    started_at: float = field(default_factory=time.time)
+    outcome: Outcome | None = None
+
+    @property
+    def over(self) -> bool:
+        return self.outcome is not None
+
+    @property
+    def names(self) -> tuple[str, str]:
+        return self.seats[0].name, self.seats[1].name
+
+    def seat(self, name: str) -> Seat | None:
+        for seat in self.seats:
+            if seat.name == name:
+                return seat
+        return None
+
+    def opponent(self, name: str) -> Seat:
+        a, b = self.seats
+        return b if a.name == name else a
+
+    def deadline(self) -> float:
+        return self.started_at + self.time_limit_s
+
+    # -------------------------------------------------------- rules
+
+    def on_submission(self, name: str, passed: int, total: int) -> Outcome | None:
+        """Record a judged submission; the battle ends when it passed every test."""
+        seat = self.seat(name)
+        seat.best_passed = max(seat.best_passed, passed)
+        if self.outcome is None and total > 0 and passed == total:
+            self.outcome = Outcome(name, "solved")
+            return self.outcome
+        return None
+
+    def on_forfeit(self, name: str) -> Outcome:
+        self.outcome = Outcome(self.opponent(name).name, "forfeit")
+        return self.outcome
+
+    def on_time_limit(self) -> Outcome:
+        a, b = self.seats
+        if a.best_passed == b.best_passed:
+            winner = None
+        else:
+            winner = a.name if a.best_passed > b.best_passed else b.name
+        self.outcome = Outcome(winner, "time_limit")
+        return self.outcome
+
+    def score_of_first(self) -> float:
+        """The first seat's score for the rating update: 1 win, 0.5 draw, 0 loss."""
+        winner = self.outcome.winner if self.outcome else None
+        if winner is None:
+            return 0.5
+        return 1.0 if winner == self.seats[0].name else 0.0
+
+
+__all__ = ["BattleState", "Seat", "Outcome", "SyncRefused", "DeltaOp"]

@@ -1,0 +1,114 @@
+"""Socket.IO event handling: validate each client event, dispatch it to the service, answer refusals.
+
+Every client event goes through ``trigger_event``: the payload is checked against its model in ``protocol``
+before any handler sees it, and any refusal is sent back as an ``error`` event (and as the ack, when the client
+asked for one). A handler's exception never reaches python-socketio, so one bad event cannot drop a connection.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import socketio
+from pydantic import ValidationError
+
+from . import protocol
+
+if TYPE_CHECKING:
+    from .service import DuelService
+
+from .service import ServiceError
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ())) or "payload"
+        parts.append(f"{where}: {err.get('msg')}")
+    return "; ".join(parts)
+
+
+class DuelNamespace(socketio.AsyncNamespace):
+    """The default namespace ``/``: one player per connection once ``register_user`` succeeded."""
+
+    def __init__(self, service: "DuelService"):
+        super().__init__("/")
+        self.service = service
+        self.players: dict[str, str] = {}  # sid -> player name
+
+    async def trigger_event(self, event: str, *args):
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0]
+        model = protocol.INCOMING.get(event)
+        try:
+            if model is None:
+                raise ServiceError("unknown_event", f"{event!r} is not an event of this protocol")
+            if len(args) != 2:
+                raise ServiceError("invalid_payload", "send exactly one payload object")
+            try:
+                msg = model.model_validate(args[1])
+            except ValidationError as exc:
+                raise ServiceError("invalid_payload", _describe(exc)) from None
+            if event != "register_user" and sid not in self.players:
+                raise ServiceError("not_registered", "send register_user first")
+            result = await getattr(self, "on_" + event)(sid, msg)
+            return {"ok": True, **(result or {})}
+        except ServiceError as exc:
+            return await self._refuse(sid, event, exc.code, str(exc))
+        except Exception:
+            self.service.log.exception("jupyter-duel: event %s failed", event)
+            return await self._refuse(sid, event, "internal", "the service failed to handle this event")
+
+    async def _refuse(self, sid: str, event: str, code: str, message: str) -> dict:
+        error = protocol.Error(code=code, message=message, event=event if isinstance(event, str) else None)
+        await self.service.emit("error", error, sid=sid)
+        return {"ok": False, "error": error.model_dump()}
+
+    # ------------------------------------------------------------ connection
+
+    async def on_connect(self, sid, environ, auth=None):
+        return True
+
+    async def on_disconnect(self, sid, reason=None):
+        name = self.players.pop(sid, None)
+        if name is not None:
+            await self.leave_room(sid, f"player:{name}")
+            self.service.disconnected(name, sid)
+
+    # ------------------------------------------------------------ events
+
+    async def on_register_user(self, sid, msg: protocol.RegisterUser):
+        profile = self.service.identify(msg.token, msg.display_name)
+        previous = self.players.get(sid)
+        if previous is not None and previous != profile.name:
+            await self.leave_room(sid, f"player:{previous}")
+            self.service.disconnected(previous, sid)
+        self.players[sid] = profile.name
+        await self.enter_room(sid, f"player:{profile.name}")
+        self.service.connected(profile.name, sid)
+        payload = protocol.Registered(
+            user=protocol.UserProfile(**profile.as_dict()), battle_id=self.service.battle_of.get(profile.name)
+        )
+        await self.service.emit("registered", payload, sid=sid)
+        return {"name": profile.name}
+
+    async def on_join_queue(self, sid, msg: protocol.JoinQueue):
+        await self.service.join_queue(self.players[sid], msg)
+
+    async def on_leave_queue(self, sid, msg: protocol.LeaveQueue):
+        await self.service.leave_queue(self.players[sid])
+
+    async def on_sync_code(self, sid, msg: protocol.SyncCode):
+        await self.service.sync_code(self.players[sid], msg)
+
+    async def on_run_samples(self, sid, msg: protocol.RunSamples):
+        submission_id = await self.service.submit(self.players[sid], msg.battle_id, msg.code, samples_only=True)
+        return {"submission_id": submission_id}
+
+    async def on_submit_code(self, sid, msg: protocol.SubmitCode):
+        submission_id = await self.service.submit(self.players[sid], msg.battle_id, msg.code, samples_only=False)
+        return {"submission_id": submission_id}
+
+    async def on_forfeit(self, sid, msg: protocol.Forfeit):
+        await self.service.forfeit(self.players[sid], msg.battle_id)

@@ -1,0 +1,112 @@
+"""The REST API: read-only JSON views of challenges, the lobby, players and their history.
+
+Challenge views come from ``Challenge.public_view``, which never contains hidden tests or the reference
+solution. An embedding host can protect every handler by subclassing and overriding ``check_access``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from tornado import web
+
+if TYPE_CHECKING:
+    from .service import DuelService
+
+
+class DuelAPIHandler(web.RequestHandler):
+    """Base: JSON in and out, errors as ``{"error": {"code", "message"}}``."""
+
+    service: "DuelService"
+
+    def initialize(self, service: "DuelService") -> None:
+        self.service = service
+
+    def prepare(self) -> None:
+        self.check_access()
+
+    def check_access(self) -> None:
+        """Refuse the request (raise HTTPError) when the caller may not see the API. Open by default.
+
+        The Jupyter server extension protects the embedded API by putting Jupyter's ``APIHandler`` first in
+        the handlers' bases instead, so this stays synchronous (Jupyter's ``prepare`` does not await what the
+        next ``prepare`` returns).
+        """
+
+    def write_json(self, data, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(data))
+
+    def fail(self, status: int, code: str, message: str) -> None:
+        self.write_json({"error": {"code": code, "message": message}}, status)
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": {"code": "http_%d" % status_code, "message": self._reason}}))
+
+
+class HealthHandler(DuelAPIHandler):
+    def get(self):
+        self.write_json(self.service.health())
+
+
+class ChallengesHandler(DuelAPIHandler):
+    def get(self):
+        items = [
+            {"id": c.id, "title": c.title, "difficulty": c.difficulty, "tags": list(c.tags)}
+            for c in self.service.challenges.all()
+        ]
+        self.write_json({"challenges": items})
+
+
+class ChallengeHandler(DuelAPIHandler):
+    def get(self, challenge_id: str):
+        try:
+            challenge = self.service.challenges.get(challenge_id)
+        except KeyError:
+            return self.fail(404, "unknown_challenge", f"no challenge has the id {challenge_id!r}")
+        self.write_json(challenge.public_view())
+
+
+class QueueInfoHandler(DuelAPIHandler):
+    def get(self):
+        self.write_json(self.service.queue_info())
+
+
+class LeaderboardHandler(DuelAPIHandler):
+    def get(self):
+        self.write_json({"players": [p.as_dict() for p in self.service.store.leaderboard()]})
+
+
+class UserHandler(DuelAPIHandler):
+    def get(self, name: str):
+        profile = self.service.store.get_user(name)
+        if profile is None:
+            return self.fail(404, "unknown_user", f"no player is called {name!r}")
+        self.write_json(profile.as_dict())
+
+
+class UserBattlesHandler(DuelAPIHandler):
+    def get(self, name: str):
+        battles = self.service.store.user_battles(name)
+        if battles is None:
+            return self.fail(404, "unknown_user", f"no player is called {name!r}")
+        self.write_json({"battles": battles})
+
+
+def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
+    """Routes under ``prefix`` (ending in '/')."""
+    kw = {"service": service}
+    api = prefix + "api/"
+    return [
+        (api + "health", HealthHandler, kw),
+        (api + "challenges", ChallengesHandler, kw),
+        (api + r"challenges/([^/]+)", ChallengeHandler, kw),
+        (api + "queue-info", QueueInfoHandler, kw),
+        (api + "leaderboard", LeaderboardHandler, kw),
+        (api + r"users/([^/]+)", UserHandler, kw),
+        (api + r"users/([^/]+)/battles", UserBattlesHandler, kw),
+    ]

@@ -1,0 +1,213 @@
+"""Test helpers: a real central service process, real Socket.IO players, a real Jupyter server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+import json
+import urllib.error
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import socketio
+
+from jupyter_duel_server import protocol
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class ServiceProcess:
+    """``jupyter duel serve`` on a free port with its own database."""
+
+    def __init__(self, tmp: Path, *args: str):
+        self.db_path = tmp / "duel.sqlite"
+        self.args = args
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.log_lines: list[str] = []
+
+    def start(self) -> "ServiceProcess":
+        env = dict(os.environ, JUPYTER_DUEL_SECRET="test-secret", PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_duel", "serve", "--port=0",
+             f"--db=sqlite:///{self.db_path}", *self.args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        for line in self.proc.stdout:
+            match = re.search(r"listening on (http://\S+)", line)
+            if match:
+                self.url = match.group(1).rstrip("/")
+                break
+        else:
+            raise RuntimeError("the service did not start")
+        # Keep draining the log so the pipe never fills up.
+        threading.Thread(target=self._read_log, daemon=True).start()
+        return self
+
+    def _read_log(self):
+        for line in self.proc.stdout:
+            self.log_lines.append(line)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def counts(self) -> dict:
+        from jupyter_duel_server.store import Store
+
+        store = Store(f"sqlite:///{self.db_path}")
+        try:
+            return store.counts()
+        finally:
+            store.close()
+
+
+class Player:
+    """A real python-socketio client that records every event it receives, checked against the protocol."""
+
+    def __init__(self, url: str, name: str | None = None):
+        self.url = url
+        self.name = name
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.queues: dict[str, asyncio.Queue] = defaultdict(asyncio.Queue)
+        self.client.on("*", self._on_any)
+
+    async def _on_any(self, event, data):
+        model = protocol.OUTGOING.get(event)
+        assert model is not None, f"undocumented event {event!r}"
+        model.model_validate(data)  # every payload the service sends matches the documented model
+        await self.queues[event].put(data)
+
+    async def connect(self) -> "Player":
+        await self.client.connect(self.url, transports=["websocket"])
+        if self.name is not None:
+            ack = await self.call("register_user", {"display_name": self.name})
+            assert ack["ok"], ack
+            await self.expect("registered")
+        return self
+
+    async def call(self, event: str, payload=None, *, raw_args: tuple | None = None):
+        """Emit ``event`` and return the service's ack."""
+        if raw_args is not None:
+            return await self.client.call(event, raw_args, timeout=10)
+        return await self.client.call(event, payload, timeout=10)
+
+    async def expect(self, event: str, timeout: float = 10.0):
+        return await asyncio.wait_for(self.queues[event].get(), timeout)
+
+    def pending(self, event: str) -> int:
+        return self.queues[event].qsize()
+
+    async def refused(self, event: str, payload, code: str):
+        """Send a payload the service must refuse with ``code``; return the error event."""
+        ack = await self.call(event, payload)
+        assert ack["ok"] is False, ack
+        assert ack["error"]["code"] == code, ack
+        error = await self.expect("error")
+        assert error["code"] == code and error["event"] == event and error["message"]
+        return error
+
+    async def close(self):
+        await self.client.disconnect()
+
+
+async def start_battle(make, a="alice", b="bob", pool="easy"):
+    """Two registered players queue and are matched; returns (p1, p2, match_found of p1, of p2)."""
+    p1, p2 = await make(a), await make(b)
+    assert (await p1.call("join_queue", {"pool": pool}))["ok"]
+    await p1.expect("queue_update")
+    assert (await p2.call("join_queue", {"pool": pool}))["ok"]
+    m1, m2 = await p1.expect("match_found"), await p2.expect("match_found")
+    return p1, p2, m1, m2
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterProcess:
+    """A real ``jupyter lab`` (or ``jupyter server``) with the installed extension, isolated config and data."""
+
+    def __init__(self, tmp: Path, app: str = "lab", base_url: str = "/", extra: tuple[str, ...] = ()):
+        self.tmp, self.app, self.extra = tmp, app, extra
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.base_url = base_url
+        self.root = f"http://127.0.0.1:{self.port}{base_url}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "JupyterProcess":
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
+            JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
+        )
+        env.pop("JUPYTERHUB_API_TOKEN", None)
+        (self.tmp / "work").mkdir(exist_ok=True)
+        # No "news" notification popping over what the browser tests look at.
+        settings = self.tmp / "config" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True, exist_ok=True)
+        (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+        self.log_path = self.tmp / f"jupyter-{self.app}.log"
+        self._log = open(self.log_path, "w")
+        args = [
+            sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
+            f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1", f"--ServerApp.base_url={self.base_url}",
+            f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.tmp / 'work'}",
+            f"--DuelService.db_url=sqlite:///{self.tmp / 'duel.sqlite'}", *self.extra,
+        ]
+        if self.app == "lab":
+            args += ["--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{self.root}api/status?token={self.token}", timeout=2)
+                return self
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(self.log_path.read_text())
+                time.sleep(0.3)
+
+    def url(self, path: str, **params) -> str:
+        from urllib.parse import urlencode
+
+        return self.root + path + ("?" + urlencode(params) if params else "")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+def get_json(url: str):
+    """GET ``url``: (status, decoded JSON body), also for error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())

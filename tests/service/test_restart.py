@@ -1,0 +1,46 @@
+"""Users, ratings and finished battles survive a restart of the service; running ones are closed cleanly."""
+
+from __future__ import annotations
+
+from helpers import Player, ServiceProcess, get_json as get
+
+
+async def test_restart_keeps_users_ratings_and_battles(tmp_path):
+    svc = ServiceProcess(tmp_path, "--allow-guests").start()
+    try:
+        alice, bob = await Player(svc.url, "alice").connect(), await Player(svc.url, "bob").connect()
+        for p in (alice, bob):
+            assert (await p.call("join_queue", {}))["ok"]
+        finished = (await alice.expect("match_found"))["battle_id"]
+        await bob.expect("match_found")
+        assert (await alice.call("forfeit", {"battle_id": finished}))["ok"]
+        done = await bob.expect("battle_complete")
+        # A second battle is still running when the service stops.
+        for p in (alice, bob):
+            assert (await p.call("join_queue", {}))["ok"]
+        running = (await alice.expect("match_found"))["battle_id"]
+        await bob.expect("match_found")
+        _, board_before = get(svc.url + "/api/leaderboard")
+        await alice.close()
+        await bob.close()
+    finally:
+        svc.stop()
+
+    svc = ServiceProcess(tmp_path, "--allow-guests").start()
+    try:
+        _, board_after = get(svc.url + "/api/leaderboard")
+        assert board_after == board_before
+        ratings = {r["name"]: r["after"] for r in done["ratings"]}
+        assert {p["name"]: p["rating"] for p in board_after["players"]} == ratings
+        _, history = get(svc.url + "/api/users/bob/battles")
+        by_id = {b["battle_id"]: b for b in history["battles"]}
+        assert by_id[finished]["result"] == "win"
+        assert by_id[running]["result"] == "aborted"  # no rating change for a battle cut by the restart
+        assert by_id[running]["rating_after"] == by_id[running]["rating_before"]
+        # The same name logs back in to the same record.
+        alice = await Player(svc.url, "alice").connect()
+        _, profile = get(svc.url + "/api/users/alice")
+        assert profile["losses"] == 1 and profile["games"] == 1
+        await alice.close()
+    finally:
+        svc.stop()
