@@ -149,6 +149,10 @@ class DuelExtension(ExtensionApp):
                 routes.append((pattern, handler, *rest))
             self.serverapp.web_app.add_handlers(".*$", routes)
 
+    async def _start_jupyter_server_extension(self, serverapp):
+        if self.service is not None:
+            await self.service.start()
+
     async def stop_extension(self):
         if self.service is not None:
             await self.service.close()

@@ -9,7 +9,7 @@ from helpers import Player, ServiceProcess
 
 @pytest.fixture
 def service(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests").start()
+    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0").start()
     yield svc
     svc.stop()
 

@@ -5,6 +5,13 @@
  * (`GET {baseUrl}jupyter-duel/session[?name=NAME]`, through `ServerConnection` so Jupyter's auth and XSRF apply)
  * and sent as `register_user {token}`. The chosen display name lives in `sessionStorage`, so every browser tab
  * can play as its own (guest) identity.
+ *
+ * Resuming (`docs/protocol.md` § Resuming): `match_found` / `battle_state` carry a `resume_token` that is kept in
+ * `sessionStorage` with the battle id, and the editor's latest text is kept there too (the "draft"). After every
+ * `registered` the client sends `resume` when it holds a token; the `battle_state` answer rebuilds the battle
+ * (a new view after a page reload, a refresh of the existing one after a reconnect). Edits the service has not
+ * seen (typed while offline) win over its copy and are sent as the full text with `seq = your_seq + 1`.
+ * Nothing is emitted while disconnected (Socket.IO's send buffer is bypassed and cleared): the resume resends.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
@@ -15,10 +22,13 @@ import { io, type Socket } from 'socket.io-client';
 
 import { CodeSync } from './codesync';
 import type {
+  BotSpeed,
   IBattleComplete,
+  IBattleState,
   IErrorEvent,
   IMatchFound,
   IOpponentCode,
+  IOpponentStatus,
   IQueueUpdate,
   IRegistered,
   ISessionInfo,
@@ -29,17 +39,32 @@ import type {
   Pool
 } from './protocol';
 import { outcomeFor } from './protocol';
-import type { ConnectionState, IBattle, IDuelClient, IQueueStatus } from './tokens';
+import { fetchHistory, fetchProfile } from './rest';
+import type { ConnectionState, IBattle, IBattleRestore, IDuelClient, IQueueStatus } from './tokens';
 
 const NAME_KEY = 'jupyter-duel:name';
 const POOL_KEY = 'jupyter-duel:pool';
 const RANKED_KEY = 'jupyter-duel:ranked';
-
-/** Clock skew above which `started_at` is not trusted and the local receive time is used instead. */
-const MAX_CLOCK_SKEW_S = 10;
+/** `{battle_id, token}` of the running battle. */
+const RESUME_KEY = 'jupyter-duel:resume';
+/** `{battle_id, seq, text}`: the editor's latest text and the last seq sent when it was typed. */
+const DRAFT_KEY = 'jupyter-duel:draft';
 
 /** Errors that are part of the normal flow and need no pop-up. */
 const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued']);
+/** Answers to `resume` that only mean "nothing to resume". */
+const STALE_RESUME_ERRORS = new Set(['bad_resume_token', 'battle_over', 'unknown_battle', 'not_in_battle']);
+
+interface IStoredResume {
+  battle_id: string;
+  token: string;
+}
+
+interface IDraft {
+  battle_id: string;
+  seq: number;
+  text: string;
+}
 
 /** Thrown by `fetchSession` with the service's error object. */
 export class SessionError extends Error {
@@ -111,6 +136,10 @@ export class DuelClient implements IDuelClient, IDisposable {
   get problem(): string | null {
     return this._problem;
   }
+  get lastRestore(): IBattleRestore | null {
+    const restore = this._lastRestore;
+    return restore && restore.battle === this._battle && !restore.battle.complete ? restore : null;
+  }
 
   get pool(): Pool {
     return this._pool;
@@ -134,6 +163,12 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
   get matchFound(): Signal<this, IBattle> {
     return this._matchFound;
+  }
+  get battleRestored(): Signal<this, IBattleRestore> {
+    return this._battleRestored;
+  }
+  get opponentStatus(): Signal<this, IOpponentStatus> {
+    return this._opponentStatus;
   }
   get opponentCode(): Signal<this, IOpponentCode> {
     return this._opponentCode;
@@ -198,8 +233,30 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._emit('leave_queue', {});
   }
 
+  playBot(speed: BotSpeed): void {
+    this._emit('play_bot', { pool: this._pool, speed });
+  }
+
   updateCode(text: string): void {
-    this._sync?.update(text);
+    const sync = this._sync;
+    const battle = this._runningBattle();
+    if (!sync || !battle) {
+      return;
+    }
+    sync.update(text);
+    // Kept so that edits not yet accepted by the service survive a reload (see `_onBattleState`).
+    writeJson<IDraft>(DRAFT_KEY, { battle_id: battle.match.battle_id, seq: sync.seq, text });
+  }
+
+  refreshBattle(): boolean {
+    const stored = readJson<IStoredResume>(RESUME_KEY);
+    const battle = this._runningBattle();
+    if (!stored || !battle || stored.battle_id !== battle.match.battle_id || !this._socket?.connected || !this._registered) {
+      return false;
+    }
+    this._resuming = stored.battle_id;
+    this._socket.emit('resume', { resume_token: stored.token });
+    return true;
   }
 
   runSamples(code: string): boolean {
@@ -258,6 +315,9 @@ export class DuelClient implements IDuelClient, IDisposable {
     socket.on('connect', () => void this._register(socket));
     socket.on('disconnect', () => {
       this._registered = false;
+      // Whatever Socket.IO buffered while the connection was going down must not be replayed on reconnect
+      // (it would reach the service before `register_user`); the resume after reconnecting resends the code.
+      socket.sendBuffer.splice(0);
       this._setState(socket.active ? 'connecting' : 'disconnected');
     });
     socket.on('connect_error', (err: Error) => {
@@ -267,6 +327,8 @@ export class DuelClient implements IDuelClient, IDisposable {
     socket.on('registered', (msg: IRegistered) => this._onRegistered(msg));
     socket.on('queue_update', (msg: IQueueUpdate) => this._onQueueUpdate(msg));
     socket.on('match_found', (msg: IMatchFound) => this._onMatchFound(msg));
+    socket.on('battle_state', (msg: IBattleState) => this._onBattleState(msg));
+    socket.on('opponent_status', (msg: IOpponentStatus) => this._onOpponentStatus(msg));
     socket.on('opponent_code', (msg: IOpponentCode) => {
       if (msg.battle_id === this._battle?.match.battle_id) {
         this._opponentCode.emit(msg);
@@ -338,13 +400,23 @@ export class DuelClient implements IDuelClient, IDisposable {
 
   /** Emit only once registered: Socket.IO would otherwise buffer events and send them before `register_user`. */
   private _emit(event: string, payload: object): boolean {
-    if (!this._socket || !this._registered) {
+    if (!this._socket || !this._registered || !this._socket.connected) {
       Notification.warning('Not connected to the duel service yet.', { autoClose: 4000 });
       return false;
     }
     this._socket.emit(event, payload);
     return true;
   }
+
+  /** `sync_code` never waits in a buffer: refused while disconnected, the resume path resends the text. */
+  private _sendSync = (payload: ISyncCode): boolean => {
+    const socket = this._socket;
+    if (!socket || !this._registered || !socket.connected) {
+      return false;
+    }
+    socket.emit('sync_code', payload);
+    return true;
+  };
 
   private _runningBattle(): IBattle | null {
     const battle = this._battle;
@@ -357,14 +429,14 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._registered = true;
     this._problem = null;
     this._profile = msg.user;
-    const running = this._runningBattle();
-    if (running && msg.battle_id === running.match.battle_id) {
-      // Back after a reconnect: the service's copy of our code may be stale.
-      this._sync?.resync();
-      this._orphanBattleId = null;
-    } else {
-      this._orphanBattleId = msg.battle_id;
+    const stored = readJson<IStoredResume>(RESUME_KEY);
+    if (stored && this._socket) {
+      // Back after a reload or a reconnect: `battle_state` (or an error saying it is over) answers.
+      this._resuming = stored.battle_id;
+      this._socket.emit('resume', { resume_token: stored.token });
     }
+    // A running battle this tab holds no token for (opened in another tab): it can only be forfeited here.
+    this._orphanBattleId = msg.battle_id && msg.battle_id !== stored?.battle_id ? msg.battle_id : null;
     this._setState('connected');
   }
 
@@ -377,40 +449,183 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._sync?.stop();
     this._queue = null;
     this._orphanBattleId = null;
-    const nowS = Date.now() / 1000;
-    // Trust the service's start time unless the two clocks clearly disagree.
-    const start = Math.abs(nowS - msg.started_at) > MAX_CLOCK_SKEW_S ? nowS : msg.started_at;
-    const battle: IBattle = { match: msg, deadline: (start + msg.time_limit_s) * 1000, complete: null };
+    writeJson<IStoredResume>(RESUME_KEY, { battle_id: msg.battle_id, token: msg.resume_token });
+    removeStorage(DRAFT_KEY);
+    const battle = newBattle(msg);
+    battle.opponent.connected = true;
     this._battle = battle;
     this._sync = new CodeSync({
       battleId: msg.battle_id,
       initialText: msg.challenge.starter_code,
-      send: (payload: ISyncCode) => {
-        if (!this._socket || !this._registered) {
-          return false;
-        }
-        this._socket.emit('sync_code', payload);
-        return true;
-      }
+      send: this._sendSync
     });
     this._sync.flush(); // seq 1: the full starter text
     this._matchFound.emit(battle);
     this._stateChanged.emit();
   }
 
+  /** The answer to `resume`: rebuild (after a reload) or refresh (after a reconnect) the running battle. */
+  private _onBattleState(msg: IBattleState): void {
+    this._resuming = null;
+    writeJson<IStoredResume>(RESUME_KEY, { battle_id: msg.battle_id, token: msg.resume_token });
+    if (this._orphanBattleId === msg.battle_id) {
+      this._orphanBattleId = null;
+    }
+    this._queue = null;
+    const match: IMatchFound = {
+      battle_id: msg.battle_id,
+      challenge: msg.challenge,
+      you: msg.you,
+      opponent: msg.opponent,
+      ranked: msg.ranked,
+      time_limit_s: msg.time_limit_s,
+      started_at: msg.started_at,
+      deadline: msg.deadline,
+      server_time: msg.server_time,
+      resume_token: msg.resume_token
+    };
+    const current = this._battle;
+    const same = current !== null && current.match.battle_id === msg.battle_id && current.complete === null;
+    const battle = same ? current! : newBattle(match);
+    if (same) {
+      const fresh = newBattle(match);
+      battle.match = match;
+      battle.startsAt = fresh.startsAt;
+      battle.deadline = fresh.deadline;
+    }
+    const opp = battle.opponent;
+    if (!msg.opponent_connected && opp.connected) {
+      opp.graceUntil = null; // unknown until an `opponent_status` tells
+      opp.graceS = null;
+    }
+    opp.connected = msg.opponent_connected;
+    if (opp.connected) {
+      opp.graceUntil = null;
+      opp.graceS = null;
+    }
+    opp.submissions = msg.opponent_submissions;
+    opp.bestPassed = msg.opponent_best_passed;
+
+    // Which text wins: edits the service has not seen (typed after the last accepted seq) or its copy.
+    let local: { text: string; seq: number } | null = null;
+    if (same && this._sync) {
+      local = { text: this._sync.text, seq: this._sync.seq };
+    } else {
+      const draft = readJson<IDraft>(DRAFT_KEY);
+      if (draft && draft.battle_id === msg.battle_id && typeof draft.text === 'string') {
+        local = { text: draft.text, seq: draft.seq };
+      }
+    }
+    const keepLocal = local !== null && local.text !== msg.your_code && local.seq >= msg.your_seq;
+    const code = keepLocal ? local!.text : msg.your_code;
+    this._sync?.stop();
+    this._sync = new CodeSync({
+      battleId: msg.battle_id,
+      initialText: code,
+      send: this._sendSync,
+      resumeFrom: { seq: msg.your_seq, text: msg.your_code }
+    });
+    if (keepLocal) {
+      this._sync.resync(); // the full text, seq = your_seq + 1
+      this._sync.flush();
+    }
+    writeJson<IDraft>(DRAFT_KEY, { battle_id: msg.battle_id, seq: this._sync.seq, text: code });
+    this._battle = battle;
+    if (!same) {
+      this._matchFound.emit(battle);
+    }
+    this._lastRestore = { battle, state: msg, code };
+    this._battleRestored.emit(this._lastRestore);
+    this._stateChanged.emit();
+  }
+
+  private _onOpponentStatus(msg: IOpponentStatus): void {
+    const battle = this._battle;
+    if (!battle || battle.match.battle_id !== msg.battle_id) {
+      return;
+    }
+    const opp = battle.opponent;
+    opp.connected = msg.connected;
+    opp.graceS = msg.connected ? null : msg.grace_s;
+    opp.graceUntil = msg.connected || msg.grace_s === null ? null : Date.now() + msg.grace_s * 1000;
+    opp.submissions = msg.submissions;
+    opp.bestPassed = msg.best_passed;
+    this._opponentStatus.emit(msg);
+    this._stateChanged.emit();
+  }
+
+  /**
+   * `resume` found the battle over (it ended while this tab was away): show how it ended, from the history,
+   * so the view does not stay "running".
+   */
+  private async _recoverOutcome(battleId: string): Promise<void> {
+    const battle = this._battle;
+    const session = this._session;
+    if (!battle || battle.complete || battle.match.battle_id !== battleId || !session) {
+      return;
+    }
+    const me = battle.match.you.name;
+    let entry;
+    try {
+      entry = (await fetchHistory(session, me)).find(b => b.battle_id === battleId);
+    } catch {
+      entry = undefined;
+    }
+    if (battle.complete) {
+      return;
+    }
+    const result = entry?.result ?? 'aborted';
+    const opponent = battle.match.opponent.name;
+    const reason = (entry?.reason ?? 'aborted') as IBattleComplete['reason'];
+    const before = entry?.rating_before ?? battle.match.you.rating;
+    this._onBattleComplete({
+      battle_id: battleId,
+      winner: result === 'win' ? me : result === 'loss' ? opponent : null,
+      reason: result === 'aborted' || result === 'running' ? 'aborted' : reason,
+      ranked: entry?.ranked ?? battle.match.ranked,
+      ratings: [{ name: me, before, after: entry?.rating_after ?? before }]
+    });
+  }
+
   private _onBattleComplete(msg: IBattleComplete): void {
     if (msg.battle_id === this._orphanBattleId) {
       this._orphanBattleId = null;
     }
+    if (readJson<IStoredResume>(RESUME_KEY)?.battle_id === msg.battle_id) {
+      removeStorage(RESUME_KEY);
+      removeStorage(DRAFT_KEY);
+    }
     const battle = this._battle;
-    if (battle && battle.match.battle_id === msg.battle_id) {
+    if (battle && battle.match.battle_id === msg.battle_id && !battle.complete) {
       battle.complete = msg;
       this._sync?.stop();
       this._sync = null;
       this._updateProfileAfter(battle.match.you.name, msg);
       this._battleComplete.emit(msg);
+    } else if (!battle || battle.match.battle_id !== msg.battle_id) {
+      // e.g. an orphan battle forfeited from this tab: listeners (history) still want to know.
+      this._battleComplete.emit(msg);
     }
     this._stateChanged.emit();
+    void this._refreshProfile();
+  }
+
+  /** The service's own profile (rating, provisional flag) after a battle. */
+  private async _refreshProfile(): Promise<void> {
+    const session = this._session;
+    const name = this._profile?.name;
+    if (!session || !name) {
+      return;
+    }
+    try {
+      const profile = await fetchProfile(session, name);
+      if (this._profile?.name === profile.name) {
+        this._profile = profile;
+        this._stateChanged.emit();
+      }
+    } catch {
+      // keep the locally updated numbers
+    }
   }
 
   /** The service sends no new profile after a battle, so the sidebar's numbers are updated here. */
@@ -437,6 +652,18 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   private _onError(msg: IErrorEvent): void {
+    if (msg.event === 'resume' && STALE_RESUME_ERRORS.has(msg.code)) {
+      // Nothing to resume: forget the token; a battle this tab still shows as running has ended meanwhile.
+      const battleId = this._resuming ?? readJson<IStoredResume>(RESUME_KEY)?.battle_id ?? null;
+      this._resuming = null;
+      removeStorage(RESUME_KEY);
+      removeStorage(DRAFT_KEY);
+      if (battleId) {
+        void this._recoverOutcome(battleId);
+      }
+      this._errorReceived.emit(msg);
+      return;
+    }
     if (msg.code === 'out_of_sync') {
       this._sync?.resync();
     } else if (msg.code === 'auth_failed' && msg.event === 'register_user') {
@@ -469,15 +696,36 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _pool: Pool;
   private _ranked: boolean;
   private _sync: CodeSync | null = null;
+  /** The battle a `resume` was sent for, until its answer. */
+  private _resuming: string | null = null;
+  private _lastRestore: IBattleRestore | null = null;
   private _isDisposed = false;
 
   private _stateChanged = new Signal<this, void>(this);
   private _matchFound = new Signal<this, IBattle>(this);
+  private _battleRestored = new Signal<this, IBattleRestore>(this);
+  private _opponentStatus = new Signal<this, IOpponentStatus>(this);
   private _opponentCode = new Signal<this, IOpponentCode>(this);
   private _testResult = new Signal<this, ITestResult>(this);
   private _submissionResult = new Signal<this, ISubmissionResult>(this);
   private _battleComplete = new Signal<this, IBattleComplete>(this);
   private _errorReceived = new Signal<this, IErrorEvent>(this);
+}
+
+/**
+ * A battle from `match_found` (or the same fields of `battle_state`). The clock is corrected for the offset
+ * between the two clocks, measured at receipt: `offset = server_time - now`.
+ */
+function newBattle(match: IMatchFound): IBattle {
+  const offsetS = match.server_time - Date.now() / 1000;
+  return {
+    match,
+    startsAt: (match.started_at - offsetS) * 1000,
+    deadline: (match.deadline - offsetS) * 1000,
+    complete: null,
+    opponent: { connected: true, graceUntil: null, graceS: null, submissions: 0, bestPassed: 0 },
+    practice: match.opponent.bot || match.you.bot
+  };
 }
 
 function describe(reason: unknown): string {
@@ -498,6 +746,22 @@ function writeStorage(key: string, value: string): void {
   } catch {
     // Storage unavailable (privacy mode): the choice just lasts for this page.
   }
+}
+
+function readJson<T>(key: string): T | null {
+  const raw = readStorage(key);
+  if (!raw) {
+    return null;
+  }
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return null;
+  }
+}
+
+function writeJson<T>(key: string, value: T): void {
+  writeStorage(key, JSON.stringify(value));
 }
 
 function removeStorage(key: string): void {

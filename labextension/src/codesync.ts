@@ -4,7 +4,10 @@
  * - the first message of a battle is the full `text` (seq 1), later ones are deltas against what was last sent;
  * - updates are coalesced and sent at most every `intervalMs`, so typing does not flood the service;
  * - `resync()` (after an `out_of_sync` error or a reconnect) sends the full text with the next seq, which the
- *   service always accepts.
+ *   service always accepts;
+ * - after a `battle_state` (resume) a new instance continues from the service's `your_seq` / `your_code`.
+ *
+ * `send` must refuse (return false) while disconnected: nothing is buffered, the resume path resends.
  */
 import { diffText } from './delta';
 import type { ISyncCode } from './protocol';
@@ -15,11 +18,21 @@ export class CodeSync {
     this._send = options.send;
     this._intervalMs = options.intervalMs ?? 80;
     this._current = options.initialText;
+    if (options.resumeFrom) {
+      this._seq = options.resumeFrom.seq;
+      this._sent = options.resumeFrom.text;
+      this._needFull = false;
+    }
   }
 
   /** The last sequence number used. */
   get seq(): number {
     return this._seq;
+  }
+
+  /** The editor's latest text (sent or not). */
+  get text(): string {
+    return this._current;
   }
 
   /** Record the editor's current text; it is sent soon (throttled). */
@@ -107,5 +120,7 @@ export namespace CodeSync {
     send: (payload: ISyncCode) => boolean;
     /** Minimum time between two messages. */
     intervalMs?: number;
+    /** Continue after a resume: the service's last accepted `seq` and its copy of the text. */
+    resumeFrom?: { seq: number; text: string };
   }
 }

@@ -8,6 +8,8 @@ export namespace CommandIDs {
   export const openPanel = 'duel:open-panel';
   /** Bring the running duel's view to the front (used by the sidebar). */
   export const showDuel = 'duel:show-duel';
+  /** The main-area history / rating chart / leaderboard widget. */
+  export const openHistory = 'duel:open-history';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

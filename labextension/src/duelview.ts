@@ -5,6 +5,9 @@
  * the problem (Markdown statement, signature, samples), the player's own CodeMirror editor with their test
  * results, and the opponent's code mirrored live in a read-only editor with their progress.
  *
+ * Before `started_at` a countdown covers the body and the editor is read-only; Run/Submit wait for the start.
+ * After a resume (`battle_state`) the view is rebuilt or refreshed from the service's state (`restore`).
+ *
  * The view owns the battle's display state (results, verdicts); `IDuelClient` owns the connection. Editors are
  * JupyterLab's own (`IEditorServices`), so themes, fonts and Python highlighting match the rest of the app.
  */
@@ -21,11 +24,12 @@ import {
   type IBattleComplete,
   type IErrorEvent,
   type IOpponentCode,
+  type IOpponentStatus,
   type ISubmissionResult,
   type ITestResult,
   type Outcome
 } from './protocol';
-import type { IBattle, IDuelClient } from './tokens';
+import type { IBattle, IBattleRestore, IDuelClient } from './tokens';
 
 const PYTHON_MIME = 'text/x-python';
 
@@ -40,6 +44,7 @@ const REASON_TEXT: Record<IBattleComplete['reason'], string> = {
   solved: 'a submission passed every test',
   forfeit: 'a player forfeited',
   time_limit: 'the time ran out',
+  disconnect: 'a player did not come back in time',
   aborted: 'the battle was aborted'
 };
 
@@ -111,7 +116,9 @@ export class DuelView extends Widget {
               'div',
               { class: 'jp-DuelView-meta' },
               h('span', { class: `jp-DuelDifficulty jp-mod-${challenge.difficulty}` }, challenge.difficulty),
-              h('span', { class: 'jp-DuelTag' }, match.ranked ? 'ranked' : 'casual'),
+              battle.practice
+                ? h('span', { class: 'jp-DuelTag jp-mod-practice', testid: 'duel-practice' }, 'practice, unrated')
+                : h('span', { class: 'jp-DuelTag' }, match.ranked ? 'ranked' : 'casual'),
               ...challenge.tags.map(tag => h('span', { class: 'jp-DuelTag jp-mod-subtle' }, tag))
             )
           ),
@@ -120,6 +127,17 @@ export class DuelView extends Widget {
         )
       )
     );
+
+    // ---------------------------------------------------------- opponent-disconnected banner
+    this._awayText = h('span', { class: 'jp-DuelAway-text' });
+    this._away = h(
+      'div',
+      { class: 'jp-DuelAway', testid: 'duel-opponent-disconnected', role: 'status' },
+      h('span', { class: 'jp-DuelAway-icon', 'aria-hidden': 'true' }, '⚠'),
+      this._awayText
+    );
+    this._away.hidden = true;
+    layout.addWidget(nodeWidget(h('div', { class: 'jp-DuelView-banners' }, this._away)));
 
     // ---------------------------------------------------------- outcome banner (filled at battle_complete)
     this._outcome = nodeWidget(h('div', { class: 'jp-DuelOutcome' }));
@@ -219,7 +237,13 @@ export class DuelView extends Widget {
           'div',
           { class: 'jp-DuelView-columnHeader', testid: 'duel-opponent' },
           h('span', { class: 'jp-DuelView-player' }, match.opponent.name),
+          match.opponent.bot
+            ? h('span', { class: 'jp-DuelTag jp-mod-bot', testid: 'duel-opponent-bot', title: 'Practice bot' }, 'bot')
+            : null,
           match.opponent.guest ? h('span', { class: 'jp-DuelTag' }, 'guest') : null,
+          match.opponent.provisional && !match.opponent.bot
+            ? h('span', { class: 'jp-DuelTag jp-mod-subtle', title: 'Rating still settling' }, 'provisional')
+            : null,
           h('span', { class: 'jp-DuelView-playerMeta' }, `rating ${Math.round(match.opponent.rating)}`),
           this._staleTag
         )
@@ -237,12 +261,14 @@ export class DuelView extends Widget {
     this._mirrorEditor.node.dataset.testid = 'duel-mirror';
     theirs.addWidget(this._mirrorEditor);
     this._opponentProgress = h('div', { class: 'jp-DuelProgress', testid: 'duel-opponent-progress' });
+    this._opponentStats = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-opponent-stats' });
     theirs.addWidget(
       nodeWidget(
         h(
           'div',
           { class: 'jp-DuelView-resultsBox' },
           h('div', { class: 'jp-DuelView-resultsHeader' }, h('span', { class: 'jp-DuelView-resultsLabel' }, 'Their progress')),
+          this._opponentStats,
           this._opponentProgress
         )
       )
@@ -256,21 +282,46 @@ export class DuelView extends Widget {
     body.addWidget(theirs);
     layout.addWidget(body);
 
+    // ---------------------------------------------------------- countdown (until started_at)
+    this._countdownNumber = h('div', { class: 'jp-DuelCountdown-number' });
+    this._countdown = h(
+      'div',
+      { class: 'jp-DuelCountdown', testid: 'duel-countdown', role: 'timer', 'aria-live': 'polite' },
+      h(
+        'div',
+        { class: 'jp-DuelCountdown-box' },
+        h('div', { class: 'jp-DuelCountdown-label' }, `${match.you.name} vs ${match.opponent.name}`),
+        this._countdownNumber,
+        h('div', { class: 'jp-DuelCountdown-label' }, 'Get ready — the duel starts when the countdown ends')
+      )
+    );
+    body.node.append(this._countdown);
+
     // ---------------------------------------------------------- wiring
     this._editorModel.sharedModel.changed.connect(this._onEditorChanged, this);
     this._mirror.changed.connect(() => {
       this._staleTag.hidden = !this._mirror.stale;
+      // A missed delta: the service's `battle_state` carries the opponent's whole code.
+      if (this._mirror.stale && !this.isOver && Date.now() - this._lastRefresh > 3000) {
+        this._lastRefresh = Date.now();
+        this._client.refreshBattle();
+      }
     });
     client.opponentCode.connect(this._onOpponentCode, this);
     client.testResult.connect(this._onTestResult, this);
     client.submissionResult.connect(this._onSubmissionResult, this);
     client.battleComplete.connect(this._onBattleComplete, this);
     client.errorReceived.connect(this._onError, this);
+    client.opponentStatus.connect(this._onOpponentStatus, this);
+    client.battleRestored.connect(this._onRestored, this);
     // Shortcuts are caught in the capture phase: CodeMirror consumes Ctrl+Enter before JupyterLab's keymap sees it.
     this.node.addEventListener('keydown', this._onKeydown, true);
     this._clockTimer = window.setInterval(() => this._renderClock(), 250);
     this._renderClock();
     this._updateButtons();
+    if (options.restore && options.restore.battle === battle) {
+      this._onRestored(client, options.restore);
+    }
   }
 
   get battleId(): string {
@@ -286,8 +337,13 @@ export class DuelView extends Widget {
     return this._editorModel.sharedModel.getSource();
   }
 
+  /** True until the countdown ends (`started_at`). */
+  get isCountingDown(): boolean {
+    return Date.now() < this._battle.startsAt;
+  }
+
   runSamples(): void {
-    if (this.isOver || this._judging) {
+    if (this.isOver || this._judging || this.isCountingDown) {
       return;
     }
     if (this._client.runSamples(this.code)) {
@@ -296,7 +352,7 @@ export class DuelView extends Widget {
   }
 
   submit(): void {
-    if (this.isOver || this._judging) {
+    if (this.isOver || this._judging || this.isCountingDown) {
       return;
     }
     if (this._client.submit(this.code)) {
@@ -334,6 +390,8 @@ export class DuelView extends Widget {
     this._client.submissionResult.disconnect(this._onSubmissionResult, this);
     this._client.battleComplete.disconnect(this._onBattleComplete, this);
     this._client.errorReceived.disconnect(this._onError, this);
+    this._client.opponentStatus.disconnect(this._onOpponentStatus, this);
+    this._client.battleRestored.disconnect(this._onRestored, this);
     this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
     super.dispose();
     this._editorModel.dispose();
@@ -360,6 +418,55 @@ export class DuelView extends Widget {
     if (!this.isOver) {
       this._client.updateCode(this.code);
     }
+  }
+
+  /** Refresh everything from a `battle_state` (the client already chose which code the editor keeps). */
+  private _onRestored(_: IDuelClient, restore: IBattleRestore): void {
+    if (restore.battle !== this._battle) {
+      return;
+    }
+    const state = restore.state;
+    if (this.code !== restore.code) {
+      this._editorModel.sharedModel.setSource(restore.code);
+    }
+    this._mirror.reset(state.opponent_code, state.opponent_seq);
+
+    // Own results: the latest run's rows, the verdict of the last finished run.
+    this._ownSubmission = -1;
+    this._results.replaceChildren();
+    this._message.hidden = true;
+    this._verdict.textContent = '–';
+    delete this._verdict.dataset.verdict;
+    this._verdictLabel.textContent = 'No run yet';
+    const last = state.your_submissions[state.your_submissions.length - 1];
+    const latestTests = state.your_tests.filter(t => t.player === state.you.name);
+    if (latestTests.length > 0) {
+      this._startRun(latestTests[0].submission_id, latestTests.every(t => t.kind === 'sample'));
+      for (const test of latestTests) {
+        this._addOwnResult(test);
+      }
+    }
+    const finished = latestTests.length === 0 || (last !== undefined && last.submission_id >= latestTests[0].submission_id);
+    if (last && finished) {
+      this._showOwnSummary(last);
+    }
+    if (finished) {
+      this._setJudging(null); // otherwise the run's remaining results are still on their way
+    }
+
+    this._opponentSubmissions = Math.max(this._opponentSubmissions, state.opponent_submissions);
+    this._renderOpponentProgress();
+    this._renderClock();
+    this._updateButtons();
+  }
+
+  private _onOpponentStatus(_: IDuelClient, msg: IOpponentStatus): void {
+    if (msg.battle_id !== this.battleId) {
+      return;
+    }
+    this._opponentSubmissions = Math.max(this._opponentSubmissions, msg.submissions);
+    this._renderOpponentProgress();
+    this._renderAway();
   }
 
   private _onOpponentCode(_: IDuelClient, msg: IOpponentCode): void {
@@ -392,14 +499,7 @@ export class DuelView extends Widget {
     }
     if (msg.player === this._battle.match.you.name) {
       this._startRun(msg.submission_id, msg.samples_only);
-      this._verdict.textContent = `${msg.verdict} ${msg.passed}/${msg.total}`;
-      this._verdict.dataset.verdict = msg.verdict;
-      this._verdict.title = VERDICT_TITLES[msg.verdict] ?? msg.verdict;
-      this._verdictLabel.textContent = msg.samples_only
-        ? `Sample run #${msg.submission_id}`
-        : `Submission #${msg.submission_id}`;
-      this._message.textContent = msg.message ?? '';
-      this._message.hidden = !msg.message;
+      this._showOwnSummary(msg);
       this._setJudging(null);
     } else {
       if (msg.submission_id !== this._opponentSubmission) {
@@ -432,6 +532,17 @@ export class DuelView extends Widget {
   }
 
   // ---------------------------------------------------------------- rendering
+
+  private _showOwnSummary(msg: ISubmissionResult): void {
+    this._verdict.textContent = `${msg.verdict} ${msg.passed}/${msg.total}`;
+    this._verdict.dataset.verdict = msg.verdict;
+    this._verdict.title = VERDICT_TITLES[msg.verdict] ?? msg.verdict;
+    this._verdictLabel.textContent = msg.samples_only
+      ? `Sample run #${msg.submission_id}`
+      : `Submission #${msg.submission_id}`;
+    this._message.textContent = msg.message ?? '';
+    this._message.hidden = !msg.message;
+  }
 
   /** Each run replaces the list: the rows always describe the latest run. */
   private _startRun(submissionId: number, samplesOnly: boolean): void {
@@ -524,13 +635,60 @@ export class DuelView extends Widget {
       );
     }
     this._opponentProgress.replaceChildren(...children);
+
+    const opp = this._battle.opponent;
+    const totalTests = this._battle.match.challenge.samples.length + this._battle.match.challenge.hidden_count;
+    const submissions = Math.max(opp.submissions, this._opponentSubmissions);
+    this._opponentStats.textContent =
+      submissions === 0 && opp.bestPassed === 0
+        ? ''
+        : `${submissions} submission${submissions === 1 ? '' : 's'} · best ${opp.bestPassed}/${totalTests} tests`;
+    this._opponentStats.hidden = !this._opponentStats.textContent;
+  }
+
+  /** The "opponent disconnected" banner, with the grace time ticking down. */
+  private _renderAway(): void {
+    const opp = this._battle.opponent;
+    const show = !opp.connected && !this.isOver;
+    this._away.hidden = !show;
+    if (!show) {
+      return;
+    }
+    const name = this._battle.match.opponent.name;
+    if (opp.graceUntil === null) {
+      this._awayText.textContent = `Opponent disconnected — waiting for ${name} to come back`;
+      delete this._away.dataset.grace;
+      return;
+    }
+    const left = Math.max(0, Math.ceil((opp.graceUntil - Date.now()) / 1000));
+    this._away.dataset.grace = String(opp.graceS ?? left);
+    this._away.dataset.left = String(left);
+    this._awayText.textContent = `Opponent disconnected — they have ${left} s to come back`;
   }
 
   private _renderClock(): void {
-    const complete = this._battle.complete;
-    const left = (this._battle.deadline - Date.now()) / 1000;
+    const battle = this._battle;
+    const complete = battle.complete;
+    const now = Date.now();
+    const counting = !complete && now < battle.startsAt;
+    // During the countdown the clock shows the whole time limit; it runs from `started_at` to `deadline`.
+    const left = (battle.deadline - (counting ? battle.startsAt : now)) / 1000;
     this._clock.textContent = complete ? 'Finished' : formatDuration(left);
-    this._clock.dataset.state = complete || left <= 0 ? 'over' : left <= 60 ? 'low' : 'running';
+    this._clock.dataset.state = complete || left <= 0 ? 'over' : counting ? 'waiting' : left <= 60 ? 'low' : 'running';
+    this._clock.dataset.left = String(Math.max(0, Math.round(left)));
+
+    this._countdown.hidden = !counting;
+    if (counting) {
+      this._countdownNumber.textContent = String(Math.ceil((battle.startsAt - now) / 1000));
+    }
+    if (counting !== this._wasCountingDown) {
+      this._wasCountingDown = counting;
+      this._updateButtons();
+      if (!counting && !complete && this.isVisible) {
+        this._editor.editor.focus();
+      }
+    }
+    this._renderAway();
     if (complete) {
       window.clearInterval(this._clockTimer);
     }
@@ -578,10 +736,11 @@ export class DuelView extends Widget {
 
   private _updateButtons(): void {
     const over = this.isOver;
-    this._runButton.disabled = over || this._judging !== null;
-    this._submitButton.disabled = over || this._judging !== null;
+    const waiting = this.isCountingDown;
+    this._runButton.disabled = over || waiting || this._judging !== null;
+    this._submitButton.disabled = over || waiting || this._judging !== null;
     this._forfeitButton.disabled = over;
-    this._editor.editor.setOption('readOnly', over);
+    this._editor.editor.setOption('readOnly', over || waiting);
   }
 
   private readonly _battle: IBattle;
@@ -601,6 +760,13 @@ export class DuelView extends Widget {
   private readonly _results: HTMLDivElement;
   private readonly _opponentProgress: HTMLDivElement;
   private readonly _staleTag: HTMLSpanElement;
+  private readonly _opponentStats: HTMLDivElement;
+  private readonly _away: HTMLDivElement;
+  private readonly _awayText: HTMLSpanElement;
+  private readonly _countdown: HTMLDivElement;
+  private readonly _countdownNumber: HTMLDivElement;
+  private _wasCountingDown: boolean | null = null;
+  private _lastRefresh = 0;
   private _clockTimer: number;
   /** The client event awaiting its `submission_result` (`run_samples` / `submit_code`), if any. */
   private _judging: string | null = null;
@@ -618,6 +784,8 @@ export namespace DuelView {
     client: IDuelClient;
     editorServices: IEditorServices;
     rendermime: IRenderMimeRegistry;
+    /** Restore from this `battle_state` right away (it arrived before the view existed). */
+    restore?: IBattleRestore | null;
   }
 }
 

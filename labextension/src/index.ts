@@ -4,21 +4,23 @@
  * - `jupyter-duel:client`   provides `IDuelClient` (session token, Socket.IO connection, protocol handling);
  * - `jupyter-duel:sidebar`  the left-sidebar Duel panel (identity, rating, matchmaking);
  * - `jupyter-duel:duel-view` opens a duel view in the main area on every `match_found`;
- * - `jupyter-duel:commands` matchmaking commands in the palette.
+ * - `jupyter-duel:commands` matchmaking commands in the palette;
+ * - `jupyter-duel:history`  the Duel history widget (battles, rating chart, leaderboard), `duel:open-history`.
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, MainAreaWidget } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
 import { DuelClient } from './client';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { DuelView } from './duelview';
+import { DuelHistory } from './history';
 import { DuelSidebar } from './sidebar';
-import { IDuelClient } from './tokens';
+import { IDuelClient, type IBattle, type IBattleRestore } from './tokens';
 
 export { IDuelClient } from './tokens';
-export type { ConnectionState, IBattle, IQueueStatus } from './tokens';
+export type { ConnectionState, IBattle, IBattleRestore, IOpponentState, IQueueStatus } from './tokens';
 
 const clientPlugin: JupyterFrontEndPlugin<IDuelClient> = {
   id: 'jupyter-duel:client',
@@ -70,18 +72,32 @@ const duelViewPlugin: JupyterFrontEndPlugin<void> = {
   ): void => {
     let current: DuelView | null = null;
 
-    client.matchFound.connect((_, battle) => {
-      const view = new DuelView({ battle, client, editorServices, rendermime });
+    const open = (battle: IBattle, restore: IBattleRestore | null): void => {
+      if (current && !current.isDisposed && current.battleId === battle.match.battle_id) {
+        return;
+      }
+      const view = new DuelView({ battle, client, editorServices, rendermime, restore });
       current = view;
       view.disposed.connect(() => {
         if (current === view) {
           current = null;
         }
       });
-      app.shell.add(view, 'main', { mode: 'tab-after' });
-      app.shell.activateById(view.id);
-      app.commands.notifyCommandChanged();
-    });
+      // Before the layout is restored the main area is not ready (and would be reset by the restorer).
+      void app.restored.then(() => {
+        if (view.isDisposed) {
+          return;
+        }
+        app.shell.add(view, 'main', { mode: 'tab-after' });
+        app.shell.activateById(view.id);
+        app.commands.notifyCommandChanged();
+      });
+    };
+    client.matchFound.connect((_, battle) => open(battle, null));
+    // A battle resumed before this plugin was activated (page reload: the socket can be faster than the app).
+    if (client.battle && !client.battle.complete) {
+      open(client.battle, client.lastRestore);
+    }
     client.battleComplete.connect(() => app.commands.notifyCommandChanged());
 
     const running = (): DuelView | null => (current && !current.isOver ? current : null);
@@ -145,4 +161,42 @@ const commandsPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [clientPlugin, sidebarPlugin, duelViewPlugin, commandsPlugin];
+const historyPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:history',
+  description: 'The Duel history widget: battles, rating chart and leaderboard.',
+  autoStart: true,
+  requires: [IDuelClient],
+  optional: [ICommandPalette, IThemeManager],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IDuelClient,
+    palette: ICommandPalette | null,
+    themes: IThemeManager | null
+  ): void => {
+    let widget: MainAreaWidget<DuelHistory> | null = null;
+    themes?.themeChanged.connect(() => widget?.content.refreshTheme());
+    app.commands.addCommand(CommandIDs.openHistory, {
+      label: 'Open Duel History',
+      caption: 'Your battles, rating over time and the leaderboard',
+      execute: () => {
+        if (!widget || widget.isDisposed) {
+          const content = new DuelHistory({ client });
+          widget = new MainAreaWidget({ content });
+          widget.id = 'jupyter-duel-history-panel';
+          widget.title.label = content.title.label;
+          widget.title.caption = content.title.caption;
+          widget.title.icon = content.title.icon;
+          widget.title.closable = true;
+        }
+        if (!widget.isAttached) {
+          app.shell.add(widget, 'main', { mode: 'tab-after' });
+        }
+        app.shell.activateById(widget.id);
+        void widget.content.refresh();
+      }
+    });
+    palette?.addItem({ command: CommandIDs.openHistory, category: PALETTE_CATEGORY });
+  }
+};
+
+export default [clientPlugin, sidebarPlugin, duelViewPlugin, commandsPlugin, historyPlugin];

@@ -41,12 +41,26 @@ export interface IForfeit {
   battle_id: string;
 }
 
+export interface IResume {
+  resume_token: string;
+}
+
+export type BotSpeed = 'slow' | 'normal' | 'fast';
+export const BOT_SPEEDS: BotSpeed[] = ['slow', 'normal', 'fast'];
+
+export interface IPlayBot {
+  pool?: Pool;
+  speed?: BotSpeed;
+}
+
 // ------------------------------------------------------------------ shared objects
 
 export interface IUserProfile {
   name: string;
   rating: number;
   guest: boolean;
+  /** The rating is still settling (few games, or a long absence). */
+  provisional: boolean;
   games: number;
   wins: number;
   losses: number;
@@ -57,6 +71,9 @@ export interface IPlayerInfo {
   name: string;
   rating: number;
   guest: boolean;
+  /** The practice bot. */
+  bot: boolean;
+  provisional: boolean;
 }
 
 export interface ISampleView {
@@ -104,6 +121,10 @@ export interface IQueueUpdate {
   position: number;
   size: number;
   waited_s: number;
+  /** The rating gap this player accepts now (grows with waiting). */
+  window: number;
+  /** Waited long enough to be offered a practice bot. */
+  bot_available: boolean;
 }
 
 export interface IMatchFound {
@@ -113,7 +134,23 @@ export interface IMatchFound {
   opponent: IPlayerInfo;
   ranked: boolean;
   time_limit_s: number;
+  /** When the clock starts, after the countdown (service epoch seconds). */
   started_at: number;
+  /** When the time limit ends (service epoch seconds). */
+  deadline: number;
+  /** The service's clock when sending. */
+  server_time: number;
+  resume_token: string;
+}
+
+export interface IOpponentStatus {
+  battle_id: string;
+  name: string;
+  connected: boolean;
+  /** While disconnected: seconds left for them to come back. */
+  grace_s: number | null;
+  submissions: number;
+  best_passed: number;
 }
 
 export interface IOpponentCode {
@@ -147,10 +184,25 @@ export interface ISubmissionResult {
   message: string | null;
 }
 
+/** The whole running battle as the player sees it (answer to `resume`). */
+export interface IBattleState extends IMatchFound {
+  your_code: string;
+  your_seq: number;
+  opponent_code: string;
+  opponent_seq: number;
+  opponent_connected: boolean;
+  your_tests: ITestResult[];
+  your_submissions: ISubmissionResult[];
+  opponent_submissions: number;
+  opponent_best_passed: number;
+}
+
+export type CompleteReason = 'solved' | 'forfeit' | 'time_limit' | 'disconnect' | 'aborted';
+
 export interface IBattleComplete {
   battle_id: string;
   winner: string | null;
-  reason: 'solved' | 'forfeit' | 'time_limit' | 'aborted';
+  reason: CompleteReason;
   ranked: boolean;
   ratings: IRatingChange[];
 }
@@ -171,6 +223,26 @@ export interface ISessionInfo {
   socketio_url: string;
   socketio_path: string;
   api_url: string;
+}
+
+// ------------------------------------------------------------------ REST
+
+export type HistoryResult = 'win' | 'loss' | 'draw' | 'aborted' | 'running';
+
+/** One row of `GET {api_url}users/{name}/battles` (newest first). */
+export interface IHistoryEntry {
+  battle_id: string;
+  challenge_id: string;
+  challenge_title?: string | null;
+  opponent: string | null;
+  result: HistoryResult;
+  ranked: boolean;
+  rating_before: number | null;
+  rating_after: number | null;
+  reason: string | null;
+  started_at: number;
+  ended_at: number | null;
+  duration_s: number | null;
 }
 
 /** How one battle ended, from the point of view of one player. */

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 import { CommandIDs } from './commands';
 import { formatDuration, h } from './dom';
 import { duelIcon } from './icons';
-import { POOLS, type Pool } from './protocol';
+import { BOT_SPEEDS, POOLS, type BotSpeed, type Pool } from './protocol';
 import type { IDuelClient } from './tokens';
 
 export class DuelSidebar extends Widget {
@@ -37,6 +37,16 @@ export class DuelSidebar extends Widget {
     this._me = h('span', { class: 'jp-DuelSidebar-me', testid: 'duel-me' });
     this._guestTag = h('span', { class: 'jp-DuelTag' }, 'guest');
     this._rating = h('span', { class: 'jp-DuelSidebar-ratingValue', testid: 'duel-rating' }, '–');
+    this._provisional = h(
+      'span',
+      {
+        class: 'jp-DuelTag jp-mod-provisional',
+        testid: 'duel-provisional',
+        title: 'Your rating is still settling: it moves faster for your first games'
+      },
+      'provisional'
+    );
+    this._provisional.hidden = true;
     this._record = h('div', { class: 'jp-DuelSidebar-record' });
     this._poolSelect = h('select', { class: 'jp-mod-styled', 'aria-label': 'Challenge pool', testid: 'duel-pool' });
     for (const pool of POOLS) {
@@ -50,6 +60,33 @@ export class DuelSidebar extends Widget {
     );
     this._cancel = h('button', { class: 'jp-mod-styled jp-mod-reject jp-DuelButton', testid: 'duel-cancel' }, 'Cancel');
     this._queueStatus = h('div', { class: 'jp-DuelSidebar-queue', testid: 'duel-queue-status' });
+    this._window = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-queue-window' });
+    this._window.hidden = true;
+    this._botSpeed = h('select', { class: 'jp-mod-styled', 'aria-label': 'Bot speed', testid: 'duel-bot-speed' });
+    for (const speed of BOT_SPEEDS) {
+      this._botSpeed.append(h('option', { value: speed }, capitalize(speed)));
+    }
+    this._botSpeed.value = 'normal';
+    const playBot = h(
+      'button',
+      { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-play-bot', title: 'Unrated practice battle against a bot' },
+      'Practice vs bot'
+    );
+    playBot.addEventListener('click', () => this._client.playBot(this._botSpeed.value as BotSpeed));
+    this._botOffer = h(
+      'div',
+      { class: 'jp-DuelBotOffer', testid: 'duel-bot-offer' },
+      h('div', {}, 'No opponent yet — practice against a bot'),
+      h('div', { class: 'jp-DuelSidebar-hint' }, 'Practice battles are unrated. You leave the queue.'),
+      h('div', { class: 'jp-DuelSidebar-buttons' }, h('label', { class: 'jp-DuelSidebar-label' }, 'Speed'), this._botSpeed, playBot)
+    );
+    this._botOffer.hidden = true;
+    const history = h(
+      'button',
+      { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-open-history', title: 'Your battles, rating chart and the leaderboard' },
+      'History & leaderboard'
+    );
+    history.addEventListener('click', () => void this._commands.execute(CommandIDs.openHistory));
     this._battleBox = h('div', { class: 'jp-DuelSidebar-battle' });
 
     this.node.append(
@@ -74,10 +111,12 @@ export class DuelSidebar extends Widget {
             'div',
             { class: 'jp-DuelSidebar-rating', title: 'Rating' },
             this._rating,
-            h('span', { class: 'jp-DuelSidebar-ratingUnit' }, 'rating')
+            h('span', { class: 'jp-DuelSidebar-ratingUnit' }, 'rating'),
+            this._provisional
           )
         ),
-        this._record
+        this._record,
+        history
       ),
       h(
         'section',
@@ -86,7 +125,9 @@ export class DuelSidebar extends Widget {
         this._poolSelect,
         h('label', { class: 'jp-DuelSidebar-check' }, this._rankedBox, ' Ranked (changes ratings)'),
         h('div', { class: 'jp-DuelSidebar-buttons' }, this._find, this._cancel),
-        this._queueStatus
+        this._queueStatus,
+        this._window,
+        this._botOffer
       ),
       this._battleBox
     );
@@ -164,6 +205,7 @@ export class DuelSidebar extends Widget {
     this._me.textContent = name || '…';
     this._guestTag.hidden = !(profile?.guest ?? false);
     this._rating.textContent = profile ? String(Math.round(profile.rating)) : '–';
+    this._provisional.hidden = !(profile?.provisional ?? false);
     this._record.replaceChildren(
       ...(profile
         ? [
@@ -205,6 +247,15 @@ export class DuelSidebar extends Widget {
     }
     this._queueStatus.dataset.state = state;
     this._queueStatus.textContent = text;
+
+    // The rating window grows with waiting; the bot is offered once the service says so.
+    const gap = queue && typeof queue.window === 'number' ? queue.window : null;
+    this._window.hidden = gap === null;
+    this._window.textContent = gap === null ? '' : `Accepting opponents within ±${Math.round(gap)} rating`;
+    if (gap !== null) {
+      this._window.dataset.window = String(Math.round(gap));
+    }
+    this._botOffer.hidden = !(queue?.bot_available ?? false);
   }
 
   private _renderBattle(): void {
@@ -218,7 +269,14 @@ export class DuelSidebar extends Widget {
         h(
           'div',
           { class: 'jp-DuelCard jp-mod-active' },
-          h('div', {}, 'Duel vs ', h('strong', {}, battle.match.opponent.name)),
+          h(
+            'div',
+            {},
+            'Duel vs ',
+            h('strong', {}, battle.match.opponent.name),
+            battle.practice ? h('span', { class: 'jp-DuelTag jp-mod-bot' }, 'bot') : null
+          ),
+          battle.practice ? h('div', { class: 'jp-DuelSidebar-hint' }, 'Practice, unrated') : null,
           h('div', { class: 'jp-DuelSidebar-hint' }, battle.match.challenge.title),
           show
         )
@@ -230,7 +288,7 @@ export class DuelSidebar extends Widget {
         h(
           'div',
           { class: 'jp-DuelCard jp-mod-active' },
-          h('div', {}, 'You are in a running duel that this tab cannot show (opened elsewhere or before a reload).'),
+          h('div', {}, 'You are in a running duel that was opened in another tab; this tab cannot show it.'),
           forfeit
         )
       );
@@ -248,6 +306,10 @@ export class DuelSidebar extends Widget {
   private readonly _me: HTMLSpanElement;
   private readonly _guestTag: HTMLSpanElement;
   private readonly _rating: HTMLSpanElement;
+  private readonly _provisional: HTMLSpanElement;
+  private readonly _window: HTMLDivElement;
+  private readonly _botOffer: HTMLDivElement;
+  private readonly _botSpeed: HTMLSelectElement;
   private readonly _record: HTMLDivElement;
   private readonly _poolSelect: HTMLSelectElement;
   private readonly _rankedBox: HTMLInputElement;

@@ -5,10 +5,13 @@
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 import type {
+  BotSpeed,
   IBattleComplete,
+  IBattleState,
   IErrorEvent,
   IMatchFound,
   IOpponentCode,
+  IOpponentStatus,
   IQueueUpdate,
   ISessionInfo,
   ISubmissionResult,
@@ -25,12 +28,36 @@ export interface IQueueStatus extends IQueueUpdate {
   receivedAt: number;
 }
 
+/** What is known of the opponent's presence and progress. */
+export interface IOpponentState {
+  connected: boolean;
+  /** While disconnected: local epoch milliseconds when their grace period ends (null when unknown). */
+  graceUntil: number | null;
+  /** `grace_s` as last received. */
+  graceS: number | null;
+  submissions: number;
+  bestPassed: number;
+}
+
 /** The battle being played (or just finished) in this tab. */
 export interface IBattle {
   match: IMatchFound;
+  /** Local epoch milliseconds when the clock starts (end of the countdown), corrected for clock offset. */
+  startsAt: number;
   /** Local epoch milliseconds when the clock runs out. */
   deadline: number;
   complete: IBattleComplete | null;
+  opponent: IOpponentState;
+  /** Against the practice bot (never rated). */
+  practice: boolean;
+}
+
+/** A `battle_state` applied by the client: the view refreshes from it. */
+export interface IBattleRestore {
+  battle: IBattle;
+  state: IBattleState;
+  /** What the player's editor must hold (the service's copy, or newer local edits kept). */
+  code: string;
 }
 
 export interface IDuelClient {
@@ -44,6 +71,11 @@ export interface IDuelClient {
   readonly battle: IBattle | null;
   /** A running battle the service knows about but this tab has no view of (e.g. after a reload). */
   readonly orphanBattleId: string | null;
+  /**
+   * The last `battle_state` applied, while its battle runs: a view created after the event (the page is still
+   * starting when a resume is answered) restores itself from it.
+   */
+  readonly lastRestore: IBattleRestore | null;
   /** A human-readable problem with the connection, if any. */
   readonly problem: string | null;
 
@@ -53,6 +85,9 @@ export interface IDuelClient {
   /** Any of the above changed. */
   readonly stateChanged: ISignal<IDuelClient, void>;
   readonly matchFound: ISignal<IDuelClient, IBattle>;
+  /** A running battle was resumed (reload or reconnect); emitted after `matchFound` when the view is new. */
+  readonly battleRestored: ISignal<IDuelClient, IBattleRestore>;
+  readonly opponentStatus: ISignal<IDuelClient, IOpponentStatus>;
   readonly opponentCode: ISignal<IDuelClient, IOpponentCode>;
   readonly testResult: ISignal<IDuelClient, ITestResult>;
   readonly submissionResult: ISignal<IDuelClient, ISubmissionResult>;
@@ -65,8 +100,12 @@ export interface IDuelClient {
   setName(name: string): void;
   findOpponent(): void;
   cancelSearch(): void;
+  /** Start an unrated practice battle against the bot (offered once `queue.bot_available`). */
+  playBot(speed: BotSpeed): void;
   /** The player's editor now holds `text` (mirrored to the opponent, throttled). */
   updateCode(text: string): void;
+  /** Ask the service for the whole battle state again (`resume`), e.g. when the mirror missed a delta. */
+  refreshBattle(): boolean;
   runSamples(code: string): boolean;
   submit(code: string): boolean;
   forfeit(battleId?: string): boolean;

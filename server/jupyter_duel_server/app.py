@@ -11,6 +11,11 @@ from jupyter_core.application import JupyterApp
 from traitlets import Bool, Int, Unicode
 
 from . import __version__
+from .judge import Judge, SubprocessRunner
+from .matchmaker import Matchmaker
+from .rating import EloRating, Glicko2Rating
+from .sandbox.config import SandboxConfig
+from .sandbox.runner import KernelSandboxRunner
 from .service import DuelService
 
 
@@ -19,7 +24,9 @@ class DuelServeApp(JupyterApp):
     version = __version__
     description = "Run the jupyter-duel central service (REST + Socket.IO) on its own port."
     config_file_name = "jupyter_duel_config"
-    classes = [DuelService]
+    classes = [
+        DuelService, Matchmaker, EloRating, Glicko2Rating, Judge, KernelSandboxRunner, SandboxConfig, SubprocessRunner,
+    ]
 
     ip = Unicode("127.0.0.1", help="Interface to listen on.").tag(config=True)
     port = Int(8765, help="Port to listen on (0 picks a free one).").tag(config=True)
@@ -38,6 +45,10 @@ class DuelServeApp(JupyterApp):
     }
     flags = {
         "allow-guests": ({"DuelService": {"allow_guests": True}}, "Accept self-chosen guest names."),
+        "unsandboxed": (
+            {"DuelService": {"sandbox": False}},
+            "UNSAFE: judge in a plain subprocess without the kernel sandbox (for developing the service only).",
+        ),
         "debug": ({"Application": {"log_level": 10}}, "Log everything."),
     }
 
@@ -52,6 +63,7 @@ class DuelServeApp(JupyterApp):
 
     async def _serve(self):
         service = DuelService(parent=self, log=self.log)
+        await service.start()
         app = tornado.web.Application(service.handlers())
         server = app.listen(self.port, address=self.ip, max_body_size=2 * 1024 * 1024)
         port = next(iter(server._sockets.values())).getsockname()[1]

@@ -57,3 +57,25 @@ class IdentitySigner:
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise AuthError("auth_failed", "the identity token is not valid")
         return Identity(data["name"], bool(data.get("guest")))
+
+
+class ResumeTokens:
+    """Tokens that let a player back into a running battle after a reload or a dropped connection."""
+
+    salt = "jupyter-duel-resume"
+
+    def __init__(self, secret: bytes | str):
+        self._serializer = URLSafeTimedSerializer(secret, salt=self.salt)
+
+    def issue(self, battle_id: str, name: str) -> str:
+        return self._serializer.dumps({"battle": battle_id, "name": name})
+
+    def verify(self, token: str, max_age_s: int) -> tuple[str, str]:
+        """(battle id, player name), or AuthError ``bad_resume_token``."""
+        try:
+            data = self._serializer.loads(token, max_age=max_age_s)
+        except BadSignature:  # SignatureExpired is a BadSignature
+            raise AuthError("bad_resume_token", "the resume token is not valid (forged or expired)") from None
+        if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("battle", "name")):
+            raise AuthError("bad_resume_token", "the resume token is not valid")
+        return data["battle"], data["name"]

@@ -1,8 +1,10 @@
-"""The battle rules: a running battle's state and how it ends.
+"""The battle rules: a running battle's state and how it ends (``docs/rules.md`` says the same in prose).
 
-A battle has two seats. It is won by the first submission that passes every test; at the time limit the seat
-with more tests passed in its best submission wins, equal counts are a draw; a forfeit loses. The state here is
-pure data and decisions: sending events and writing the store is the service's job.
+A battle has two seats and starts after a countdown. It is won by the first submission that passes every test;
+at the time limit the seat with more tests passed by its best submission wins, equal counts are a draw; a
+forfeit loses; a player gone longer than the grace period loses, unless nobody has submitted yet or both are
+gone, which aborts the battle without rating change. The state here is pure data and decisions: sending events,
+timers and the store are the service's job.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .protocol import DeltaOp, SyncCode, apply_delta
+from .protocol import SyncCode, apply_delta
 
 if TYPE_CHECKING:
     from .challenges import Challenge
+    from .protocol import SubmissionResult, TestResult
     from .store import Profile
 
 
@@ -31,11 +34,16 @@ class Seat:
     """One player's side of a battle."""
 
     profile: "Profile"
+    bot: bool = False
     code: str = ""
     seq: int = 0
     judging: bool = False
     best_passed: int = 0
     submissions: int = 0
+    connected: bool = True
+    gone_since: float | None = None
+    last_tests: list["TestResult"] = field(default_factory=list)  # the latest run, as its author saw it
+    results: list["SubmissionResult"] = field(default_factory=list)  # every finished run, oldest first
 
     @property
     def name(self) -> str:
@@ -54,7 +62,7 @@ class Seat:
                 new_text = apply_delta(self.code, msg.delta or [])
             except ValueError as exc:
                 raise SyncRefused("out_of_sync", f"the delta does not fit the text: {exc}") from None
-        if len(new_text.encode("utf-8")) > max_bytes:
+        if len(new_text.encode("utf-8", "surrogatepass")) > max_bytes:
             raise SyncRefused("code_too_large", f"the code is over {max_bytes} bytes")
         self.code, self.seq = new_text, msg.seq
 
@@ -62,7 +70,7 @@ class Seat:
 @dataclass
 class Outcome:
     winner: str | None
-    reason: str  # solved | forfeit | time_limit | aborted
+    reason: str  # solved | forfeit | time_limit | disconnect | aborted
 
 
 @dataclass
@@ -72,7 +80,7 @@ class BattleState:
     seats: tuple[Seat, Seat]
     ranked: bool
     time_limit_s: int
-    started_at: float = field(default_factory=time.time)
+    started_at: float = field(default_factory=time.time)  # when the clock starts (after the countdown)
     outcome: Outcome | None = None
 
     @property
@@ -82,6 +90,13 @@ class BattleState:
     @property
     def names(self) -> tuple[str, str]:
         return self.seats[0].name, self.seats[1].name
+
+    @property
+    def deadline(self) -> float:
+        return self.started_at + self.time_limit_s
+
+    def started(self, now: float | None = None) -> bool:
+        return (time.time() if now is None else now) >= self.started_at
 
     def seat(self, name: str) -> Seat | None:
         for seat in self.seats:
@@ -93,14 +108,12 @@ class BattleState:
         a, b = self.seats
         return b if a.name == name else a
 
-    def deadline(self) -> float:
-        return self.started_at + self.time_limit_s
-
     # -------------------------------------------------------- rules
 
     def on_submission(self, name: str, passed: int, total: int) -> Outcome | None:
         """Record a judged submission; the battle ends when it passed every test."""
         seat = self.seat(name)
+        seat.submissions += 1
         seat.best_passed = max(seat.best_passed, passed)
         if self.outcome is None and total > 0 and passed == total:
             self.outcome = Outcome(name, "solved")
@@ -120,12 +133,23 @@ class BattleState:
         self.outcome = Outcome(winner, "time_limit")
         return self.outcome
 
+    def on_grace_expired(self, name: str) -> Outcome:
+        """``name`` stayed away for the whole grace period."""
+        other = self.opponent(name)
+        nobody_submitted = all(s.submissions == 0 for s in self.seats)
+        if nobody_submitted or not other.connected:
+            self.outcome = Outcome(None, "aborted")
+        else:
+            self.outcome = Outcome(other.name, "disconnect")
+        return self.outcome
+
+    def on_abort(self) -> Outcome:
+        self.outcome = Outcome(None, "aborted")
+        return self.outcome
+
     def score_of_first(self) -> float:
         """The first seat's score for the rating update: 1 win, 0.5 draw, 0 loss."""
         winner = self.outcome.winner if self.outcome else None
         if winner is None:
             return 0.5
         return 1.0 if winner == self.seats[0].name else 0.0
-
-
-__all__ = ["BattleState", "Seat", "Outcome", "SyncRefused", "DeltaOp"]

@@ -74,7 +74,7 @@ class DuelNamespace(socketio.AsyncNamespace):
         name = self.players.pop(sid, None)
         if name is not None:
             await self.leave_room(sid, f"player:{name}")
-            self.service.disconnected(name, sid)
+            await self.service.disconnected(name, sid)
 
     # ------------------------------------------------------------ events
 
@@ -83,12 +83,16 @@ class DuelNamespace(socketio.AsyncNamespace):
         previous = self.players.get(sid)
         if previous is not None and previous != profile.name:
             await self.leave_room(sid, f"player:{previous}")
-            self.service.disconnected(previous, sid)
+            await self.service.disconnected(previous, sid)
         self.players[sid] = profile.name
+        # Rooms are per player, re-entered on every (re)connect: events reach every tab of the player.
         await self.enter_room(sid, f"player:{profile.name}")
-        self.service.connected(profile.name, sid)
+        await self.service.connected(profile.name, sid)
+        battle_id = self.service.battle_of.get(profile.name)
         payload = protocol.Registered(
-            user=protocol.UserProfile(**profile.as_dict()), battle_id=self.service.battle_of.get(profile.name)
+            user=self.service.profile_view(profile),
+            battle_id=battle_id,
+            resume_token=self.service.resume_tokens.issue(battle_id, profile.name) if battle_id else None,
         )
         await self.service.emit("registered", payload, sid=sid)
         return {"name": profile.name}
@@ -112,3 +116,9 @@ class DuelNamespace(socketio.AsyncNamespace):
 
     async def on_forfeit(self, sid, msg: protocol.Forfeit):
         await self.service.forfeit(self.players[sid], msg.battle_id)
+
+    async def on_resume(self, sid, msg: protocol.Resume):
+        await self.service.resume(self.players[sid], msg.resume_token, sid)
+
+    async def on_play_bot(self, sid, msg: protocol.PlayBot):
+        await self.service.play_bot(self.players[sid], msg)

@@ -339,7 +339,7 @@ class Judge(Configurable):
                     except EncodingError as e:
                         await emit(outcome(i, "RE", time_ms=raw.time_ms, error=f"malformed result: {e}"))
                         continue
-                    passed = challenge.comparator.compare(tests[i][1].expected, value)
+                    passed, _note = challenge.comparator.check(tests[i][1].expected, value, args=tests[i][1].args)
                     await emit(outcome(i, "AC" if passed else "WA", time_ms=raw.time_ms, got=_safe_repr(value)))
                 else:
                     verdict = VERDICT_OF_STATUS.get(raw.status, "RE")

@@ -116,6 +116,15 @@ class Forfeit(Incoming):
     battle_id: BattleId
 
 
+class Resume(Incoming):
+    resume_token: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+
+
+class PlayBot(Incoming):
+    pool: Pool = "any"
+    speed: Literal["slow", "normal", "fast"] = "normal"
+
+
 INCOMING: dict[str, type[Incoming]] = {
     "register_user": RegisterUser,
     "join_queue": JoinQueue,
@@ -124,6 +133,8 @@ INCOMING: dict[str, type[Incoming]] = {
     "run_samples": RunSamples,
     "submit_code": SubmitCode,
     "forfeit": Forfeit,
+    "resume": Resume,
+    "play_bot": PlayBot,
 }
 
 
@@ -134,12 +145,15 @@ class PlayerInfo(Outgoing):
     name: str
     rating: float
     guest: bool
+    bot: bool
+    provisional: bool
 
 
 class UserProfile(Outgoing):
     name: str
     rating: float
     guest: bool
+    provisional: bool
     games: int
     wins: int
     losses: int
@@ -149,6 +163,7 @@ class UserProfile(Outgoing):
 class Registered(Outgoing):
     user: UserProfile
     battle_id: str | None
+    resume_token: str | None
 
 
 class QueueUpdate(Outgoing):
@@ -158,6 +173,8 @@ class QueueUpdate(Outgoing):
     position: int
     size: int
     waited_s: float
+    window: float
+    bot_available: bool
 
 
 class SampleView(Outgoing):
@@ -186,6 +203,9 @@ class MatchFound(Outgoing):
     ranked: bool
     time_limit_s: int
     started_at: float
+    deadline: float
+    server_time: float
+    resume_token: str
 
 
 class OpponentCode(Outgoing):
@@ -232,10 +252,41 @@ class RatingChange(Outgoing):
     after: float
 
 
+class OpponentStatus(Outgoing):
+    battle_id: str
+    name: str
+    connected: bool
+    grace_s: float | None
+    submissions: int
+    best_passed: int
+
+
+class BattleState(Outgoing):
+    battle_id: str
+    challenge: ChallengeView
+    you: PlayerInfo
+    opponent: PlayerInfo
+    ranked: bool
+    time_limit_s: int
+    started_at: float
+    deadline: float
+    server_time: float
+    resume_token: str
+    your_code: str
+    your_seq: int
+    opponent_code: str
+    opponent_seq: int
+    opponent_connected: bool
+    your_tests: list[TestResult]
+    your_submissions: list[SubmissionResult]
+    opponent_submissions: int
+    opponent_best_passed: int
+
+
 class BattleComplete(Outgoing):
     battle_id: str
     winner: str | None
-    reason: Literal["solved", "forfeit", "time_limit", "aborted"]
+    reason: Literal["solved", "forfeit", "time_limit", "disconnect", "aborted"]
     ranked: bool
     ratings: list[RatingChange]
 
@@ -251,6 +302,8 @@ OUTGOING: dict[str, type[Outgoing]] = {
     "queue_update": QueueUpdate,
     "match_found": MatchFound,
     "opponent_code": OpponentCode,
+    "opponent_status": OpponentStatus,
+    "battle_state": BattleState,
     "test_result": TestResult,
     "submission_result": SubmissionResult,
     "battle_complete": BattleComplete,
@@ -273,8 +326,11 @@ ERROR_CODES = {
     "unknown_battle": "no battle has this id",
     "not_in_battle": "the player is not one of this battle's two players",
     "battle_over": "the battle has already finished",
+    "not_started": "the battle's countdown has not finished yet",
+    "bad_resume_token": "the resume token is forged, expired or not this player's",
     "code_too_large": "the code is over the configured size cap",
     "out_of_sync": "the delta does not follow the previous sequence number or text; send the full text",
     "judge_busy": "a submission of this player is still being judged",
+    "judge_unavailable": "the judge cannot run submissions on this host (the message says what is missing)",
     "internal": "the service failed to handle the event; nothing was changed",
 }

@@ -73,12 +73,13 @@ class ChallengeHandler(DuelAPIHandler):
 
 class QueueInfoHandler(DuelAPIHandler):
     def get(self):
-        self.write_json(self.service.queue_info())
+        self.write_json(self.service.queue_info(self.get_argument("name", None)))
 
 
 class LeaderboardHandler(DuelAPIHandler):
     def get(self):
-        self.write_json({"players": [p.as_dict() for p in self.service.store.leaderboard()]})
+        players = [self.service.profile_view(p).model_dump() for p in self.service.store.leaderboard()]
+        self.write_json({"players": players})
 
 
 class UserHandler(DuelAPIHandler):
@@ -86,12 +87,12 @@ class UserHandler(DuelAPIHandler):
         profile = self.service.store.get_user(name)
         if profile is None:
             return self.fail(404, "unknown_user", f"no player is called {name!r}")
-        self.write_json(profile.as_dict())
+        self.write_json(self.service.profile_view(profile).model_dump())
 
 
 class UserBattlesHandler(DuelAPIHandler):
     def get(self, name: str):
-        battles = self.service.store.user_battles(name)
+        battles = self.service.history(name)
         if battles is None:
             return self.fail(404, "unknown_user", f"no player is called {name!r}")
         self.write_json({"battles": battles})

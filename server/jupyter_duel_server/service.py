@@ -2,7 +2,8 @@
 
 ``DuelService`` owns one python-socketio server and the Tornado routes of the REST API. It is embedded in a
 Jupyter server by the ``jupyter_duel`` extension, or run on its own by ``jupyter duel serve``. Everything it
-sends goes through ``emit`` as a model from ``protocol``.
+sends goes through ``emit`` as a model from ``protocol``. The rules themselves live in ``battles``, pairing in
+``matchmaker``, rating arithmetic in ``rating``; this module decides when each is asked and tells the players.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ from pathlib import Path
 
 import socketio
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Bytes, Dict, Float, Instance, Int, List, Unicode, Union, default
+from traitlets import Bool, Bytes, Dict, Enum, Float, Instance, Int, List, Unicode, Union, default
 from traitlets.config import LoggingConfigurable
 
 from . import __version__, protocol
-from .auth import AuthError, Identity, IdentitySigner, check_guest_name
-from .battles import BattleState, Outcome, Seat, SyncRefused
+from .auth import AuthError, Identity, IdentitySigner, ResumeTokens, check_guest_name
+from .battles import BattleState, Seat, SyncRefused
+from .bot import PracticeBot
 from .challenges import Challenge, ChallengeLibrary
 from .judge import Judge, TestOutcome
 from .matchmaker import Matchmaker, Pairing, QueueEntry
-from .rating import EloRating
+from .rating import RATING_SYSTEMS, RatingSystem
 from .store import NameTaken, Profile, Store
+
+BOT_NAME = "Practice bot"
 
 
 class ServiceError(Exception):
@@ -46,12 +50,13 @@ class DuelService(LoggingConfigurable):
 
     secret = Union(
         [Bytes(), Unicode()],
-        help="Secret that signs identity tokens. Default: random per process (fine when embedded). "
-        "Set it (or JUPYTER_DUEL_SECRET) when the service runs apart from the Jupyter servers that issue tokens.",
+        help="Secret that signs identity and resume tokens. Default: JUPYTER_DUEL_SECRET, else random per "
+        "process (fine when embedded). Set it when the service runs apart from the Jupyter servers that issue "
+        "identity tokens.",
     ).tag(config=True)
 
     allow_guests = Bool(
-        False, help="Accept self-chosen display names (register_user with display_name; session ?name=)."
+        False, help="Accept self-chosen display names (register_user with display_name)."
     ).tag(config=True)
 
     max_code_bytes = Int(50 * 1024, help="Largest solution accepted, in bytes of UTF-8.").tag(config=True)
@@ -62,8 +67,31 @@ class DuelService(LoggingConfigurable):
         help="Length of a battle in seconds, per challenge difficulty.",
     ).tag(config=True)
 
+    countdown_s = Float(3.0, help="Seconds between match_found and the start of the clock.").tag(config=True)
+
+    disconnect_grace_s = Float(
+        60.0, help="Seconds a disconnected player has to come back before losing the battle."
+    ).tag(config=True)
+
+    match_interval_s = Float(1.0, help="Seconds between pairing rounds (a join also pairs at once).").tag(
+        config=True
+    )
+
+    bot_after_s = Float(20.0, help="Seconds of waiting after which the practice bot is offered.").tag(config=True)
+
+    bot_speeds = Dict(
+        per_key_traits={"slow": Float(), "normal": Float(), "fast": Float()},
+        default_value={"slow": 120.0, "normal": 300.0, "fast": 900.0},
+        help="How fast the practice bot types, in characters per minute.",
+    ).tag(config=True)
+
     challenge_dirs = List(
         Unicode(), help="Extra challenge pack directories, added to the Jupyter data paths' duel/challenges."
+    ).tag(config=True)
+
+    packs = List(
+        Unicode(),
+        help="Names of the packs battles draw from (pack.toml name or directory name); empty: every loaded pack.",
     ).tag(config=True)
 
     base_path = Unicode("/", help="URL prefix of the REST API and the Socket.IO endpoint.").tag(config=True)
@@ -72,23 +100,37 @@ class DuelService(LoggingConfigurable):
         Unicode(), help="Origins allowed to open Socket.IO connections besides the service's own."
     ).tag(config=True)
 
-    ping_interval = Float(10.0, help="Seconds between Socket.IO heartbeats.").tag(config=True)
-    ping_timeout = Float(10.0, help="Seconds without a heartbeat answer before a connection counts as gone.").tag(
+    ping_interval = Float(5.0, help="Seconds between Socket.IO heartbeats.").tag(config=True)
+    ping_timeout = Float(5.0, help="Seconds without a heartbeat answer before a connection counts as gone.").tag(
         config=True
     )
 
     token_max_age = Int(600, help="Seconds an identity token stays valid.").tag(config=True)
 
-    rating = Instance(EloRating)
+    rating_system = Enum(
+        list(RATING_SYSTEMS), default_value="elo", help="How ratings move: 'elo' or 'glicko2'."
+    ).tag(config=True)
+
+    sandbox = Bool(
+        True,
+        help="Judge in locked-down kernels (KernelSandboxRunner). False judges in a plain subprocess with no "
+        "isolation: only for tests of the service itself on a host without the sandbox.",
+    ).tag(config=True)
+
+    rating = Instance(RatingSystem)
     judge = Instance(Judge)
 
     @default("rating")
     def _default_rating(self):
-        return EloRating(parent=self)
+        return RATING_SYSTEMS[self.rating_system](parent=self)
 
     @default("judge")
     def _default_judge(self):
-        return Judge(parent=self)
+        if not self.sandbox:
+            return Judge(parent=self)
+        from .sandbox.runner import KernelSandboxRunner
+
+        return Judge(parent=self, runner=KernelSandboxRunner(parent=self))
 
     @default("secret")
     def _default_secret(self):
@@ -101,19 +143,29 @@ class DuelService(LoggingConfigurable):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.signer = IdentitySigner(self.secret, self.token_max_age)
-        self.store = Store(self.db_url, self.rating.initial_rating)
+        self.resume_tokens = ResumeTokens(self.secret)
+        self.store = Store(self.db_url, self.rating.initial())
         aborted = self.store.abort_running_battles()
         if aborted:
             self.log.info("jupyter-duel: %d battle(s) left running by a previous run marked aborted", aborted)
         dirs = ChallengeLibrary.default_dirs() + [Path(d) for d in self.challenge_dirs]
-        self.challenges = ChallengeLibrary(dirs)
-        self.matchmaker = Matchmaker()
+        # One broken instructor file must not take the service down: it is left out and reported.
+        self.challenges = ChallengeLibrary(dirs, strict=False)
+        for error in self.challenges.errors:
+            self.log.error("jupyter-duel: challenge left out: %s", error)
+        unknown = set(self.packs) - set(self.challenges.packs)
+        if unknown:
+            self.log.warning("jupyter-duel: DuelService.packs names unknown packs: %s", ", ".join(sorted(unknown)))
+        self.matchmaker = Matchmaker(parent=self)
         self.battles: dict[str, BattleState] = {}
         self.battle_of: dict[str, str] = {}  # player name -> running battle id
         self.sids: dict[str, set[str]] = {}  # player name -> connected sids
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # battle id (or battle id/name) -> timer
         self._tasks: set[asyncio.Task] = set()
+        self._pairing_task: asyncio.Task | None = None
+        self._sent_window: dict[str, tuple[float, bool]] = {}
         self._rng = random.Random()
+        self.judge_problem: str | None = None
         self.sio = socketio.AsyncServer(
             async_mode="tornado",
             cors_allowed_origins=list(self.cors_allowed_origins) or None,
@@ -129,8 +181,23 @@ class DuelService(LoggingConfigurable):
 
         self.sio.register_namespace(DuelNamespace(self))
         self.log.info(
-            "jupyter-duel service: %d challenge(s), database %s", len(self.challenges.all()), self.db_url
+            "jupyter-duel service: %d challenge(s), %s ratings, database %s",
+            len(self.challenges.all()),
+            self.rating_system,
+            self.db_url,
         )
+
+    async def start(self) -> None:
+        """Start what needs the event loop: the judge's sandbox pool (a host that cannot build the sandbox is
+        reported here, once, and every submission is then refused with the reason)."""
+        start = getattr(self.judge.runner, "start", None)
+        if start is None:
+            return
+        try:
+            await start()
+        except Exception as exc:  # the runner names what is missing; the lobby and REST keep working
+            self.judge_problem = str(exc)
+            self.log.error("jupyter-duel: the judge cannot run: %s", exc)
 
     # ------------------------------------------------------------ wiring
 
@@ -158,14 +225,30 @@ class DuelService(LoggingConfigurable):
         if not task.cancelled() and task.exception() is not None:
             self.log.error("jupyter-duel: background task failed", exc_info=task.exception())
 
+    def _later(self, key: str, delay: float, coro_fn, *args) -> None:
+        """Run ``coro_fn(*args)`` after ``delay`` seconds, replacing any timer under ``key``."""
+        self._cancel(key)
+        loop = asyncio.get_running_loop()
+        self._timers[key] = loop.call_later(max(0.0, delay), lambda: self.spawn(coro_fn(*args)))
+
+    def _cancel(self, key: str) -> None:
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
     async def close(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
         for task in list(self._tasks):
             task.cancel()
+        if self._pairing_task is not None:
+            self._pairing_task.cancel()
+        close = getattr(self.judge.runner, "close", None)
+        if close is not None:
+            await close()
         self.store.close()
 
-    # ------------------------------------------------------------ identity
+    # ------------------------------------------------------------ identity and presence
 
     def identify(self, token: str | None, display_name: str | None) -> Profile:
         """Turn a register_user payload into a stored player, or raise ServiceError."""
@@ -176,46 +259,124 @@ class DuelService(LoggingConfigurable):
                 if not self.allow_guests:
                     raise ServiceError("guests_disabled", "this service does not accept guest names")
                 identity = Identity(check_guest_name(display_name), True)
+            if identity.name == BOT_NAME:
+                raise NameTaken(identity.name)
             return self.store.get_or_create_user(identity.name, identity.guest)
         except AuthError as exc:
             raise ServiceError(exc.code, str(exc)) from None
         except NameTaken:
             raise ServiceError("name_taken", f"the name {identity.name!r} belongs to another player") from None
 
-    def connected(self, name: str, sid: str) -> None:
-        self.sids.setdefault(name, set()).add(sid)
+    def profile_view(self, profile: Profile) -> protocol.UserProfile:
+        return protocol.UserProfile(**profile.as_dict(self.rating.provisional(profile.rating_state(), time.time())))
 
-    def disconnected(self, name: str, sid: str) -> None:
+    def player_info(self, profile: Profile, bot: bool = False) -> protocol.PlayerInfo:
+        return protocol.PlayerInfo(
+            name=profile.name,
+            rating=round(profile.rating, 1),
+            guest=profile.guest,
+            bot=bot,
+            provisional=False if bot else self.rating.provisional(profile.rating_state(), time.time()),
+        )
+
+    async def connected(self, name: str, sid: str) -> None:
+        first = name not in self.sids
+        self.sids.setdefault(name, set()).add(sid)
+        battle = self.battles.get(self.battle_of.get(name, ""))
+        if first and battle is not None and not battle.over:
+            seat = battle.seat(name)
+            if not seat.connected:
+                seat.connected, seat.gone_since = True, None
+                self._cancel(f"{battle.id}/{name}")
+                await self._send_opponent_status(battle, name)
+
+    async def disconnected(self, name: str, sid: str) -> None:
         sids = self.sids.get(name, set())
         sids.discard(sid)
-        if not sids:
-            self.sids.pop(name, None)
-            self.matchmaker.leave(name)
+        if sids:
+            return
+        self.sids.pop(name, None)
+        self.matchmaker.leave(name)
+        battle = self.battles.get(self.battle_of.get(name, ""))
+        if battle is None or battle.over:
+            return
+        seat = battle.seat(name)
+        seat.connected, seat.gone_since = False, time.time()
+        await self._send_opponent_status(battle, name)
+        self._later(f"{battle.id}/{name}", self.disconnect_grace_s, self._grace_expired, battle.id, name)
+
+    async def _grace_expired(self, battle_id: str, name: str) -> None:
+        battle = self.battles.get(battle_id)
+        if battle is None or battle.over or battle.seat(name).connected:
+            return
+        battle.on_grace_expired(name)
+        await self._finish(battle)
+
+    async def _send_opponent_status(self, battle: BattleState, about: str) -> None:
+        """Tell ``about``'s opponent how ``about`` is doing."""
+        seat, other = battle.seat(about), battle.opponent(about)
+        if other.bot:
+            return
+        grace = None
+        if not seat.connected and seat.gone_since is not None:
+            grace = round(max(0.0, seat.gone_since + self.disconnect_grace_s - time.time()), 1)
+        await self.emit(
+            "opponent_status",
+            protocol.OpponentStatus(
+                battle_id=battle.id,
+                name=seat.name,
+                connected=seat.connected,
+                grace_s=grace,
+                submissions=seat.submissions,
+                best_passed=seat.best_passed,
+            ),
+            to_player=other.name,
+        )
 
     # ------------------------------------------------------------ lobby
+
+    def _check_pool(self, pool: str) -> None:
+        packs = set(self.packs)
+        if not any(pool in ("any", c.difficulty) and (not packs or c.pack in packs) for c in self.challenges.all()):
+            raise ServiceError("empty_pool", f"no challenge is available in the {pool!r} pool")
 
     async def join_queue(self, name: str, msg: protocol.JoinQueue) -> None:
         if name in self.battle_of:
             raise ServiceError("in_battle", "finish the running battle first")
         if name in self.matchmaker:
             raise ServiceError("already_queued", "already waiting for an opponent")
-        if not any(msg.pool in ("any", c.difficulty) for c in self.challenges.all()):
-            raise ServiceError("empty_pool", f"no challenge is available in the {msg.pool!r} pool")
+        self._check_pool(msg.pool)
         profile = self.store.get_user(name)
         entry = QueueEntry(name, msg.pool, msg.ranked, profile.rating)
-        pairing = self.matchmaker.join(entry)
-        if pairing is None:
+        self.matchmaker.join(entry)
+        self._ensure_pairing_loop()
+        await self._pair()
+        if name in self.matchmaker:
             await self._send_queue_update(entry, "waiting")
-        else:
-            await self._start_battle(pairing)
 
     async def leave_queue(self, name: str) -> None:
         entry = self.matchmaker.leave(name)
         if entry is None:
             raise ServiceError("not_queued", "not waiting in any queue")
+        self._sent_window.pop(name, None)
         await self._send_queue_update(entry, "left")
 
+    def queue_position(self, name: str) -> dict | None:
+        entry = self.matchmaker.entry(name)
+        if entry is None:
+            return None
+        return {
+            "position": self.matchmaker.position(name),
+            "size": self.matchmaker.pool_size(entry.pool),
+            "waited_s": round(entry.waited(), 2),
+            "window": self.matchmaker.window(entry),
+        }
+
     async def _send_queue_update(self, entry: QueueEntry, status: str) -> None:
+        window = self.matchmaker.window(entry)
+        bot = status == "waiting" and entry.waited() >= self.bot_after_s
+        if status == "waiting":
+            self._sent_window[entry.name] = (window, bot)
         payload = protocol.QueueUpdate(
             status=status,
             pool=entry.pool,
@@ -223,52 +384,91 @@ class DuelService(LoggingConfigurable):
             position=self.matchmaker.position(entry.name),
             size=self.matchmaker.pool_size(entry.pool),
             waited_s=round(entry.waited(), 2),
+            window=window,
+            bot_available=bot,
         )
         await self.emit("queue_update", payload, to_player=entry.name)
+
+    def _ensure_pairing_loop(self) -> None:
+        if self._pairing_task is None or self._pairing_task.done():
+            self._pairing_task = asyncio.ensure_future(self._pairing_loop())
+
+    async def _pairing_loop(self) -> None:
+        """Pair as windows widen; tell waiting players when their window or the bot offer changes."""
+        while True:
+            await asyncio.sleep(self.match_interval_s)
+            try:
+                await self._pair()
+                for entry in self.matchmaker.entries():
+                    now = (self.matchmaker.window(entry), entry.waited() >= self.bot_after_s)
+                    if self._sent_window.get(entry.name) != now:
+                        await self._send_queue_update(entry, "waiting")
+            except Exception:
+                self.log.exception("jupyter-duel: pairing round failed")
+
+    async def _pair(self) -> None:
+        for pairing in self.matchmaker.pair_round():
+            for entry in (pairing.first, pairing.second):
+                self._sent_window.pop(entry.name, None)
+                await self._send_queue_update(entry, "matched")
+            await self._start_battle(pairing.first.name, pairing.second.name, pairing.difficulty, pairing.first.ranked)
+
+    async def play_bot(self, name: str, msg: protocol.PlayBot) -> None:
+        if name in self.battle_of:
+            raise ServiceError("in_battle", "finish the running battle first")
+        self._check_pool(msg.pool)
+        entry = self.matchmaker.leave(name)
+        if entry is not None:
+            self._sent_window.pop(name, None)
+            await self._send_queue_update(entry, "left")
+        bot = self.store.get_or_create_user(BOT_NAME, guest=False, bot=True)
+        battle = await self._start_battle(name, bot.name, msg.pool, ranked=False, bot=True)
+        PracticeBot(self, battle, battle.seat(BOT_NAME), self.bot_speeds[msg.speed]).start()
 
     # ------------------------------------------------------------ battles
 
     def _pick_challenge(self, difficulty: str) -> Challenge:
-        return self.challenges.choose(difficulty, self._rng)
+        return self.challenges.choose(difficulty, self._rng, packs=self.packs or None)
 
-    async def _start_battle(self, pairing: Pairing) -> None:
-        first = self.store.get_user(pairing.first.name)
-        second = self.store.get_user(pairing.second.name)
-        challenge = self._pick_challenge(pairing.difficulty)
+    async def _start_battle(self, first: str, second: str, difficulty: str, ranked: bool, bot: bool = False):
+        a, b = self.store.get_user(first), self.store.get_user(second)
+        challenge = self._pick_challenge(difficulty)
+        now = time.time()
         battle = BattleState(
             id=uuid.uuid4().hex,
             challenge=challenge,
-            seats=(Seat(first), Seat(second)),
-            ranked=pairing.first.ranked,
+            seats=(Seat(a), Seat(b, bot=bot)),
+            ranked=ranked and not bot,
             time_limit_s=int(self.time_limits.get(challenge.difficulty, 900)),
-            started_at=time.time(),
+            started_at=now + self.countdown_s,
         )
-        self.store.create_battle(battle.id, challenge.id, first, second, battle.ranked, battle.started_at)
+        self.store.create_battle(battle.id, challenge.id, a, b, battle.ranked, battle.started_at)
         self.battles[battle.id] = battle
-        for entry in (pairing.first, pairing.second):
-            self.battle_of[entry.name] = battle.id
-            await self._send_queue_update(entry, "matched")
-        view = protocol.ChallengeView(**challenge.public_view())
         for seat in battle.seats:
+            self.battle_of[seat.name] = battle.id
+        for seat in battle.seats:
+            if seat.bot:
+                continue
             other = battle.opponent(seat.name)
             await self.emit(
                 "match_found",
                 protocol.MatchFound(
                     battle_id=battle.id,
-                    challenge=view,
-                    you=_player_info(seat.profile),
-                    opponent=_player_info(other.profile),
+                    challenge=protocol.ChallengeView(**challenge.public_view()),
+                    you=self.player_info(seat.profile),
+                    opponent=self.player_info(other.profile, bot=other.bot),
                     ranked=battle.ranked,
                     time_limit_s=battle.time_limit_s,
                     started_at=battle.started_at,
+                    deadline=battle.deadline,
+                    server_time=time.time(),
+                    resume_token=self.resume_tokens.issue(battle.id, seat.name),
                 ),
                 to_player=seat.name,
             )
-        loop = asyncio.get_running_loop()
-        self._timers[battle.id] = loop.call_later(
-            battle.time_limit_s, lambda: self.spawn(self._time_up(battle.id))
-        )
+        self._later(battle.id, battle.deadline - time.time(), self._time_up, battle.id)
         self.log.info("jupyter-duel: battle %s: %s vs %s on %s", battle.id, *battle.names, challenge.id)
+        return battle
 
     def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
         """The running battle ``battle_id`` and ``name``'s seat in it, or the precise refusal."""
@@ -293,9 +493,12 @@ class DuelService(LoggingConfigurable):
             seat.apply_sync(msg, self.max_code_bytes)
         except SyncRefused as exc:
             raise ServiceError(exc.code, str(exc)) from None
+        other = battle.opponent(name)
+        if other.bot:
+            return
         delta = [op.model_dump() for op in msg.delta] if msg.delta is not None else None
         payload = protocol.OpponentCode(battle_id=battle.id, seq=msg.seq, delta=delta, text=msg.text)
-        await self.emit("opponent_code", payload, to_player=battle.opponent(name).name)
+        await self.emit("opponent_code", payload, to_player=other.name)
 
     def _check_code(self, code: str) -> None:
         size = len(code.encode("utf-8", "surrogatepass"))
@@ -306,6 +509,10 @@ class DuelService(LoggingConfigurable):
         """Start judging; results stream as events. Returns the submission id."""
         battle, seat = self.battle_for(name, battle_id)
         self._check_code(code)
+        if not battle.started():
+            raise ServiceError("not_started", f"the battle starts in {battle.started_at - time.time():.1f} s")
+        if self.judge_problem is not None:
+            raise ServiceError("judge_unavailable", self.judge_problem)
         if seat.judging:
             raise ServiceError("judge_busy", "your previous submission is still being judged")
         seat.judging = True
@@ -319,7 +526,8 @@ class DuelService(LoggingConfigurable):
 
     async def _judge(self, battle: BattleState, seat: Seat, submission_id: int, code: str, samples_only: bool):
         author = seat.name
-        audience = [author] if samples_only else list(battle.names)
+        audience = [n for n in ([author] if samples_only else battle.names) if not battle.seat(n).bot]
+        seat.last_tests = []
 
         async def on_test(outcome: TestOutcome) -> None:
             for viewer in audience:
@@ -328,46 +536,54 @@ class DuelService(LoggingConfigurable):
                     detail = protocol.TestDetail(
                         call=outcome.call, expected=outcome.expected, got=outcome.got, error=outcome.error
                     )
-                await self.emit(
-                    "test_result",
-                    protocol.TestResult(
-                        battle_id=battle.id,
-                        submission_id=submission_id,
-                        player=author,
-                        kind=outcome.kind,
-                        index=outcome.index,
-                        total=outcome.total,
-                        passed=outcome.passed,
-                        verdict=outcome.verdict,
-                        time_ms=round(outcome.time_ms, 3),
-                        detail=detail,
-                    ),
-                    to_player=viewer,
-                )
-
-        try:
-            report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test)
-        finally:
-            seat.judging = False
-        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total)
-        for viewer in audience:
-            await self.emit(
-                "submission_result",
-                protocol.SubmissionResult(
+                result = protocol.TestResult(
                     battle_id=battle.id,
                     submission_id=submission_id,
                     player=author,
-                    samples_only=samples_only,
-                    verdict=report.verdict,
-                    passed=report.passed,
-                    total=report.total,
-                    message=report.message if viewer == author else None,
-                ),
-                to_player=viewer,
+                    kind=outcome.kind,
+                    index=outcome.index,
+                    total=outcome.total,
+                    passed=outcome.passed,
+                    verdict=outcome.verdict,
+                    time_ms=round(outcome.time_ms, 3),
+                    detail=detail,
+                )
+                if viewer == author:
+                    seat.last_tests.append(result)
+                await self.emit("test_result", result, to_player=viewer)
+
+        try:
+            report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test)
+        except Exception as exc:
+            # The runner itself failed (never the submission): say so, count nothing.
+            self.log.exception("jupyter-duel: judging submission %d failed", submission_id)
+            seat.judging = False
+            for viewer in [author]:
+                await self.emit(
+                    "error",
+                    protocol.Error(code="judge_unavailable", message=f"the judge failed: {exc}", event="submit_code"),
+                    to_player=viewer,
+                )
+            return
+        seat.judging = False
+        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total)
+        for viewer in audience:
+            result = protocol.SubmissionResult(
+                battle_id=battle.id,
+                submission_id=submission_id,
+                player=author,
+                samples_only=samples_only,
+                verdict=report.verdict,
+                passed=report.passed,
+                total=report.total,
+                message=report.message if viewer == author else None,
             )
+            if viewer == author:
+                seat.results.append(result)
+            await self.emit("submission_result", result, to_player=viewer)
         if not samples_only and not battle.over:
-            seat.submissions += 1
             outcome = battle.on_submission(author, report.passed, report.total)
+            await self._send_opponent_status(battle, author)
             if outcome is not None:
                 await self._finish(battle)
 
@@ -375,6 +591,44 @@ class DuelService(LoggingConfigurable):
         battle, _seat = self.battle_for(name, battle_id)
         battle.on_forfeit(name)
         await self._finish(battle)
+
+    async def resume(self, name: str, token: str, sid: str) -> None:
+        """Send ``battle_state`` for the running battle the token names, if it is this player's."""
+        try:
+            battle_id, token_name = self.resume_tokens.verify(token, self._resume_max_age())
+        except AuthError as exc:
+            raise ServiceError(exc.code, str(exc)) from None
+        if token_name != name:
+            raise ServiceError("bad_resume_token", "this resume token belongs to another player")
+        battle, seat = self.battle_for(name, battle_id)
+        other = battle.opponent(name)
+        state = protocol.BattleState(
+            battle_id=battle.id,
+            challenge=protocol.ChallengeView(**battle.challenge.public_view()),
+            you=self.player_info(seat.profile),
+            opponent=self.player_info(other.profile, bot=other.bot),
+            ranked=battle.ranked,
+            time_limit_s=battle.time_limit_s,
+            started_at=battle.started_at,
+            deadline=battle.deadline,
+            server_time=time.time(),
+            resume_token=self.resume_tokens.issue(battle.id, name),
+            your_code=seat.code,
+            your_seq=seat.seq,
+            opponent_code=other.code,
+            opponent_seq=other.seq,
+            opponent_connected=other.connected,
+            your_tests=seat.last_tests,
+            your_submissions=seat.results,
+            opponent_submissions=other.submissions,
+            opponent_best_passed=other.best_passed,
+        )
+        await self.emit("battle_state", state, sid=sid)
+        if not other.connected:  # the grace countdown, which battle_state does not carry
+            await self._send_opponent_status(battle, other.name)
+
+    def _resume_max_age(self) -> int:
+        return int(max(self.time_limits.values()) + self.countdown_s + self.disconnect_grace_s + 60)
 
     async def _time_up(self, battle_id: str) -> None:
         battle = self.battles.get(battle_id)
@@ -384,26 +638,22 @@ class DuelService(LoggingConfigurable):
 
     async def _finish(self, battle: BattleState) -> None:
         """Persist the outcome with the rating changes (one transaction) and tell both players."""
-        outcome: Outcome = battle.outcome
-        timer = self._timers.pop(battle.id, None)
-        if timer is not None:
-            timer.cancel()
-        a, b = battle.seats
+        outcome = battle.outcome
+        self._cancel(battle.id)
+        for name in battle.names:
+            self._cancel(f"{battle.id}/{name}")
         rated = battle.ranked and outcome.reason != "aborted"
-        new_ratings = None
-        if rated:
-            # Ratings as stored now, not at match time: an update from another battle is never lost.
-            ra, rb = self.store.get_user(a.name).rating, self.store.get_user(b.name).rating
-            new_a, new_b = self.rating.update(ra, rb, battle.score_of_first())
-            new_ratings = {a.profile.id: new_a, b.profile.id: new_b}
+        score, now = battle.score_of_first(), time.time()
         winner_id = battle.seat(outcome.winner).profile.id if outcome.winner else None
         changes = self.store.finish_battle(
             battle.id,
             status="aborted" if outcome.reason == "aborted" else "finished",
             winner_id=winner_id,
             reason=outcome.reason,
-            ended_at=time.time(),
-            new_ratings=new_ratings,
+            ended_at=now,
+            # Computed inside the store's transaction from the ratings stored then, never from the ratings at
+            # match time: an update from another battle of the same player is never lost.
+            rate=(lambda a, b: self.rating.update(a, b, score, now)) if rated else None,
         )
         self.battles.pop(battle.id, None)
         for seat in battle.seats:
@@ -424,7 +674,8 @@ class DuelService(LoggingConfigurable):
             ],
         )
         for seat in battle.seats:
-            await self.emit("battle_complete", payload, to_player=seat.name)
+            if not seat.bot:
+                await self.emit("battle_complete", payload, to_player=seat.name)
         self.log.info("jupyter-duel: battle %s over: %s (%s)", battle.id, outcome.winner, outcome.reason)
 
     # ------------------------------------------------------------ REST views
@@ -435,14 +686,29 @@ class DuelService(LoggingConfigurable):
             "version": __version__,
             "players_online": len(self.sids),
             "battles_running": len(self.battles),
+            "judge": "unavailable" if self.judge_problem else "ok",
         }
 
-    def queue_info(self) -> dict:
-        return {
+    def queue_info(self, name: str | None = None) -> dict:
+        info = {
             "pools": self.matchmaker.sizes(),
             "waiting": len(self.matchmaker),
             "battles_running": len(self.battles),
         }
+        if name is not None:
+            info["you"] = self.queue_position(name)
+        return info
+
+    def history(self, name: str) -> list[dict] | None:
+        battles = self.store.user_battles(name)
+        if battles is None:
+            return None
+        for b in battles:
+            try:
+                b["challenge_title"] = self.challenges.get(b["challenge_id"]).title
+            except KeyError:
+                b["challenge_title"] = b["challenge_id"]
+        return battles
 
 
 def _uncompressed(handler_cls):
@@ -454,7 +720,3 @@ def _uncompressed(handler_cls):
             return None
 
     return UncompressedSocketIOHandler
-
-
-def _player_info(profile: Profile) -> protocol.PlayerInfo:
-    return protocol.PlayerInfo(name=profile.name, rating=round(profile.rating, 1), guest=profile.guest)

@@ -9,9 +9,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import (
     Boolean,
+    inspect,
+    text,
     Float,
     ForeignKey,
     Integer,
@@ -23,7 +26,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from .rating import PlayerRating
 
 
 class Base(DeclarativeBase):
@@ -36,7 +41,11 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[float] = mapped_column(Float)
+    rd: Mapped[float] = mapped_column(Float, default=350.0)
+    volatility: Mapped[float] = mapped_column(Float, default=0.06)
+    last_rated_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     games: Mapped[int] = mapped_column(Integer, default=0)
     wins: Mapped[int] = mapped_column(Integer, default=0)
     losses: Mapped[int] = mapped_column(Integer, default=0)
@@ -89,12 +98,19 @@ class Profile:
     wins: int
     losses: int
     draws: int
+    rd: float = 350.0
+    volatility: float = 0.06
+    last_rated_at: float | None = None
 
-    def as_dict(self) -> dict:
+    def rating_state(self) -> PlayerRating:
+        return PlayerRating(self.rating, self.rd, self.volatility, self.games, self.last_rated_at)
+
+    def as_dict(self, provisional: bool) -> dict:
         return {
             "name": self.name,
             "rating": round(self.rating, 1),
             "guest": self.guest,
+            "provisional": provisional,
             "games": self.games,
             "wins": self.wins,
             "losses": self.losses,
@@ -103,7 +119,10 @@ class Profile:
 
 
 def _profile(user: User) -> Profile:
-    return Profile(user.id, user.name, user.guest, user.rating, user.games, user.wins, user.losses, user.draws)
+    return Profile(
+        user.id, user.name, user.guest, user.rating, user.games, user.wins, user.losses, user.draws,
+        user.rd, user.volatility, user.last_rated_at,
+    )
 
 
 class NameTaken(Exception):
@@ -113,29 +132,44 @@ class NameTaken(Exception):
 class Store:
     """Every read and write of durable state."""
 
-    def __init__(self, url: str, initial_rating: float = 1200.0):
+    def __init__(self, url: str, initial: PlayerRating | None = None):
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url)
-        if self.engine.dialect.name == "sqlite":
+        if url.startswith("sqlite"):
+            # pysqlite's own transaction handling is off so that every transaction can start with BEGIN
+            # IMMEDIATE: two processes finishing battles of the same player then serialize instead of both
+            # reading the old rating (SQLite ignores SELECT ... FOR UPDATE).
+            self.engine: Engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        self.initial_rating = initial_rating
+        self.initial = initial or PlayerRating(1200.0)
 
     def close(self) -> None:
         self.engine.dispose()
 
     # ------------------------------------------------------------ users
 
-    def get_or_create_user(self, name: str, guest: bool) -> Profile:
+    def get_or_create_user(self, name: str, guest: bool, bot: bool = False) -> Profile:
         with self._session.begin() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
-                user = User(name=name, guest=guest, rating=self.initial_rating, created_at=time.time())
+                user = User(
+                    name=name,
+                    guest=guest,
+                    bot=bot,
+                    rating=self.initial.rating,
+                    rd=self.initial.rd,
+                    volatility=self.initial.volatility,
+                    created_at=time.time(),
+                )
                 db.add(user)
                 db.flush()
-            elif user.guest != guest:
+            elif user.guest != guest or user.bot != bot:
                 raise NameTaken(name)
             return _profile(user)
 
@@ -146,7 +180,12 @@ class Store:
 
     def leaderboard(self, limit: int = 100) -> list[Profile]:
         with self._session() as db:
-            users = db.scalars(select(User).order_by(User.rating.desc(), User.name).limit(limit))
+            users = db.scalars(
+                select(User)
+                .where(User.bot.is_(False), User.games > 0)
+                .order_by(User.rating.desc(), User.name)
+                .limit(limit)
+            )
             return [_profile(u) for u in users]
 
     # ------------------------------------------------------------ battles
@@ -192,40 +231,36 @@ class Store:
         winner_id: int | None,
         reason: str,
         ended_at: float,
-        new_ratings: dict[int, float] | None,
+        rate: Callable[[PlayerRating, PlayerRating], tuple[PlayerRating, PlayerRating]] | None,
     ) -> dict[int, tuple[float, float]]:
-        """Close a running battle and apply rating changes in one transaction.
+        """Close a running battle and apply the rating change in one transaction.
 
-        ``new_ratings`` maps user id -> rating after; None leaves ratings and counts alone (unrated or aborted).
-        Returns user id -> (before, after). Raises ValueError if the battle is not running (so a result can
-        never be applied twice).
+        ``rate`` gets both players' ratings as stored inside this transaction (first player first) and returns
+        the new ones; None leaves ratings and counts alone (unrated or aborted). Returns user id ->
+        (rating before, rating after). Raises ValueError if the battle is not running, so a result is never
+        applied twice.
         """
         with self._session.begin() as db:
             battle = db.get(Battle, battle_id, with_for_update=True)
             if battle is None or battle.status != "running":
                 raise ValueError(f"battle {battle_id} is not running")
             battle.status, battle.winner_id, battle.reason, battle.ended_at = status, winner_id, reason, ended_at
-            changes: dict[int, tuple[float, float]] = {}
-            for uid, before_attr, after_attr in (
-                (battle.player_a_id, "rating_a_before", "rating_a_after"),
-                (battle.player_b_id, "rating_b_before", "rating_b_after"),
-            ):
-                user = db.get(User, uid, with_for_update=True)
-                before = user.rating
-                after = before
-                if new_ratings is not None:
-                    after = new_ratings[uid]
-                    user.rating = after
-                    user.games += 1
+            users = [db.get(User, uid, with_for_update=True) for uid in (battle.player_a_id, battle.player_b_id)]
+            before = [u.rating for u in users]
+            if rate is not None:
+                new = rate(*(_profile(u).rating_state() for u in users))
+                for user, state in zip(users, new):
+                    user.rating, user.rd, user.volatility = state.rating, state.rd, state.volatility
+                    user.games, user.last_rated_at = state.games, state.last_rated_at
                     if winner_id is None:
                         user.draws += 1
-                    elif winner_id == uid:
+                    elif winner_id == user.id:
                         user.wins += 1
                     else:
                         user.losses += 1
-                setattr(battle, after_attr, after)
-                changes[uid] = (before, after)
-            return changes
+            battle.rating_a_before, battle.rating_b_before = before
+            battle.rating_a_after, battle.rating_b_after = users[0].rating, users[1].rating
+            return {u.id: (b, u.rating) for u, b in zip(users, before)}
 
     def abort_running_battles(self) -> int:
         """Mark battles left running by a previous process as aborted (no rating change)."""
@@ -281,6 +316,7 @@ class Store:
                         "reason": b.reason,
                         "started_at": b.started_at,
                         "ended_at": b.ended_at,
+                        "duration_s": round(b.ended_at - b.started_at, 1) if b.ended_at else None,
                     }
                 )
             return out
@@ -293,6 +329,23 @@ class Store:
                 "battles": len(db.scalars(select(Battle.id)).all()),
                 "submissions": len(db.scalars(select(Submission.id)).all()),
             }
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Add columns that a database made by an older version lacks (nullable or with a default), so upgrading
+    keeps every stored user and battle."""
+    with engine.begin() as conn:
+        inspector = inspect(conn)  # on the same connection: a second one would wait on SQLite's write lock
+        for table in Base.metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in present:
+                    continue
+                default = column.default.arg if column.default is not None and column.default.is_scalar else None
+                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
+                if default is not None:
+                    ddl += f" DEFAULT {default!r}"
+                conn.execute(text(ddl))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -51,7 +51,7 @@ async def test_signed_token_identity(tmp_path):
     from helpers import ServiceProcess
     from jupyter_duel_server.auth import Identity, IdentitySigner
 
-    svc = ServiceProcess(tmp_path).start()
+    svc = ServiceProcess(tmp_path, "--DuelService.countdown_s=0").start()
     try:
         player = await Player(svc.url).connect()
         await player.refused("register_user", {"display_name": "mallory"}, "guests_disabled")
@@ -60,7 +60,8 @@ async def test_signed_token_identity(tmp_path):
         token = IdentitySigner("test-secret").issue(Identity("dave", False))
         assert (await player.call("register_user", {"token": token}))["name"] == "dave"
         assert (await player.expect("registered"))["user"] == {
-            "name": "dave", "rating": 1200.0, "guest": False, "games": 0, "wins": 0, "losses": 0, "draws": 0,
+            "name": "dave", "rating": 1200.0, "guest": False, "provisional": True,
+            "games": 0, "wins": 0, "losses": 0, "draws": 0,
         }
         await player.close()
     finally:

@@ -6,7 +6,7 @@ from helpers import Player, ServiceProcess, get_json as get
 
 
 async def test_restart_keeps_users_ratings_and_battles(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests").start()
+    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0").start()
     try:
         alice, bob = await Player(svc.url, "alice").connect(), await Player(svc.url, "bob").connect()
         for p in (alice, bob):
@@ -15,22 +15,24 @@ async def test_restart_keeps_users_ratings_and_battles(tmp_path):
         await bob.expect("match_found")
         assert (await alice.call("forfeit", {"battle_id": finished}))["ok"]
         done = await bob.expect("battle_complete")
-        # A second battle is still running when the service stops.
-        for p in (alice, bob):
+        # A second battle is still running when the service stops (bob against a newcomer: the same two
+        # players are never paired twice in a row).
+        carol = await Player(svc.url, "carol").connect()
+        for p in (bob, carol):
             assert (await p.call("join_queue", {}))["ok"]
-        running = (await alice.expect("match_found"))["battle_id"]
-        await bob.expect("match_found")
+        running = (await bob.expect("match_found"))["battle_id"]
+        await carol.expect("match_found")
         _, board_before = get(svc.url + "/api/leaderboard")
-        await alice.close()
-        await bob.close()
+        for p in (alice, bob, carol):
+            await p.close()
     finally:
         svc.stop()
 
-    svc = ServiceProcess(tmp_path, "--allow-guests").start()
+    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0").start()
     try:
         _, board_after = get(svc.url + "/api/leaderboard")
         assert board_after == board_before
-        ratings = {r["name"]: r["after"] for r in done["ratings"]}
+        ratings = {r["name"]: r["after"] for r in done["ratings"]}  # carol has no rated battle yet
         assert {p["name"]: p["rating"] for p in board_after["players"]} == ratings
         _, history = get(svc.url + "/api/users/bob/battles")
         by_id = {b["battle_id"]: b for b in history["battles"]}

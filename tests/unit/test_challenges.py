@@ -371,3 +371,128 @@ def test_documented_encoding_examples():
     doc = (REPO / "docs" / "challenge-format.md").read_text()
     assert json.dumps(encode({1: "x", (0, 0): []})) in doc
     assert json.dumps(encode((1, "a"))) in doc
+
+
+# ---------------------------------------------------------------- packs and lenient loading
+
+
+def test_packs_are_named_by_pack_toml_or_directory(tmp_path):
+    make(tmp_path / "course", "one")
+    (tmp_path / "course" / "pack.toml").write_text('name = "algo-1"\ntitle = "Algorithms I"\ndescription = "Week 1"\n')
+    make(tmp_path / "plain", "two")
+    nested = tmp_path / "plain" / "extra"
+    make(nested, "three")
+    library = ChallengeLibrary([tmp_path / "course", tmp_path / "plain"])
+    assert {c.id: c.pack for c in library.all()} == {"one": "algo-1", "two": "plain", "three": "extra"}
+    assert library.packs["algo-1"].title == "Algorithms I" and library.packs["algo-1"].description == "Week 1"
+    assert library.packs["plain"].path == tmp_path / "plain"
+    assert load_challenge(tmp_path / "course" / "one").pack == "algo-1"
+    assert ChallengeLibrary([PACK]).get("add-two").pack == "bundled"
+
+
+@pytest.mark.parametrize(
+    "pack_toml, fragment",
+    [('name = "Not OK"\n', "pack.toml: name: must be 1-64"), ('nme = "x"\n', "pack.toml: nme: unknown field"),
+     ("title = 3\n", "pack.toml: title: must be a string"), ("name = \n", "pack.toml: invalid TOML")],
+)
+def test_bad_pack_toml(tmp_path, pack_toml, fragment):
+    make(tmp_path / "p", "one")
+    (tmp_path / "p" / "pack.toml").write_text(pack_toml)
+    with pytest.raises(ChallengeError, match=re.escape(fragment)):
+        ChallengeLibrary([tmp_path / "p"])
+    lenient = ChallengeLibrary([tmp_path / "p"], strict=False)
+    assert fragment in str(lenient.errors[0]) and lenient.get("one").pack == "p"
+
+
+def test_lenient_library_skips_and_records_broken_challenges(tmp_path):
+    make(tmp_path / "a", "good")
+    make(tmp_path / "a", "bad", toml=TOML.format(id="bad").replace("easy", "trivial"))
+    make(tmp_path / "a", "dup", toml=TOML.format(id="good"))
+    library = ChallengeLibrary([tmp_path / "a", tmp_path / "missing"], strict=False)
+    assert [c.id for c in library.all()] == ["good"]
+    messages = [str(e) for e in library.errors]
+    assert len(messages) == 3
+    assert any("bad/challenge.toml: difficulty" in m for m in messages)
+    assert any("duplicate id 'good'" in m for m in messages)
+    assert any("missing: challenge directory does not exist" in m for m in messages)
+    assert all(isinstance(e, ChallengeError) and e.problems for e in library.errors)
+    with pytest.raises(ChallengeError):
+        ChallengeLibrary([tmp_path / "a"])  # strict by default
+
+
+def test_all_problems_of_a_directory_are_reported_together(tmp_path):
+    toml = TOML.format(id="x").replace("easy", "trivial").replace('title = "Double It"\n', "")
+    d = make(tmp_path, "x", toml=toml, statement="", reference=None)
+    with pytest.raises(ChallengeError) as info:
+        load_challenge(d)
+    problems = info.value.problems
+    assert any("difficulty" in p for p in problems) and any("title: missing" in p for p in problems)
+    assert any("statement.md: is empty" in p for p in problems) and any("reference.py: missing file" in p for p in problems)
+    assert str(info.value) == "\n".join(problems)
+
+
+def test_choose_filters_by_pack(tmp_path):
+    make(tmp_path / "p1", "one")
+    make(tmp_path / "p2", "two")
+    library = ChallengeLibrary([tmp_path / "p1", tmp_path / "p2"])
+    rng = random.Random(3)
+    assert {library.choose("easy", rng, packs=["p2"]).id for _ in range(10)} == {"two"}
+    assert {library.choose("any", rng, packs=[]).id for _ in range(30)} == {"one", "two"}
+    assert library.choose("easy", rng, exclude=["one"], packs={"p1"}).id == "one"
+    with pytest.raises(KeyError, match="of packs"):
+        library.choose("easy", rng, packs=["nope"])
+
+
+def test_brute_force_is_loaded_and_checked(tmp_path):
+    d = make(tmp_path)
+    (d / "brute_force.py").write_text("def double(x):\n    return x + x\n")
+    assert load_challenge(d).brute_force == "def double(x):\n    return x + x\n"
+    (d / "brute_force.py").write_text("def triple(x):\n    return 3 * x\n")
+    with pytest.raises(ChallengeError, match=re.escape(f"{d / 'brute_force.py'}: does not define double")):
+        load_challenge(d)
+
+
+# ---------------------------------------------------------------- custom checker
+
+
+CHECKER = "def check(args, expected, got):\n    (x,) = args\n    return got in (2 * x, -2 * x), 'sign does not matter'\n"
+
+
+def test_custom_comparator_from_toml_with_checker(tmp_path):
+    d = make(tmp_path, toml=TOML.format(id="double-it") + 'comparator = { kind = "custom" }\n')
+    (d / "checker.py").write_text(CHECKER)
+    c = load_challenge(d)
+    assert c.comparator.kind == "custom" and c.checker_source == CHECKER
+    assert c.comparator.check(2, -2, args=(1,)) == (True, "sign does not matter")
+    assert not c.comparator.compare(2, 3, args=(1,))
+    # The judge passes only test.expected: Challenge.tests() makes it carry the arguments (shown as the value).
+    (kind, test), = c.tests(samples_only=True)
+    assert repr(test.expected) == "2" and c.comparator.compare(test.expected, -2)
+    assert "checker" not in json.dumps(c.public_view()) and "sign does not" not in json.dumps(c.public_view())
+
+
+def test_custom_checker_errors_never_propagate(caplog):
+    def boom(args, expected, got):
+        raise RuntimeError("instructor bug")
+
+    comparator = Comparator("custom", checker=boom)
+    assert comparator.compare(1, 1, args=(0,)) is False
+    assert "raised RuntimeError: instructor bug" in comparator.errors[-1]
+    assert "instructor bug" in caplog.text
+    odd = Comparator("custom", checker=lambda a, e, g: "yes")
+    assert odd.check(1, 1, ()) == (False, None) and "must return True/False" in odd.errors[-1]
+    # The checker gets copies: it cannot corrupt the test data.
+    expected = [1, 2]
+
+    def mutate(args, exp, got):
+        exp.append(3)
+        args[0].append(9)
+        return True
+
+    args = ([0],)
+    assert Comparator("custom", checker=mutate).compare(expected, None, args=args)
+    assert expected == [1, 2] and args == ([0],)
+    with pytest.raises(ValueError):
+        Comparator("custom")
+    with pytest.raises(ValueError):
+        Comparator("exact", checker=boom)

@@ -7,24 +7,51 @@ import pytest
 from jupyter_duel_server.battles import BattleState, Seat, SyncRefused
 from jupyter_duel_server.matchmaker import Matchmaker, QueueEntry
 from jupyter_duel_server.protocol import SyncCode, apply_delta, Retain, Insert, Delete
-from jupyter_duel_server.rating import EloRating
+from jupyter_duel_server.rating import EloRating, Glicko2Rating, PlayerRating
 from jupyter_duel_server.store import Profile
 
 
 def test_elo_published_example():
-    # Elo's textbook case: 1613 expected against 1609 has E ~= 0.506; a draw with K=32 moves it by ~ -0.2,
-    # and equal players trade K/2 on a decisive result.
-    elo = EloRating(k_factor=32)
-    assert elo.expected(1613, 1609) == pytest.approx(0.5058, abs=1e-4)
-    assert elo.update(1500, 1500, 1.0) == (1516.0, 1484.0)
-    a, b = elo.update(1613, 1609, 0.5)
-    assert a == pytest.approx(1612.81, abs=0.01) and a + b == pytest.approx(3222)
+    # The classic worked example of the Elo system: a 1613 player meets 1609, 1477, 1388, 1586 and 1720,
+    # scores 2.5 against an expected ~2.867, and with K = 32 ends at 1601.
+    elo = EloRating(k_factor=32, provisional_games=0)
+    opponents = [1609, 1477, 1388, 1586, 1720]
+    expected = sum(elo.expected(1613, r) for r in opponents)
+    assert expected == pytest.approx(2.867, abs=0.015)
+    assert round(1613 + 32 * (2.5 - expected)) == 1601
+    a, b = elo.update(PlayerRating(1500, games=20), PlayerRating(1500, games=20), 1.0, now=0)
+    assert (a.rating, b.rating) == (1516.0, 1484.0) and a.games == 21
 
 
-def test_elo_k_is_configurable_and_scores_checked():
-    assert EloRating(k_factor=10).update(1200, 1200, 0.0) == (1195.0, 1205.0)
+def test_elo_k_is_configurable_and_provisional():
+    elo = EloRating(k_factor=10, provisional_k_factor=40, provisional_games=3)
+    new, veteran = PlayerRating(1200, games=0), PlayerRating(1200, games=50)
+    a, b = elo.update(new, veteran, 0.0, now=0)
+    assert a.rating == 1180.0 and b.rating == 1205.0  # the newcomer moves with K=40, the veteran with K=10
+    assert elo.provisional(new, 0) and not elo.provisional(veteran, 0)
     with pytest.raises(ValueError):
-        EloRating().update(1200, 1200, 2)
+        elo.update(new, veteran, 2, now=0)
+
+
+def test_glicko2_published_example():
+    # Glickman's worked example: 1500/200/0.06 beats 1400/30, loses to 1550/100 and 1700/300 with tau 0.5.
+    g = Glicko2Rating(tau=0.5)
+    r = g.rate(PlayerRating(1500, 200, 0.06), [(1400, 30, 1), (1550, 100, 0), (1700, 300, 0)])
+    assert r.rating == pytest.approx(1464.06, abs=0.01)
+    assert r.rd == pytest.approx(151.52, abs=0.01)
+    assert r.volatility == pytest.approx(0.05999, abs=1e-5)
+
+
+def test_glicko2_deviation_grows_with_inactivity_and_provisional_flag():
+    g = Glicko2Rating(period_days=7, provisional_rd=110)
+    settled = PlayerRating(1600, 60, 0.06, games=40, last_rated_at=0)
+    week = 7 * 86400
+    assert g.effective_rd(settled, 0) == pytest.approx(60)
+    assert g.effective_rd(settled, 10 * week) > g.effective_rd(settled, week) > 60
+    assert g.effective_rd(settled, 10_000 * week) == pytest.approx(350)
+    assert not g.provisional(settled, week) and g.provisional(settled, 1000 * week)
+    a, b = g.update(settled, g.initial(), 1.0, now=week)
+    assert a.rating > 1600 and b.rating < 1500 and b.rd < 350 and a.last_rated_at == week
 
 
 def seats(a="a", b="b"):
@@ -82,14 +109,70 @@ def test_apply_delta():
         apply_delta("ab", [Delete(delete=3)])
 
 
-def test_matchmaker_fifo_pools_and_self():
+def entry(name, rating=1200, pool="any", ranked=True, waited=0.0):
+    return QueueEntry(name, pool, ranked, rating, joined_at=-waited)
+
+
+def names(pairings):
+    return sorted(tuple(sorted((p.first.name, p.second.name))) for p in pairings)
+
+
+def test_matchmaker_pools_ranked_and_self():
     mm = Matchmaker()
-    assert mm.join(QueueEntry("a", "easy", True, 1200)) is None
-    assert mm.join(QueueEntry("b", "hard", True, 1200)) is None
-    assert mm.join(QueueEntry("c", "medium", False, 1200)) is None  # casual never meets ranked
+    for e in (entry("a", pool="easy"), entry("b", pool="hard"), entry("c", pool="medium", ranked=False)):
+        mm.join(e)
+    assert mm.pair_round(now=0) == []  # nobody compatible: pools differ, casual never meets ranked
     assert mm.position("b") == 1 and mm.sizes()["easy"] == 1
-    pairing = mm.join(QueueEntry("d", "any", True, 1200))
-    assert (pairing.first.name, pairing.second.name, pairing.difficulty) == ("a", "d", "easy")
+    mm.join(entry("d", pool="any"))
+    [pairing] = mm.pair_round(now=0)
+    assert {pairing.first.name, pairing.second.name} == {"a", "d"} or {pairing.first.name, pairing.second.name} == {"b", "d"}
+    assert pairing.difficulty in ("easy", "hard")
     with pytest.raises(ValueError):
-        mm.join(QueueEntry("b", "hard", True, 1200))
-    assert mm.leave("b").name == "b" and "b" not in mm
+        mm.join(entry("c"))
+    assert mm.leave("c").name == "c" and "c" not in mm
+
+
+def test_window_widens_with_waiting():
+    mm = Matchmaker(window_start=100, window_step=50, window_interval_s=5, window_cap=300)
+    mm.join(entry("low", 1000))
+    mm.join(entry("high", 1250))
+    assert mm.pair_round(now=0) == []  # 250 apart, windows 100
+    assert mm.window(mm.entry("low"), now=14.9) == 200
+    assert mm.pair_round(now=14.9) == []
+    assert mm.window(mm.entry("low"), now=100) == 300  # capped
+    assert names(mm.pair_round(now=15.0)) == [("high", "low")]
+
+
+def test_pairs_minimise_total_gap_over_the_queue():
+    mm = Matchmaker(window_start=1000)
+    # Greedy first-come pairing would give (a,b) 500 and (c,d) 500; the best pairing is (a,c) and (b,d).
+    for e in (entry("a", 1000), entry("b", 1500), entry("c", 1010), entry("d", 1490)):
+        mm.join(e)
+    pairs = mm.pair_round(now=0)
+    assert names(pairs) == [("a", "c"), ("b", "d")]
+    assert sum(p.gap for p in pairs) == 20
+
+
+def test_no_immediate_rematch_but_a_later_one():
+    mm = Matchmaker(window_start=1000)
+    mm.join(entry("a"))
+    mm.join(entry("b"))
+    assert names(mm.pair_round(now=0)) == [("a", "b")]
+    mm.join(entry("a"))
+    mm.join(entry("b"))
+    assert mm.pair_round(now=0) == []
+    mm.join(entry("c"))
+    assert len(mm.pair_round(now=0)) == 1  # c takes one of them
+    mm.record_battle("a", "c")
+    mm.record_battle("b", "c")
+    survivor = mm.entries()[0].name
+    mm.join(entry("b" if survivor == "a" else "a"))
+    assert len(mm.pair_round(now=0)) == 1  # they played others since
+
+
+def test_incompatible_neighbour_is_skipped():
+    mm = Matchmaker(window_start=1000)
+    mm.join(entry("a", 1000, pool="easy"))
+    mm.join(entry("x", 1001, pool="hard"))
+    mm.join(entry("b", 1002, pool="easy"))
+    assert names(mm.pair_round(now=0)) == [("a", "b")]

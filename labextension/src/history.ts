@@ -1,0 +1,328 @@
+/**
+ * The main-area **Duel history** widget (`duel:open-history`): the player's battles, their rating over time
+ * (`chart.ts`) and the leaderboard, all from the service's REST API (`rest.ts`).
+ *
+ * Refreshed when shown, after every `battle_complete` and when the player's identity changes.
+ */
+import { Widget } from '@lumino/widgets';
+import type { Message } from '@lumino/messaging';
+
+import { RatingChart, type IRatingPoint } from './chart';
+import { formatDelta, formatDuration, h } from './dom';
+import { duelIcon } from './icons';
+import type { IHistoryEntry, IUserProfile } from './protocol';
+import { fetchHistory, fetchLeaderboard } from './rest';
+import type { IDuelClient } from './tokens';
+
+const LEADERBOARD_SIZE = 20;
+
+const RESULT_TEXT: Record<string, string> = {
+  win: 'W',
+  loss: 'L',
+  draw: 'D',
+  aborted: 'aborted',
+  running: 'running'
+};
+
+export class DuelHistory extends Widget {
+  constructor(options: DuelHistory.IOptions) {
+    super();
+    this._client = options.client;
+    this.id = 'jupyter-duel-history';
+    this.addClass('jp-DuelHistory');
+    this.title.label = 'Duel history';
+    this.title.caption = 'Your duels, rating and the leaderboard';
+    this.title.icon = duelIcon;
+    this.title.closable = true;
+
+    this._who = h('span', { class: 'jp-DuelHistory-who' });
+    this._rating = h('span', { class: 'jp-DuelHistory-rating' });
+    this._provisional = h(
+      'span',
+      { class: 'jp-DuelTag jp-mod-provisional', title: 'Rating still settling: it moves faster for a few games' },
+      'provisional'
+    );
+    this._provisional.hidden = true;
+    this._status = h('span', { class: 'jp-DuelSidebar-hint', testid: 'duel-history-status' });
+    const refresh = h('button', { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-history-refresh' }, 'Refresh');
+    refresh.addEventListener('click', () => void this.refresh());
+
+    this._chart = new RatingChart();
+    this._rows = h('tbody', {});
+    this._emptyRows = h('p', { class: 'jp-DuelSidebar-hint' }, 'No duel yet.');
+    this._leaders = h('tbody', {});
+
+    this.node.append(
+      h(
+        'header',
+        { class: 'jp-DuelHistory-header' },
+        h('h1', { class: 'jp-DuelHistory-title' }, 'Duel history'),
+        h('div', { class: 'jp-DuelHistory-profile' }, this._who, this._rating, this._provisional),
+        h('div', { class: 'jp-DuelHistory-actions' }, this._status, refresh)
+      ),
+      h(
+        'div',
+        { class: 'jp-DuelHistory-body' },
+        h(
+          'section',
+          { class: 'jp-DuelHistory-section jp-mod-chart' },
+          h('h2', { class: 'jp-DuelView-sectionTitle' }, 'Rating'),
+          this._chart.node
+        ),
+        h(
+          'section',
+          { class: 'jp-DuelHistory-section jp-mod-leaderboard' },
+          h('h2', { class: 'jp-DuelView-sectionTitle' }, `Leaderboard (top ${LEADERBOARD_SIZE})`),
+          h(
+            'table',
+            { class: 'jp-DuelTable', testid: 'duel-leaderboard' },
+            h(
+              'thead',
+              {},
+              h('tr', {}, h('th', {}, '#'), h('th', {}, 'Player'), h('th', { class: 'jp-mod-num' }, 'Rating'), h('th', { class: 'jp-mod-num' }, 'W/L/D'))
+            ),
+            this._leaders
+          )
+        ),
+        h(
+          'section',
+          { class: 'jp-DuelHistory-section jp-mod-battles' },
+          h('h2', { class: 'jp-DuelView-sectionTitle' }, 'Battles'),
+          h(
+            'table',
+            { class: 'jp-DuelTable', testid: 'duel-history' },
+            h(
+              'thead',
+              {},
+              h(
+                'tr',
+                {},
+                h('th', {}, 'Date'),
+                h('th', {}, 'Opponent'),
+                h('th', {}, 'Challenge'),
+                h('th', {}, 'Result'),
+                h('th', { class: 'jp-mod-num' }, 'Rating'),
+                h('th', { class: 'jp-mod-num' }, 'Duration')
+              )
+            ),
+            this._rows
+          ),
+          this._emptyRows
+        )
+      )
+    );
+
+    this._client.battleComplete.connect(this._onBattleComplete, this);
+    this._client.stateChanged.connect(this._onStateChanged, this);
+  }
+
+  /** Re-read the theme colours (called on `IThemeManager.themeChanged`). */
+  refreshTheme(): void {
+    this._chart.refreshTheme();
+    // The new theme's stylesheet may still be applying: redraw once more a moment later.
+    window.setTimeout(() => {
+      if (!this.isDisposed) {
+        this._chart.refreshTheme();
+      }
+    }, 300);
+  }
+
+  /** Fetch the history and the leaderboard again. */
+  async refresh(): Promise<void> {
+    const client = this._client;
+    const session = client.session;
+    const me = client.profile?.name ?? null;
+    if (!session || !me) {
+      this._status.textContent = 'Not connected.';
+      return;
+    }
+    const generation = ++this._generation;
+    this._status.textContent = 'Loading…';
+    this.node.dataset.loading = 'true';
+    try {
+      const [battles, leaders] = await Promise.all([fetchHistory(session, me), fetchLeaderboard(session)]);
+      if (generation !== this._generation || this.isDisposed) {
+        return;
+      }
+      this._renderProfile(leaders.find(p => p.name === me) ?? client.profile);
+      this._renderBattles(battles, me);
+      this._renderLeaders(leaders, me);
+      this._chart.update(ratingPoints(battles));
+      this._status.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+      this._loadedFor = me;
+    } catch (reason) {
+      if (generation === this._generation) {
+        this._status.textContent = `Cannot load the history: ${reason instanceof Error ? reason.message : String(reason)}`;
+      }
+    } finally {
+      if (generation === this._generation) {
+        delete this.node.dataset.loading;
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    window.clearTimeout(this._pending);
+    this._client.battleComplete.disconnect(this._onBattleComplete, this);
+    this._client.stateChanged.disconnect(this._onStateChanged, this);
+    this._chart.dispose();
+    super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    void this.refresh();
+  }
+
+  private _onBattleComplete(): void {
+    // The service records the battle as it sends `battle_complete`; refresh at once and once more shortly after.
+    void this.refresh();
+    window.clearTimeout(this._pending);
+    this._pending = window.setTimeout(() => void this.refresh(), 1500);
+  }
+
+  private _onStateChanged(): void {
+    const me = this._client.profile?.name ?? null;
+    if (me && me !== this._loadedFor && this.isVisible) {
+      this._loadedFor = me;
+      void this.refresh();
+    }
+  }
+
+  private _renderProfile(profile: IUserProfile | null): void {
+    this._who.textContent = profile?.name ?? '';
+    this._rating.textContent = profile ? `${Math.round(profile.rating)}` : '–';
+    this._provisional.hidden = !profile?.provisional;
+  }
+
+  private _renderBattles(battles: IHistoryEntry[], me: string): void {
+    this._emptyRows.hidden = battles.length > 0;
+    this._rows.replaceChildren(
+      ...battles.map(b => {
+        const before = b.rating_before;
+        const after = b.rating_after;
+        const delta = before !== null && after !== null ? after - before : null;
+        const rating =
+          before === null
+            ? '–'
+            : after === null || b.result === 'running'
+              ? `${Math.round(before)}`
+              : `${Math.round(before)} → ${Math.round(after)}`;
+        return h(
+          'tr',
+          {
+            class: `jp-DuelHistory-row jp-mod-${b.result}`,
+            testid: 'duel-history-row',
+            'data-result': b.result,
+            'data-battle-id': b.battle_id,
+            'data-ranked': String(b.ranked),
+            title: b.reason ? `Ended by ${b.reason.replace('_', ' ')}` : ''
+          },
+          h('td', {}, formatDate(b.ended_at ?? b.started_at)),
+          h('td', {}, b.opponent ?? '?'),
+          h('td', {}, b.challenge_title || b.challenge_id),
+          h(
+            'td',
+            {},
+            h('span', { class: `jp-DuelResultBadge jp-mod-${b.result}` }, RESULT_TEXT[b.result] ?? b.result),
+            b.ranked ? null : h('span', { class: 'jp-DuelSidebar-hint' }, ' casual')
+          ),
+          h(
+            'td',
+            { class: 'jp-mod-num' },
+            rating,
+            delta !== null && b.result !== 'running'
+              ? h(
+                  'span',
+                  { class: `jp-DuelDelta ${delta > 0 ? 'jp-mod-up' : delta < 0 ? 'jp-mod-down' : ''}` },
+                  ` (${formatDelta(delta)})`
+                )
+              : null
+          ),
+          h('td', { class: 'jp-mod-num' }, b.duration_s === null ? '–' : formatDuration(b.duration_s))
+        );
+      })
+    );
+    this.node.dataset.player = me;
+  }
+
+  private _renderLeaders(all: IUserProfile[], me: string): void {
+    // Players who never finished a rated battle (e.g. a Jupyter user who only opened the page) are noise here.
+    const players = all.filter(p => p.games > 0 || p.name === me);
+    const top = players.slice(0, LEADERBOARD_SIZE);
+    const rows = top.map((p, i) => leaderRow(p, i + 1, p.name === me));
+    const myIndex = players.findIndex(p => p.name === me);
+    if (myIndex >= LEADERBOARD_SIZE) {
+      rows.push(h('tr', { class: 'jp-DuelTable-gap' }, h('td', { colspan: 4 }, '…')));
+      rows.push(leaderRow(players[myIndex], myIndex + 1, true));
+    }
+    this._leaders.replaceChildren(...rows);
+  }
+
+  private readonly _client: IDuelClient;
+  private readonly _who: HTMLSpanElement;
+  private readonly _rating: HTMLSpanElement;
+  private readonly _provisional: HTMLSpanElement;
+  private readonly _status: HTMLSpanElement;
+  private readonly _chart: RatingChart;
+  private readonly _rows: HTMLTableSectionElement;
+  private readonly _emptyRows: HTMLParagraphElement;
+  private readonly _leaders: HTMLTableSectionElement;
+  private _generation = 0;
+  private _loadedFor: string | null = null;
+  private _pending = 0;
+}
+
+export namespace DuelHistory {
+  export interface IOptions {
+    client: IDuelClient;
+  }
+}
+
+/**
+ * Rating over time from the history (newest first): the rating before the oldest rated battle, then the rating
+ * after each rated battle that finished. Casual, aborted-unrated and running battles do not move the rating.
+ */
+export function ratingPoints(battles: IHistoryEntry[]): IRatingPoint[] {
+  const rated = battles
+    .filter(b => b.ranked && b.result !== 'running' && b.rating_before !== null && b.rating_after !== null)
+    .slice()
+    .reverse();
+  if (rated.length === 0) {
+    return [];
+  }
+  const points: IRatingPoint[] = [{ time: rated[0].started_at, rating: rated[0].rating_before!, label: 'start' }];
+  for (const b of rated) {
+    points.push({
+      time: b.ended_at ?? b.started_at,
+      rating: b.rating_after!,
+      label: `${b.result} vs ${b.opponent ?? '?'}`
+    });
+  }
+  return points;
+}
+
+function leaderRow(p: IUserProfile, rank: number, me: boolean): HTMLTableRowElement {
+  return h(
+    'tr',
+    { class: me ? 'jp-mod-me' : '', 'data-me': me ? 'true' : undefined, 'data-name': p.name },
+    h('td', {}, String(rank)),
+    h(
+      'td',
+      {},
+      p.name,
+      p.guest ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'guest') : null,
+      p.provisional ? h('span', { class: 'jp-DuelTag jp-mod-provisional', title: 'Rating still settling' }, 'provisional') : null
+    ),
+    h('td', { class: 'jp-mod-num' }, String(Math.round(p.rating))),
+    h('td', { class: 'jp-mod-num' }, `${p.wins}/${p.losses}/${p.draws}`)
+  );
+}
+
+function formatDate(epochS: number): string {
+  const d = new Date(epochS * 1000);
+  return `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+}

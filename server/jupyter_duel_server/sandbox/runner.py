@@ -1,0 +1,560 @@
+"""``KernelSandboxRunner``: the judge's :class:`~jupyter_duel_server.judge.Runner` that runs every submission in a
+fresh locked-down Jupyter kernel.
+
+Flow per submission: take a ready sandbox from a small pool (each is used once, then destroyed; the pool only
+hides start-up), set its cgroup memory limit to *current usage + memory_mb* (the limit is on top of the
+kernel's own baseline), send one ``execute_request`` running :mod:`.kernel_harness` with the code and the
+encoded inputs (never the expected outputs), and read the results it publishes on iopub. Every message is parsed
+defensively: the submission runs inside the kernel and can corrupt anything there, so a malformed message is a
+runtime error of the submission, never an exception here.
+
+Verdict mapping (RawResult statuses): ``timeout`` (TLE: no result within the time limit, or the cgroup's CPU
+usage passed ``cpu_time_s``), ``memory_limit`` (MLE: the cgroup OOM-killed a process), ``output_limit`` (OLE:
+the printed output, the iopub traffic or the raw fd 1/2 output passed its cap), ``error``/``crash`` (RE).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import sys
+import time
+import uuid
+from typing import Any, AsyncIterator
+
+from traitlets import Bool, Float, Instance, Int, Unicode, default
+from traitlets.config import Configurable
+
+from ..judge import RawResult, Runner, SubprocessRunner
+from . import namespaces
+from .cgroups import Cgroup, CgroupHierarchy
+from .config import SandboxConfig
+from .errors import SandboxError, SandboxUnavailable
+from .import_policy import ImportPolicy
+from .kernel_harness import MIME
+
+log = logging.getLogger("jupyter_duel.sandbox")
+
+PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
+
+
+def _package_paths() -> list[str]:
+    import jupyter_duel_server
+
+    paths = [os.path.dirname(os.path.dirname(os.path.abspath(jupyter_duel_server.__file__)))]
+    try:
+        import jupyter_duel
+
+        paths.append(os.path.dirname(os.path.dirname(os.path.abspath(jupyter_duel.__file__))))
+    except ImportError:
+        pass
+    return list(dict.fromkeys(paths))
+
+
+class _Zygote:
+    """The fork server process and the bookkeeping of its replies."""
+
+    def __init__(self, python: str, plan: dict):
+        self.python = python
+        self.plan = plan
+        self.proc: asyncio.subprocess.Process | None = None
+        self.spawned: dict[str, asyncio.Future] = {}
+        self.exits: dict[str, asyncio.Future] = {}
+        self.ready = asyncio.get_running_loop().create_future()
+        self._reader: asyncio.Task | None = None
+
+    async def start(self, timeout: float) -> None:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
+               "PYTHONPATH": os.pathsep.join(_package_paths()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        self.proc = await asyncio.create_subprocess_exec(
+            self.python, "-s", "-m", "jupyter_duel_server.sandbox.forkserver",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, cwd="/",
+            limit=1 << 16,
+        )
+        self.proc.stdin.write((json.dumps({"op": "plan", "plan": self.plan}) + "\n").encode())
+        self._reader = asyncio.ensure_future(self._read())
+        try:
+            await asyncio.wait_for(asyncio.shield(self.ready), timeout)
+        except asyncio.TimeoutError:
+            raise SandboxError("the sandbox fork server did not start") from None
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                line = await self.proc.stdout.readline()
+                if not line:
+                    break
+                msg = json.loads(line)
+                op, sid = msg.get("op"), msg.get("id")
+                if op == "ready" and not self.ready.done():
+                    self.ready.set_result(True)
+                elif op == "spawned" and sid in self.spawned:
+                    fut = self.spawned.pop(sid)
+                    if not fut.done():
+                        fut.set_result(msg["pid"])
+                elif op == "spawn_failed" and sid in self.spawned:
+                    fut = self.spawned.pop(sid)
+                    if not fut.done():
+                        fut.set_exception(SandboxError(f"could not fork a sandbox: {msg.get('error')}"))
+                elif op == "exit":
+                    fut = self.exits.get(sid)
+                    if fut is not None and not fut.done():
+                        fut.set_result(msg["status"])
+        finally:
+            err = SandboxError("the sandbox fork server exited")
+            for fut in [*self.spawned.values(), self.ready]:
+                if not fut.done():
+                    fut.set_exception(err)
+            for fut in self.exits.values():
+                if not fut.done():
+                    fut.set_result(-9)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None and self._reader is not None \
+            and not self._reader.done()
+
+    async def spawn(self, sid: str, request: dict) -> tuple[int, asyncio.Future]:
+        loop = asyncio.get_running_loop()
+        fut = self.spawned[sid] = loop.create_future()
+        exited = self.exits[sid] = loop.create_future()
+        self.proc.stdin.write((json.dumps({"op": "spawn", "id": sid, **request}) + "\n").encode())
+        await self.proc.stdin.drain()
+        return await fut, exited
+
+    async def close(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(Exception):
+            self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 2)
+        except asyncio.TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+
+class _Sandbox:
+    """One sandboxed kernel: its directories, cgroup, supervisor pid and the client sockets."""
+
+    def __init__(self, sid: str, runtime_dir: str, io_dir: str, cgroup: Cgroup):
+        self.id = sid
+        self.runtime_dir = runtime_dir
+        self.io_dir = io_dir
+        self.cgroup = cgroup
+        self.pid = 0
+        self.exited: asyncio.Future | None = None
+        self.session = None
+        self.shell = None
+        self.iopub = None
+
+
+class KernelSandboxRunner(Runner, Configurable):
+    """Runs each submission in a fresh locked-down kernel forked by the sandbox fork server."""
+
+    sandbox = Instance(SandboxConfig, help="Limits and layout of the sandboxes.")
+    pool_size = Int(2, help="Sandboxes kept started and waiting (each serves exactly one submission).").tag(config=True)
+    output_limit_bytes = Int(1 << 20, help="Most bytes a test may print, and the largest encoded result accepted "
+                                           "per test.").tag(config=True)
+    code_limit_bytes = Int(50_000, help="Longest accepted code, in UTF-8 bytes.").tag(config=True)
+    startup_timeout_s = Float(20.0, help="Time allowed for a sandboxed kernel to start.").tag(config=True)
+    setup_grace_s = Float(1.0, help="Time allowed for module-level code, on top of the per-test time limit."
+                          ).tag(config=True)
+    cpu_poll_s = Float(0.05, help="How often the cgroup's CPU usage is checked during a run.").tag(config=True)
+    kernel_class = Unicode("jupyter_duel_server.sandbox.fastkernel.DuelKernel", help="Kernel class of the "
+                           "judge's kernels: the minimal DuelKernel (fast), or 'ipykernel.ipkernel.IPythonKernel' "
+                           "(the full IPython kernel, ~40 ms more CPU per submission).").tag(config=True)
+    python = Unicode(sys.executable, help="Interpreter of the fork server and the kernels.").tag(config=True)
+    import_policy = Instance(ImportPolicy, allow_none=True, help="The teaching-layer import check (not a "
+                             "security boundary); None disables it.")
+    enforce_import_policy = Bool(True, help="Refuse, with a friendly message, code importing modules the "
+                                            "import policy lists. Teaching layer only.").tag(config=True)
+    unsafe_local_practice = Bool(False, help="UNSAFE. Run submissions in a plain subprocess with no isolation "
+                                             "at all, for local practice on a machine that cannot build the "
+                                             "sandbox. Never enable on a shared service.").tag(config=True)
+
+    @default("sandbox")
+    def _default_sandbox(self) -> SandboxConfig:
+        return SandboxConfig(parent=self)
+
+    @default("import_policy")
+    def _default_import_policy(self) -> ImportPolicy:
+        return ImportPolicy(parent=self)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._zygote: _Zygote | None = None
+        self._hierarchy: CgroupHierarchy | None = None
+        self._pool: list[_Sandbox] = []
+        self._filling = 0
+        self._background: set[asyncio.Task] = set()
+        self._start_lock: asyncio.Lock | None = None
+        self._unsafe: SubprocessRunner | None = None
+        self._ctx = None
+
+    # --- lifecycle -----------------------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Raise SandboxUnavailable naming everything this host lacks to build the sandbox."""
+        missing = namespaces.check_host()
+        plan = self.sandbox.plan()
+        if not missing:
+            problem = namespaces.probe_userns(plan)
+            if problem:
+                missing.append(f"user namespaces usable from this process ({problem})")
+        try:
+            self._hierarchy = CgroupHierarchy.detect(self.sandbox.cgroup_version, self.sandbox.cgroup_parent)
+        except SandboxUnavailable as e:
+            missing += e.missing
+        if plan["seccomp"]:
+            try:
+                from .seccomp import build_filter
+
+                build_filter()
+            except SandboxUnavailable as e:
+                missing += e.missing
+        if missing:
+            raise SandboxUnavailable(missing)
+
+    async def start(self) -> None:
+        """Check the host, start the fork server and fill the pool (also done lazily by the first run)."""
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self.unsafe_local_practice:
+                if self._unsafe is None:
+                    log.warning("UNSAFE LOCAL PRACTICE: submissions run with NO sandbox (unsafe_local_practice)")
+                    self._unsafe = SubprocessRunner(parent=self, python=self.python,
+                                                    output_limit_bytes=self.output_limit_bytes)
+                return
+            if self._zygote is not None and self._zygote.alive():
+                return
+            self.preflight()
+            import zmq.asyncio
+
+            self._ctx = zmq.asyncio.Context()
+            self._zygote = _Zygote(self.python, self.sandbox.plan())
+            await self._zygote.start(self.startup_timeout_s)
+        self._refill()
+
+    async def close(self) -> None:
+        """Destroy the pooled sandboxes and stop the fork server."""
+        pool, self._pool = self._pool, []
+        for sb in pool:
+            self._spawn_bg(self._destroy(sb))
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+        if self._zygote is not None:
+            await self._zygote.close()
+            self._zygote = None
+        if self._ctx is not None:
+            self._ctx.destroy(linger=0)
+            self._ctx = None
+
+    def _spawn_bg(self, coro) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    def _refill(self) -> None:
+        while len(self._pool) + self._filling < self.pool_size:
+            self._filling += 1
+            self._spawn_bg(self._fill_one())
+
+    async def _fill_one(self) -> None:
+        try:
+            sb = await self._create()
+        except Exception as e:  # noqa: BLE001 - a run will retry and report it
+            log.warning("could not start a pooled sandbox: %s", e)
+            return
+        finally:
+            self._filling -= 1
+        if self._zygote is None:
+            await self._destroy(sb)
+            return
+        self._pool.append(sb)
+
+    async def _acquire(self) -> _Sandbox:
+        await self.start()
+        while self._pool:
+            sb = self._pool.pop(0)
+            if sb.exited is not None and not sb.exited.done():
+                self._refill()
+                return sb
+            self._spawn_bg(self._destroy(sb))
+        sb = await self._create()
+        self._refill()
+        return sb
+
+    # --- one sandbox ---------------------------------------------------------------------------------------
+    async def _create(self) -> _Sandbox:
+        import zmq
+        from jupyter_client.session import Session
+
+        plan = self.sandbox.plan()
+        sid = uuid.uuid4().hex[:16]
+        runtime_dir, io_dir = namespaces.prepare_runtime_dir(self.sandbox.runtime_dir or None, plan["uid"],
+                                                             plan["gid"])
+        try:
+            cgroup = self._hierarchy.create("j-" + sid, plan["kernel_memory_bytes"], plan["pids_max"],
+                                            plan["cpu_cores"])
+        except BaseException:
+            namespaces.remove_runtime_dir(runtime_dir)
+            raise
+        sb = _Sandbox(sid, runtime_dir, io_dir, cgroup)
+        try:
+            key = secrets.token_hex(32)
+            ip = os.path.join(io_dir, "k")
+            info = {"transport": "ipc", "ip": ip, "key": key, "signature_scheme": "hmac-sha256", **PORTS}
+            cf = os.path.join(io_dir, "connection.json")
+            fd = os.open(cf, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(info, f)
+            os.chown(cf, plan["uid"], plan["gid"])
+            sb.session = Session(key=key.encode(), signature_scheme="hmac-sha256", username="judge",
+                                 check_pid=False)
+            maxmsg = 4 * self.output_limit_bytes + (1 << 16)
+            sb.shell = self._ctx.socket(zmq.DEALER)
+            sb.iopub = self._ctx.socket(zmq.SUB)
+            for s in (sb.shell, sb.iopub):
+                s.linger = 0
+                s.setsockopt(zmq.MAXMSGSIZE, maxmsg)
+            sb.iopub.setsockopt(zmq.SUBSCRIBE, b"")
+            sb.shell.connect(f"ipc://{ip}-{PORTS['shell_port']}")
+            sb.iopub.connect(f"ipc://{ip}-{PORTS['iopub_port']}")
+            sb.pid, sb.exited = await self._zygote.spawn(sid, {
+                "runtime_dir": runtime_dir, "io_dir": io_dir, "procs": cgroup.procs_files,
+                "connection_file": cf, "kernel_class": self.kernel_class, "lock_paths": [f"{ip}-{p}" for p in PORTS.values()],
+            })
+            # Ready when the kernel welcomes our iopub subscription (so no result can be published unseen).
+            recv = asyncio.ensure_future(sb.iopub.recv_multipart())
+            done, _ = await asyncio.wait({recv, sb.exited}, timeout=self.startup_timeout_s,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if recv not in done:
+                recv.cancel()
+                if sb.exited.done():
+                    raise SandboxError(f"the sandboxed kernel exited during start-up (status {sb.exited.result()})")
+                raise SandboxError(f"the sandboxed kernel did not start within {self.startup_timeout_s:g} s")
+            return sb
+        except BaseException:
+            await self._destroy(sb)
+            raise
+
+    async def _destroy(self, sb: _Sandbox) -> None:
+        """Kill everything in the sandbox, wait for its supervisor, remove its cgroup and directories."""
+        try:
+            sb.cgroup.kill_all()
+            if sb.exited is not None:
+                try:
+                    await asyncio.wait_for(asyncio.shield(sb.exited), 5)
+                except asyncio.TimeoutError:
+                    log.warning("sandbox %s: supervisor did not exit", sb.id)
+            for s in (sb.shell, sb.iopub):
+                if s is not None:
+                    s.close(linger=0)
+            if not await asyncio.to_thread(sb.cgroup.remove, 10.0):
+                log.warning("sandbox %s: cgroup could not be removed", sb.id)
+            await asyncio.to_thread(namespaces.remove_runtime_dir, sb.runtime_dir)
+        finally:
+            if self._zygote is not None:
+                self._zygote.exits.pop(sb.id, None)
+
+    # --- a run ---------------------------------------------------------------------------------------------
+    async def run(self, code: str, function: str, inputs: list[list], time_limit_s: float
+                  ) -> AsyncIterator[RawResult]:
+        n = len(inputs)
+        refusal = None
+        if len(code.encode("utf-8", "surrogatepass")) > self.code_limit_bytes:
+            refusal = f"the code is longer than the {self.code_limit_bytes}-byte limit"
+        elif self.enforce_import_policy and self.import_policy is not None:
+            refusal = self.import_policy.check(code)
+        if refusal is not None:
+            for i in range(n):
+                yield RawResult(i, "error", None, refusal, 0.0)
+            return
+        if self.unsafe_local_practice:
+            await self.start()
+            async with contextlib.aclosing(self._unsafe.run(code, function, inputs, time_limit_s)) as results:
+                async for r in results:
+                    yield r
+            return
+        sb = await self._acquire()
+        try:
+            async for r in self._run_in(sb, code, function, inputs, time_limit_s):
+                yield r
+        finally:
+            self._spawn_bg(self._destroy(sb))
+
+    async def _run_in(self, sb: _Sandbox, code: str, function: str, inputs: list[list], time_limit_s: float
+                      ) -> AsyncIterator[RawResult]:
+        n = len(inputs)
+        plan = self.sandbox.plan()
+        cg = sb.cgroup
+        try:
+            cg.set_memory_limit(cg.memory_usage() + plan["memory_bytes"])
+            cpu0 = cg.cpu_usage_s()
+            oom0 = cg.oom_kills()
+        except OSError as e:
+            raise SandboxError(f"sandbox cgroup: {e}") from e
+        payload = json.dumps({"code": code, "function": function, "inputs": inputs,
+                              "output_limit": self.output_limit_bytes}, ensure_ascii=False, allow_nan=False)
+        cell = ("from jupyter_duel_server.sandbox.kernel_harness import run as __duel_run\n"
+                f"__duel_run({payload!r})\n")
+        msg = sb.session.msg("execute_request", {
+            "code": cell, "silent": False, "store_history": False, "user_expressions": {},
+            "allow_stdin": False, "stop_on_error": True})
+        msg_id = msg["header"]["msg_id"]
+        events: asyncio.Queue = asyncio.Queue()
+        iopub_budget = self.output_limit_bytes * (n + 2) + (1 << 20)
+        readers = [asyncio.ensure_future(self._read_iopub(sb, msg_id, events, iopub_budget)),
+                   asyncio.ensure_future(self._read_shell(sb, msg_id, events))]
+        sb.exited.add_done_callback(lambda f: events.put_nowait(("exit", f.result())))
+        try:
+            sb.session.send(sb.shell, msg)
+            index = 0
+            # module-level code
+            kind, body = await self._next(events, cg, cpu0, time_limit_s + self.setup_grace_s, plan)
+            if kind == "result" and body.get("ready") is True and len(body) == 1:
+                pass
+            elif (kind == "result" and body.get("setup") in ("error", "output_limit")
+                  and isinstance(body.get("error"), str)):
+                for index in range(n):
+                    yield RawResult(index, body["setup"], None, body["error"], 0.0)
+                return
+            else:
+                failure = self._failure(0, kind, body, time_limit_s, cg, oom0)
+                for index in range(n):
+                    yield RawResult(index, failure.status, None, failure.error, failure.time_ms if index == 0 else 0.0)
+                return
+            while index < n:
+                started = time.monotonic()
+                kind, body = await self._next(events, cg, cpu0, time_limit_s, plan)
+                wall_ms = (time.monotonic() - started) * 1000.0
+                result = self._parse(index, body, wall_ms) if kind == "result" else None
+                if result is None:
+                    failure = self._failure(index, kind if kind != "result" else "bad", body, time_limit_s, cg,
+                                            oom0)
+                    yield failure
+                    skipped = f"not run: test {index + 1} ended the run ({failure.error})"
+                    for j in range(index + 1, n):
+                        yield RawResult(j, failure.status, None, skipped, 0.0)
+                    return
+                yield result
+                index += 1
+        finally:
+            for r in readers:
+                r.cancel()
+            await asyncio.gather(*readers, return_exceptions=True)
+
+    async def _next(self, events: asyncio.Queue, cg: Cgroup, cpu0: float, timeout: float, plan: dict):
+        """The next event, or ("timeout", None) / ("cpu", used seconds)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout", None
+            try:
+                return await asyncio.wait_for(events.get(), min(remaining, self.cpu_poll_s))
+            except asyncio.TimeoutError:
+                pass
+            try:
+                used = cg.cpu_usage_s() - cpu0
+            except OSError:
+                continue
+            if used > plan["cpu_time_s"]:
+                return "cpu", used
+
+    async def _read_iopub(self, sb: _Sandbox, msg_id: str, events: asyncio.Queue, budget: int) -> None:
+        used = 0
+        while True:
+            frames = await sb.iopub.recv_multipart()
+            used += sum(len(f) for f in frames)
+            if used > budget:
+                events.put_nowait(("flood", None))
+                return
+            try:
+                _, parts = sb.session.feed_identities(frames, copy=True)
+                m = sb.session.deserialize(parts, content=True, copy=True)
+                if m["parent_header"].get("msg_id") != msg_id:
+                    continue
+                mtype = m["header"]["msg_type"]
+                content = m["content"]
+                if mtype in ("display_data", "update_display_data") and isinstance(content, dict):
+                    data = content.get("data")
+                    if isinstance(data, dict) and MIME in data:
+                        body = data[MIME]
+                        events.put_nowait(("result", body) if isinstance(body, dict) else
+                                          ("bad", "a result message was malformed"))
+                elif mtype == "error":
+                    events.put_nowait(("bad", "the harness failed inside the kernel: "
+                                              + str(content.get("ename", "?"))[:200]))
+            except Exception:  # noqa: BLE001 - anything the kernel sends may be hostile
+                events.put_nowait(("bad", "the kernel sent a malformed message (was json or the harness "
+                                          "tampered with?)"))
+
+    async def _read_shell(self, sb: _Sandbox, msg_id: str, events: asyncio.Queue) -> None:
+        while True:
+            frames = await sb.shell.recv_multipart()
+            try:
+                _, parts = sb.session.feed_identities(frames, copy=True)
+                m = sb.session.deserialize(parts, content=False, copy=True)
+                if m["parent_header"].get("msg_id") == msg_id and m["header"]["msg_type"] == "execute_reply":
+                    # Let results published just before the reply arrive first (iopub is a separate socket).
+                    await asyncio.sleep(0.2)
+                    events.put_nowait(("done", None))
+                    return
+            except Exception:  # noqa: BLE001
+                events.put_nowait(("bad", "the kernel sent a malformed reply"))
+                return
+
+    @staticmethod
+    def _parse(index: int, msg: Any, wall_ms: float) -> RawResult | None:
+        if not isinstance(msg, dict):
+            return None
+        status = msg.get("status")
+        if type(msg.get("i")) is not int or msg.get("i") != index or status not in ("ok", "error", "output_limit"):
+            return None
+        error = msg.get("error")
+        if error is not None and not isinstance(error, str):
+            return None
+        if status == "ok" and error is not None:
+            return None
+        t = msg.get("time_ms")
+        if type(t) not in (int, float) or not (0 <= t <= wall_ms + 1000):
+            t = wall_ms
+        return RawResult(index, status, msg.get("value") if status == "ok" else None,
+                         error[:8000] if isinstance(error, str) else None, float(t))
+
+    def _failure(self, index: int, kind: str, why: Any, time_limit_s: float, cg: Cgroup, oom0: int) -> RawResult:
+        try:
+            oom = cg.oom_kills() > oom0
+        except OSError:
+            oom = False
+        if oom:
+            return RawResult(index, "memory_limit", None,
+                             f"memory limit exceeded ({self.sandbox.memory_mb} MB): a process was killed", 0.0)
+        if kind == "timeout":
+            return RawResult(index, "timeout", None, f"no result within {time_limit_s:g} s", time_limit_s * 1000.0)
+        if kind == "cpu":
+            return RawResult(index, "timeout", None,
+                             f"used more than {self.sandbox.cpu_time_s:g} s of CPU time", time_limit_s * 1000.0)
+        if kind == "flood":
+            return RawResult(index, "output_limit", None, "the kernel sent too much output", 0.0)
+        if kind == "exit":
+            if why == namespaces.EXIT_OUTPUT_LIMIT:
+                return RawResult(index, "output_limit", None,
+                                 f"more than {self.sandbox.fd_output_limit_bytes} bytes were written to the "
+                                 "standard output/error file descriptors", 0.0)
+            return RawResult(index, "crash", None, "the kernel running the code exited (sys.exit/os._exit, a "
+                                                   "crash, or a killed process)", 0.0)
+        if kind == "done":
+            return RawResult(index, "crash", None, "the code ended the run before every test reported a result",
+                             0.0)
+        return RawResult(index, "crash", None, why if isinstance(why, str) else "malformed result", 0.0)

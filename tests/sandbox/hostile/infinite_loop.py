@@ -1,0 +1,4 @@
+# expect: TLE
+def f(x):
+    while True:
+        pass

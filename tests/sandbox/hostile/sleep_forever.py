@@ -1,0 +1,6 @@
+# expect: TLE
+import time
+
+
+def f(x):
+    time.sleep(10 ** 6)

@@ -1,0 +1,4 @@
+# expect: OLE
+def f(x):
+    while True:
+        print("x" * 4096)
