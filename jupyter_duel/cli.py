@@ -13,6 +13,10 @@ class DuelApp(JupyterApp):
     description = "jupyter-duel: real-time 1v1 Python coding duels in JupyterLab."
     subcommands = {
         "serve": ("jupyter_duel_server.app.DuelServeApp", "Run the central service on its own port."),
+        "judge": (
+            "jupyter_duel_server.judge_app.JudgeApp",
+            "Judge a solution file against a challenge, test by test.",
+        ),
         "challenges": (
             "jupyter_duel_server.challenges_app.ChallengesApp",
             "Validate challenge packs and list the challenges the service serves.",

@@ -49,7 +49,7 @@ class SessionHandler(APIHandler):
                 "guest": guest,
                 "guests_allowed": ext.allow_guests,
                 "token": token,
-                "socketio_url": ext.service_url,
+                "socketio_url": ext.service_origin if ext.service_url else "",
                 "socketio_path": ext.service_socketio_path or url_path_join(base, "duel", "socket.io"),
                 "api_url": url_path_join(ext.service_url or base, "duel", "api/")
                 if not ext.service_url
@@ -111,6 +111,7 @@ class DuelExtension(ExtensionApp):
 
     def initialize_settings(self):
         self.service = None
+        self.service_origin = ""
         if self.service_url:
             from jupyter_duel_server.auth import IdentitySigner
 
@@ -122,6 +123,11 @@ class DuelExtension(ExtensionApp):
                 from urllib.parse import urlparse
 
                 self.service_socketio_path = url_path_join(urlparse(self.service_url).path or "/", "socket.io")
+            if self.service_url.startswith("/"):
+                # A path on this origin (behind the same proxy): the browser connects to its own origin.
+                self.service_origin = ""
+            else:
+                self.service_origin = self.service_url
         else:
             from jupyter_duel_server.service import DuelService
 

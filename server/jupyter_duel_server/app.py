@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
+from urllib.parse import urlparse
 
 import tornado.web
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Int, Unicode
+from traitlets import Bool, Int, Unicode, default
 
 from . import __version__
 from .judge import Judge, SubprocessRunner
@@ -28,8 +30,18 @@ class DuelServeApp(JupyterApp):
         DuelService, Matchmaker, EloRating, Glicko2Rating, Judge, KernelSandboxRunner, SandboxConfig, SubprocessRunner,
     ]
 
-    ip = Unicode("127.0.0.1", help="Interface to listen on.").tag(config=True)
-    port = Int(8765, help="Port to listen on (0 picks a free one).").tag(config=True)
+    ip = Unicode(help="Interface to listen on. Default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1.").tag(config=True)
+    port = Int(help="Port to listen on (0 picks a free one). Default: from JUPYTERHUB_SERVICE_URL, else 8765.").tag(
+        config=True
+    )
+
+    @default("ip")
+    def _default_ip(self):
+        return urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "")).hostname or "127.0.0.1"
+
+    @default("port")
+    def _default_port(self):
+        return urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "")).port or 8765
     tune_gc = Bool(
         True, help="Freeze start-up objects and raise GC thresholds: full collections stall relayed events."
     ).tag(config=True)

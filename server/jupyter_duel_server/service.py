@@ -94,7 +94,14 @@ class DuelService(LoggingConfigurable):
         help="Names of the packs battles draw from (pack.toml name or directory name); empty: every loaded pack.",
     ).tag(config=True)
 
-    base_path = Unicode("/", help="URL prefix of the REST API and the Socket.IO endpoint.").tag(config=True)
+    base_path = Unicode(
+        help="URL prefix of the REST API and the Socket.IO endpoint. Default: JUPYTERHUB_SERVICE_PREFIX when run "
+        "as a JupyterHub service, else '/'."
+    ).tag(config=True)
+
+    @default("base_path")
+    def _default_base_path(self):
+        return os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/")
 
     cors_allowed_origins = List(
         Unicode(), help="Origins allowed to open Socket.IO connections besides the service's own."
