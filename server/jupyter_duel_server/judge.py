@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Literal
 
-from traitlets import Dict, Float, Instance, Int, Unicode, default
+from traitlets import Bool, Dict, Float, Instance, Int, Unicode, default
 from traitlets.config import Configurable
 
 from .challenges import Challenge
@@ -275,10 +275,25 @@ class Judge(Configurable):
 
     runner = Instance(Runner, help="Where submissions run (the sandbox).").tag(config=True)
     max_time_s = Float(10.0, help="Service-wide cap on a challenge's per-test time limit.").tag(config=True)
+    enforce_import_policy = Bool(
+        True, help="Refuse code importing the import policy's modules (REFUSED), before anything runs. A teaching "
+        "aid with a friendly message, not a security boundary: the sandbox contains whatever gets past it."
+    ).tag(config=True)
 
     @default("runner")
     def _default_runner(self) -> Runner:
         return SubprocessRunner(parent=self)
+
+    def _import_refusal(self, code: str) -> str | None:
+        if not self.enforce_import_policy:
+            return None
+        from .sandbox.import_policy import ImportPolicy
+
+        if self._policy is None:
+            self._policy = ImportPolicy(parent=self)
+        return self._policy.check(code)
+
+    _policy = None
 
     async def judge(
         self,
@@ -325,6 +340,12 @@ class Judge(Configurable):
             for i in range(total):
                 await emit(outcome(i, "CE", error=message))
             return JudgeReport("CE", 0, total, message, outcomes)
+
+        refusal = self._import_refusal(code)
+        if refusal is not None:
+            for i in range(total):
+                await emit(outcome(i, "REFUSED", error=refusal))
+            return JudgeReport("REFUSED", 0, total, refusal, outcomes)
 
         inputs = [[encode(a) for a in test.args] for _, test in tests]
         results = self.runner.run(code, challenge.function, inputs, time_limit)

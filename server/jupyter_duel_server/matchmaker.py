@@ -152,13 +152,16 @@ class Matchmaker(LoggingConfigurable):
         ratings = [e.rating for e in group]
         names = [e.name for e in group]
         pools = [e.pool for e in group]
-        windows = [min(cap, start + ((now - e.joined_at) // interval) * step) for e in group]
+        joined = [e.joined_at for e in group]
         last = self.last_opponent
+
+        def window(i: int) -> float:
+            return min(cap, start + ((now - joined[i]) // interval) * step)
 
         def pool_of(i: int, j: int) -> str | None:
             """The shared pool of players i and j if they may be paired now (j is below i in rating)."""
             gap = ratings[i] - ratings[j]
-            if gap > windows[i] or gap > windows[j]:
+            if gap > start and (gap > window(i) or gap > window(j)):
                 return None
             a, b = names[i], names[j]
             if a == b or last.get(a) == b or last.get(b) == a:
@@ -181,7 +184,8 @@ class Matchmaker(LoggingConfigurable):
             # pool_of(i, i - 1), inlined: this line runs once per waiting player per round.
             gap = ratings[i] - ratings[i - 1]
             pool = None
-            if gap <= windows[i] and gap <= windows[i - 1]:
+            # Windows only matter past the narrowest one, which every waiting player has.
+            if gap <= start or (gap <= window(i) and gap <= window(i - 1)):
                 a, b = names[i], names[i - 1]
                 if a != b and last.get(a) != b and last.get(b) != a:
                     pa, pb = pools[i], pools[i - 1]

@@ -28,9 +28,20 @@ def public_text(c: Challenge) -> str:
     return c.statement + c.signature + c.starter_code + "".join(c.call_repr(t) + repr(t.expected) for t in c.samples)
 
 
-def secrets_of(c: Challenge) -> list[str]:
+_PUBLIC_CORPUS: dict[int, str] = {}
+
+
+def public_corpus(library: ChallengeLibrary) -> str:
+    """Everything the library shows of every challenge: a value public in one challenge is no secret of another."""
+    key = id(library)
+    if key not in _PUBLIC_CORPUS:
+        _PUBLIC_CORPUS[key] = "\n".join(public_text(c) for c in library.all())
+    return _PUBLIC_CORPUS[key]
+
+
+def secrets_of(c: Challenge, public: str = "") -> list[str]:
     """Strings that can only appear in a text if a hidden test or a secret source leaked."""
-    public = public_text(c)
+    public = public_text(c) + public
     found: list[str] = []
     for test in c.hidden:
         for text in (c.call_repr(test), repr(test.expected), *(repr(a) for a in test.args)):
@@ -49,8 +60,9 @@ def secrets_of(c: Challenge) -> list[str]:
 
 def leaks_in(text: str, library: ChallengeLibrary) -> list[tuple[str, str]]:
     out = []
+    corpus = public_corpus(library)
     for c in library.all():
-        for secret in secrets_of(c):
+        for secret in secrets_of(c, corpus):
             if secret in text or json.dumps(secret)[1:-1] in text:
                 out.append((c.id, secret[:80]))
     return out

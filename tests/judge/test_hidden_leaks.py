@@ -30,3 +30,14 @@ async def test_hidden_runtime_errors_keep_their_message_to_themselves():
     # Samples still show the full traceback to their author.
     report = await Judge().judge(challenge, LEAKY["message"])
     assert "LEAK<" in report.message and report.outcomes[0].kind == "sample"
+
+
+async def test_import_policy_refuses_kindly_before_anything_runs():
+    challenge = LIBRARY.get("add-two")
+    report = await Judge().judge(challenge, "import subprocess\ndef add(a, b):\n    return a + b\n")
+    assert report.verdict == "REFUSED" and report.passed == 0
+    assert "importing 'subprocess' is not allowed" in report.message
+    assert all(o.verdict == "REFUSED" for o in report.outcomes)
+    # The policy is a teaching aid: it can be switched off, and then only the sandbox stands in the way.
+    report = await Judge(enforce_import_policy=False).judge(challenge, "import math\ndef add(a, b):\n    return a + b\n")
+    assert report.verdict == "AC"

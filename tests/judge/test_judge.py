@@ -188,7 +188,7 @@ async def test_service_cap_clamps_the_challenge_limit(make_challenge):
 
 
 async def test_cancelling_the_judge_kills_the_process(tmp_path, make_challenge):
-    judge = Judge()
+    judge = Judge(enforce_import_policy=False)
     pid_file = tmp_path / "pid"
     code = f"import os\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\ndef add(a, b):\n    while True: pass\n"
     task = asyncio.create_task(judge.judge(make_challenge(time_s=30), code))

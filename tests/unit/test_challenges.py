@@ -312,7 +312,7 @@ def test_missing_directory_is_an_error(tmp_path):
 def test_choose_by_pool_with_exclusions():
     library = ChallengeLibrary([PACK])
     rng = random.Random(1)
-    picks = {library.choose("hard", rng).id for _ in range(20)}
+    picks = {library.choose("hard", rng).id for _ in range(300)}
     assert picks == {c.id for c in library.all() if c.difficulty == "hard"}
     easy_ids = {c.id for c in library.all() if c.difficulty == "easy"}
     for _ in range(20):
@@ -342,7 +342,14 @@ def test_default_dirs_include_the_checkout_and_jupyter_paths(tmp_path, monkeypat
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
     (tmp_path / "duel" / "challenges").mkdir(parents=True)
     dirs = ChallengeLibrary.default_dirs()
-    assert PACK in [d.resolve() for d in dirs]
+    import sys
+
+    import jupyter_duel_server
+
+    # From a source checkout (editable install) the checkout's pack; from a wheel, the copy it installed.
+    from_checkout = Path(jupyter_duel_server.__file__).resolve().parents[2] == REPO
+    bundled = PACK if from_checkout else (Path(sys.prefix) / "share" / "jupyter" / "duel" / "challenges").resolve()
+    assert bundled in [d.resolve() for d in dirs]
     assert (tmp_path / "duel" / "challenges") in dirs
     assert len({d.resolve() for d in dirs}) == len(dirs)
     assert {c.id for c in ChallengeLibrary(dirs).all()} >= set(BUNDLED)

@@ -20,13 +20,24 @@ V2_CONTROLLERS = ("memory", "pids", "cpu")
 
 
 def _read(path: str) -> str:
-    with open(path) as f:
-        return f.read()
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        chunks = []
+        while True:
+            data = os.read(fd, 65536)
+            if not data:
+                return b"".join(chunks).decode()
+            chunks.append(data)
+    finally:
+        os.close(fd)
 
 
 def _write(path: str, value) -> None:
-    with open(path, "w") as f:
-        f.write(str(value))
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
 
 
 def _mounts() -> list[tuple[str, str, set[str]]]:
@@ -75,7 +86,9 @@ class Cgroup:
         quota = max(1000, int(period * cpu_cores))
         if self.version == "v1":
             _write(os.path.join(self._dir("pids"), "pids.max"), pids_max)
-            _write(os.path.join(self._dir("cpu"), "cpu.cfs_period_us"), period)
+            # A new cgroup's period is the kernel's default, 100 ms: only the quota needs writing.
+            if _read(os.path.join(self._dir("cpu"), "cpu.cfs_period_us")).strip() != str(period):
+                _write(os.path.join(self._dir("cpu"), "cpu.cfs_period_us"), period)
             _write(os.path.join(self._dir("cpu"), "cpu.cfs_quota_us"), quota)
         else:
             _write(os.path.join(self._dir("pids"), "pids.max"), pids_max)

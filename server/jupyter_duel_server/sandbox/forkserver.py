@@ -24,42 +24,98 @@ import select
 import signal
 import sys
 
-KERNEL_ARGS = [
-    "--IPKernelApp.capture_fd_output=False",
-    "--HistoryManager.enabled=False",
-    "--IPKernelApp.quiet=True",
-    "--IPKernelApp.parent_handle=0",
-]
-
 DEFAULT_KERNEL = "jupyter_duel_server.sandbox.fastkernel.DuelKernel"
 
+#: Imported once by the zygote, before any fork: what every judge kernel needs (the lean DuelKernel path).
 PRELOAD = (
     "zmq",
+    "zmq.eventloop.zmqstream",
     "tornado.ioloop",
-    "ipykernel.kernelapp",
-    "ipykernel.ipkernel",
-    "ipykernel.zmqshell",
-    "ipykernel.iostream",
-    "ipykernel.debugger",
-    "ipykernel.comm",
-    "IPython",
-    "IPython.core.interactiveshell",
-    "IPython.display",
+    "asyncio",
+    "ipykernel.kernelbase",
     "jupyter_client.session",
     "jupyter_duel_server.codec",
     "jupyter_duel_server.sandbox.kernel_harness",
     "jupyter_duel_server.sandbox.fastkernel",
 )
+#: Also imported when the plan selects another kernel class (the full IPKernelApp path).
+PRELOAD_IPKERNELAPP = (
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.iostream",
+    "ipykernel.comm",
+    "IPython.core.interactiveshell",
+    "IPython.core.debugger",
+    "IPython.display",
+)
 
 
-def _preload() -> None:
+def _preload(names=PRELOAD) -> None:
     import importlib
 
-    for name in PRELOAD:
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception as e:  # noqa: BLE001 - a missing optional piece only costs start-up time
             sys.stderr.write(f"forkserver: could not preload {name}: {e}\n")
+
+
+def _resolve(kernel_class: str):
+    from importlib import import_module
+
+    module, _, name = kernel_class.rpartition(".")
+    return getattr(import_module(module), name)
+
+
+def _quiet_ipkernel_app(connection_file: str, kernel_class: str) -> None:
+    """The full ``IPKernelApp`` (for another kernel class, e.g. IPythonKernel), configured without a command
+    line, printing nothing: no banner, no subprocess-output pipe (it cannot bind 127.0.0.1 in an empty network
+    namespace and would warn), no pdb set-up, logging at CRITICAL."""
+    from ipykernel.iostream import IOPubThread
+    from ipykernel.kernelapp import IPKernelApp
+    from traitlets.config import Config
+
+    class QuietKernelApp(IPKernelApp):
+        def init_pdb(self):
+            pass
+
+        def log_connection_info(self):
+            self._ports = dict(shell=self.shell_port, iopub=self.iopub_port, stdin=self.stdin_port,
+                               hb=self.hb_port, control=self.control_port)
+
+        def init_iopub(self, context):
+            import zmq
+
+            self.iopub_socket = context.socket(zmq.XPUB)
+            self.iopub_socket.linger = 1000
+            self.iopub_port = self._bind_socket(self.iopub_socket, self.iopub_port)
+            self.configure_tornado_logger()
+            self.iopub_thread = IOPubThread(self.iopub_socket, pipe=False, session=self.session)
+            self.iopub_thread.start()
+            self.iopub_socket = self.iopub_thread.background_socket
+
+    c = Config()
+    c.IPKernelApp.connection_file = connection_file
+    c.IPKernelApp.kernel_class = kernel_class
+    c.IPKernelApp.capture_fd_output = False
+    c.IPKernelApp.quiet = True
+    c.IPKernelApp.parent_handle = 0
+    c.IPKernelApp.log_level = "CRITICAL"
+    c.HistoryManager.enabled = False
+    app = QuietKernelApp.instance(config=c)
+    app.initialize([])
+    app.start()
+
+
+def _is_lean(kernel_class: str) -> bool:
+    """True when the kernel runs through :func:`.fastkernel.serve` (a DuelKernel): shell + iopub only."""
+    from .fastkernel import DuelKernel
+
+    if kernel_class == DEFAULT_KERNEL:
+        return True
+    cls = _resolve(kernel_class)
+    return isinstance(cls, type) and issubclass(cls, DuelKernel)
 
 
 def _kernel_target(connection_file: str, kernel_class: str):
@@ -68,11 +124,12 @@ def _kernel_target(connection_file: str, kernel_class: str):
 
         os.environ.clear()
         os.environ.update(BASE_ENV)
-        from ipykernel.kernelapp import IPKernelApp
+        from .fastkernel import serve
 
-        app = IPKernelApp.instance()
-        app.initialize(["-f", connection_file, *KERNEL_ARGS, f"--IPKernelApp.kernel_class={kernel_class}"])
-        app.start()
+        if _is_lean(kernel_class):
+            serve(connection_file, _resolve(kernel_class))
+        else:
+            _quiet_ipkernel_app(connection_file, kernel_class)
         os._exit(0)
 
     return target
@@ -89,7 +146,7 @@ def main() -> None:  # pragma: no cover - exercised through the runner's tests
     cmd_in = sys.stdin.buffer
     out_fd = os.dup(1)
     null = os.open("/dev/null", os.O_RDWR)
-    os.dup2(null, 1)  # kernel stdout/stderr are piped through each sandbox's supervisor
+    os.dup2(null, 1)  # nothing of a sandbox reaches the judge's stdout: B's fds 1/2 are drained and dropped by A
     os.close(null)
 
     def emit(obj: dict) -> None:
@@ -104,6 +161,8 @@ def main() -> None:  # pragma: no cover - exercised through the runner's tests
 
         seccomp_filter = build_filter()
     _preload()
+    if plan.get("kernel_class", DEFAULT_KERNEL) != DEFAULT_KERNEL:
+        _preload(PRELOAD_IPKERNELAPP + (plan["kernel_class"].rpartition(".")[0],))
     import gc
 
     gc.collect()
@@ -148,19 +207,27 @@ def main() -> None:  # pragma: no cover - exercised through the runner's tests
                 if req.get("op") != "spawn":
                     continue
                 try:
+                    kernel_class = req.get("kernel_class") or DEFAULT_KERNEL
+                    lock_paths = req.get("lock_paths")
+                    if req.get("ip") and req.get("ports"):
+                        # The sockets the kernel binds: once they all exist, A makes the io dir read-only.
+                        ports = req["ports"]
+                        if _is_lean(kernel_class):
+                            ports = {k: v for k, v in ports.items() if k in ("shell_port", "iopub_port")}
+                        lock_paths = [f"{req['ip']}-{p}" for p in ports.values()]
                     pid = spawn(
                         plan,
                         cgroup_procs=req["procs"],
                         runtime_dir=req["runtime_dir"],
                         io_dir=req["io_dir"],
-                        target=_kernel_target(req["connection_file"], req.get("kernel_class") or DEFAULT_KERNEL),
+                        target=_kernel_target(req["connection_file"], kernel_class),
                         seccomp_filter=seccomp_filter,
-                        lock_paths=req.get("lock_paths"),
-                        stdout_fd=2,
+                        lock_paths=lock_paths,
+                        stdout_fd=None,  # the kernel's fds 1/2 are counted (capped) and discarded
                         close_fds=[0, out_fd, sig_r, sig_w],
                     )
-                except OSError as e:
-                    emit({"op": "spawn_failed", "id": req["id"], "error": str(e)})
+                except Exception as e:  # noqa: BLE001 - the zygote must survive a bad request
+                    emit({"op": "spawn_failed", "id": req["id"], "error": f"{type(e).__name__}: {e}"})
                     continue
                 children[pid] = req["id"]
                 emit({"op": "spawned", "id": req["id"], "pid": pid})

@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 lock = [f"{info['ip']}-{info[k]}" for k in
                         ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
         pid = spawn(plan, cgroup_procs=cgroup.procs_files, runtime_dir=plan["runtime_dir"], io_dir=plan["io_dir"],
-                    target=target, seccomp_filter=filt, lock_paths=lock, stdout_fd=1)
+                    target=target, seccomp_filter=filt, lock_paths=lock,
+                    stdout_fd=None)  # the kernel's fds 1/2 are capped and discarded, never logged
 
         def stop(signum, frame):
             cgroup.kill_all()

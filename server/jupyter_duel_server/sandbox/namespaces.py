@@ -98,6 +98,11 @@ def build_filesystem(plan: dict, new_root: str, rw_dir: str | None) -> None:
     """
     _libc.mount(None, "/", None, _libc.MS_REC | _libc.MS_PRIVATE)
     _libc.mount("tmpfs", new_root, "tmpfs", _libc.MS_NOSUID | _libc.MS_NODEV, "size=1m,nr_inodes=4096,mode=0755")
+    # The private /tmp first: an interpreter that lives under /tmp (a virtualenv in a checkout there) is then
+    # bound on top of it instead of being hidden by it.
+    tmp = _mkdirs(new_root, "/tmp")
+    _libc.mount("tmpfs", tmp, "tmpfs", _libc.MS_NOSUID | _libc.MS_NODEV,
+                f"size={plan['tmp_size_bytes']},nr_inodes=4096,mode=1777")
     for path in plan["ro_paths"]:
         if not os.path.exists(path):
             continue
@@ -122,9 +127,6 @@ def build_filesystem(plan: dict, new_root: str, rw_dir: str | None) -> None:
         os.symlink(target, os.path.join(dev, name))
     os.symlink("/tmp", os.path.join(dev, "shm"))
     _mkdirs(new_root, "/proc")
-    tmp = _mkdirs(new_root, "/tmp")
-    _libc.mount("tmpfs", tmp, "tmpfs", _libc.MS_NOSUID | _libc.MS_NODEV,
-                f"size={plan['tmp_size_bytes']},nr_inodes=4096,mode=1777")
     if rw_dir:
         _bind(rw_dir, _mkdirs(new_root, rw_dir), readonly=False, extra=_libc.MS_NODEV | _libc.MS_NOEXEC)
     etc = _mkdirs(new_root, "/etc")
@@ -355,6 +357,20 @@ def prepare_runtime_dir(base: str | None, uid: int, gid: int, prefix: str = "due
     return d, io
 
 
+def process_start_time(pid: int) -> int | None:
+    """The start time of process ``pid`` (clock ticks after boot), None when there is no such process.
+    (pid, start time) names a process unambiguously, even after its pid is reused."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(b")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
 def remove_runtime_dir(path: str) -> None:
     import shutil
 
@@ -440,4 +456,5 @@ def probe_userns(plan: dict) -> str | None:
 
 
 __all__ = ["spawn", "build_filesystem", "lock_down", "prepare_runtime_dir", "remove_runtime_dir", "check_host",
+           "process_start_time",
            "probe_userns", "EXIT_OUTPUT_LIMIT", "EXIT_SETUP_FAILED", "BASE_ENV", "errno"]
