@@ -19,6 +19,8 @@ from traitlets import Bool, Int, List, Unicode
 from . import __version__
 from .challenges import ChallengeLibrary
 from .judge import Judge, SubprocessRunner
+from .sandbox.config import SandboxConfig
+from .sandbox.runner import KernelSandboxRunner
 from .validate import format_results, validate_paths
 
 CONFIG_FILE = "jupyter_duel_config"
@@ -50,27 +52,43 @@ class ChallengesValidateApp(_ChallengesBase):
         "status 1 when any challenge has a problem."
     )
     examples = "jupyter duel challenges validate my-pack/\njupyter duel challenges validate --json my-pack/a my-pack/b"
-    classes = [Judge, SubprocessRunner]
+    classes = [Judge, KernelSandboxRunner, SandboxConfig, SubprocessRunner]
 
     jobs = Int(0, help="Challenges validated at the same time (0: one per CPU).").tag(config=True)
+    sandboxed = Bool(True, help="Judge in locked-down kernels, as the service does (False: a plain subprocess).").tag(
+        config=True
+    )
 
     aliases = {
         "jobs": "ChallengesValidateApp.jobs",
         "config": "JupyterApp.config_file",
         "log-level": "Application.log_level",
     }
-    flags = {"json": ({"ChallengesValidateApp": {"json_output": True}}, "One JSON object per challenge and line.")}
+    flags = {
+        "json": ({"ChallengesValidateApp": {"json_output": True}}, "One JSON object per challenge and line."),
+        "unsandboxed": (
+            {"ChallengesValidateApp": {"sandboxed": False}},
+            "Judge in a plain subprocess (no isolation: only for packs you wrote yourself).",
+        ),
+    }
 
     def start(self):
         if not self.extra_args:
             print("jupyter duel challenges validate: give at least one challenge or pack directory", file=sys.stderr)
             self.exit(2)
-        judge = Judge(parent=self)
-        ok = asyncio.run(self._run(judge))
+        ok = asyncio.run(self._run())
         self.exit(0 if ok else 1)
 
-    async def _run(self, judge: Judge) -> bool:
-        results = await validate_paths(self.extra_args, judge, self.jobs or None)
+    async def _run(self) -> bool:
+        # The service's judge: the same runner (locked-down kernels) and the same configuration.
+        runner = KernelSandboxRunner(parent=self) if self.sandboxed else SubprocessRunner(parent=self)
+        judge = Judge(parent=self, runner=runner)
+        try:
+            results = await validate_paths(self.extra_args, judge, self.jobs or None)
+        finally:
+            close = getattr(runner, "close", None)
+            if close is not None:
+                await close()
         print(format_results(results, self.json_output), flush=True)
         if not self.json_output:
             failed = sum(not r.ok for r in results)

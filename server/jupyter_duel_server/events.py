@@ -40,6 +40,20 @@ class DuelNamespace(socketio.AsyncNamespace):
         if event in ("connect", "disconnect"):
             return await super().trigger_event(event, *args)
         sid = args[0]
+        if event == "sync_code" and len(args) == 2:
+            # The hot path (one per player every 300 ms): a well-formed edit of a registered player skips the
+            # pydantic models; anything else goes the general way below, which gives the precise refusal.
+            edit = protocol.fast_sync_code(args[1])
+            name = self.players.get(sid)
+            if edit is not None and name is not None:
+                try:
+                    await self.service.sync_code(name, edit)
+                    return {"ok": True}
+                except ServiceError as exc:
+                    return await self._refuse(sid, event, exc.code, str(exc))
+                except Exception:
+                    self.service.log.exception("jupyter-duel: event %s failed", event)
+                    return await self._refuse(sid, event, "internal", "the service failed to handle this event")
         model = protocol.INCOMING.get(event)
         try:
             if model is None:

@@ -7,7 +7,7 @@ are built from them, so a field can never appear on the wire without being docum
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
@@ -46,22 +46,28 @@ class Delete(Incoming):
 DeltaOp = Union[Retain, Insert, Delete]
 
 
-def apply_delta(text: str, delta: list[DeltaOp]) -> str:
-    """Apply a retain/insert/delete delta to ``text``; raise ValueError when it does not fit."""
+def apply_delta(text: str, delta: list[DeltaOp] | list[dict]) -> str:
+    """Apply a retain/insert/delete delta to ``text``; raise ValueError when it does not fit.
+
+    The ops are models or their validated dict form (``{"retain": 3}``, as in ``SyncEdit.delta``)."""
     out: list[str] = []
     pos = 0
     for op in delta:
-        if isinstance(op, Retain):
-            if pos + op.retain > len(text):
+        if not isinstance(op, dict):
+            op = op.model_dump()
+        if "retain" in op:
+            n = op["retain"]
+            if pos + n > len(text):
                 raise ValueError("retain past the end of the text")
-            out.append(text[pos : pos + op.retain])
-            pos += op.retain
-        elif isinstance(op, Insert):
-            out.append(op.insert)
+            out.append(text[pos : pos + n])
+            pos += n
+        elif "insert" in op:
+            out.append(op["insert"])
         else:
-            if pos + op.delete > len(text):
+            n = op["delete"]
+            if pos + n > len(text):
                 raise ValueError("delete past the end of the text")
-            pos += op.delete
+            pos += n
     out.append(text[pos:])
     return "".join(out)
 
@@ -100,6 +106,59 @@ class SyncCode(Incoming):
         if (self.delta is None) == (self.text is None):
             raise ValueError("give exactly one of delta or text")
         return self
+
+
+class SyncEdit(NamedTuple):
+    """A validated ``sync_code``, as the service applies and relays it: ops in dict form (``{"retain": 3}``),
+    exactly as ``OpponentCode.delta`` carries them. Built by ``fast_sync_code`` or ``SyncEdit.of``."""
+
+    battle_id: str
+    seq: int
+    delta: list[dict] | None
+    text: str | None
+
+    @classmethod
+    def of(cls, msg: SyncCode) -> "SyncEdit":
+        delta = [op.model_dump() for op in msg.delta] if msg.delta is not None else None
+        return cls(msg.battle_id, msg.seq, delta, msg.text)
+
+
+_SYNC_KEYS = frozenset(SyncCode.model_fields)
+_MAX_INT = 2**63 - 1
+
+
+def fast_sync_code(data: object) -> SyncEdit | None:
+    """The hot path of the relay: a ``SyncEdit`` when ``data`` certainly passes ``SyncCode`` validation, else
+    None, and the caller validates with the model (which gives the precise ``invalid_payload`` message).
+
+    It accepts a subset of what the models accept, never more: every check below is one of SyncCode's, Retain's,
+    Insert's or Delete's constraints (strict types, extra="forbid", lengths, bounds), and
+    ``tests/unit/test_fast_sync_code.py`` compares the two on valid and invalid payloads. Building pydantic
+    models per edit cost as much as everything else the service does for it."""
+    if type(data) is not dict or not _SYNC_KEYS.issuperset(data):
+        return None
+    battle_id, seq = data.get("battle_id"), data.get("seq")
+    delta, text = data.get("delta"), data.get("text")
+    if type(battle_id) is not str or not 1 <= len(battle_id) <= 64:
+        return None
+    if type(seq) is not int or not 1 <= seq <= _MAX_INT:
+        return None
+    if text is not None:
+        return SyncEdit(battle_id, seq, None, text) if delta is None and type(text) is str else None
+    if type(delta) is not list or len(delta) > 1000:
+        return None
+    for op in delta:
+        if type(op) is not dict or len(op) != 1:
+            return None
+        value = op.get("insert")
+        if value is not None:
+            if type(value) is not str or not value:
+                return None
+            continue
+        value = op.get("retain", op.get("delete"))
+        if type(value) is not int or not 1 <= value <= _MAX_INT:
+            return None
+    return SyncEdit(battle_id, seq, delta, None)
 
 
 class SubmitCode(Incoming):

@@ -14,6 +14,7 @@ import pytest
 
 from jupyter_duel_server.challenges import ChallengeLibrary, find_challenge_dirs, load_pack
 from jupyter_duel_server.judge import Judge
+from jupyter_duel_server.sandbox.runner import KernelSandboxRunner
 from jupyter_duel_server.validate import validate_paths
 
 PACK = Path(__file__).resolve().parents[2] / "challenges"
@@ -22,8 +23,17 @@ CHALLENGE_DIRS = [d for d, _ in find_challenge_dirs(PACK)]
 
 @pytest.fixture(scope="module")
 def results():
-    """One validation of the whole pack, two challenges at a time (the CI machines have 2 cores)."""
-    return {r.path.name: r for r in asyncio.run(validate_paths([PACK], Judge(), jobs=2))}
+    """One validation of the whole pack through the service's judge (locked-down kernels), two challenges at a
+    time (the CI machines have 2 cores)."""
+
+    async def run():
+        runner = KernelSandboxRunner()
+        try:
+            return await validate_paths([PACK], Judge(runner=runner), jobs=2)
+        finally:
+            await runner.close()
+
+    return {r.path.name: r for r in asyncio.run(run())}
 
 
 def test_the_pack_is_named_bundled_and_loads_strictly():

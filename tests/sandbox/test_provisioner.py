@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO, requires_sandbox, snapshot
+from .conftest import RUNTIME_DIR, REPO, TEST_ARGV, TEST_CONFIG, requires_sandbox, sandbox_processes, snapshot
 
 pytestmark = [requires_sandbox, pytest.mark.timeout(180)]
 
@@ -33,6 +33,13 @@ if os.getuid() == 0 or open("/proc/self/status").read().count("NoNewPrivs:\t1") 
     out.append("privileged")
 print("ESCAPE-RESULT:", "contained" if not out else out)
 '''.replace("{REPO}", str(REPO))
+
+
+def assert_uses_test_sandbox_settings() -> None:
+    """The kernel runs with the tests' uid and runtime dir (the config reached the provisioner)."""
+    assert any(n.startswith("duel-kernel-") for n in os.listdir(RUNTIME_DIR))
+    assert sandbox_processes(), "no process of the tests' sandbox uid: the SandboxConfig did not apply"
+    assert snapshot()["cgroups"], "no cgroup under the tests' cgroup parent"
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def test_kernel_manager_starts_sandboxed_kernel(jupyter_env):
     from jupyter_client.manager import KernelManager
 
     before = snapshot()
-    km = KernelManager(kernel_name="duel-sandbox")
+    km = KernelManager(kernel_name="duel-sandbox", config=TEST_CONFIG)
     km.start_kernel()
     try:
         kc = km.client()
@@ -73,6 +80,7 @@ def test_kernel_manager_starts_sandboxed_kernel(jupyter_env):
         text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
         assert "ESCAPE-RESULT: contained" in text, text
         assert km.transport == "ipc"
+        assert_uses_test_sandbox_settings()
         kc.stop_channels()
     finally:
         km.shutdown_kernel(now=False)
@@ -89,14 +97,14 @@ def _free_port() -> int:
 
 
 def test_kernel_gateway_launches_the_same_sandbox(jupyter_env, tmp_path):
-    pytest.importorskip("kernel_gateway")
+    import kernel_gateway  # noqa: F401 - a test dependency: missing, the test must fail, not skip
     port = _free_port()
     env = dict(os.environ, JUPYTER_PATH=str(jupyter_env["data"]),
                PYTHONPATH=os.pathsep.join([str(jupyter_env["site"]), str(REPO), str(REPO / "server")]))
     before = snapshot()
     proc = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "kernelgateway", f"--KernelGatewayApp.port={port}",
-         "--KernelGatewayApp.ip=127.0.0.1", "--KernelGatewayApp.default_kernel_name=duel-sandbox"],
+         "--KernelGatewayApp.ip=127.0.0.1", "--KernelGatewayApp.default_kernel_name=duel-sandbox", *TEST_ARGV],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -142,6 +150,7 @@ def test_kernel_gateway_launches_the_same_sandbox(jupyter_env, tmp_path):
 
         text = asyncio.run(execute())
         assert "ESCAPE-RESULT: contained" in text, text
+        assert_uses_test_sandbox_settings()
         urllib.request.urlopen(urllib.request.Request(base + f"/api/kernels/{kernel['id']}", method="DELETE"),
                                timeout=30)
     finally:

@@ -70,21 +70,29 @@ def serve(connection_file: str, kernel_class: type[Kernel] = DuelKernel) -> None
     for sock, port in ((shell, info["shell_port"]), (iopub, info["iopub_port"])):
         sock.linger = 1000
         sock.bind(f"{base}{sep}{port}")
+
+    def welcome(frame: bytes) -> None:
+        if frame[:1] != b"\x01":
+            return  # an unsubscription
+        topic = bytes(frame[1:])
+        msg = {"header": session.msg_header("iopub_welcome"), "parent_header": {}, "metadata": {},
+               "content": {"subscription": topic.decode("utf-8", "replace")}, "buffers": []}
+        parts = session.serialize(msg)
+        iopub.send_multipart([topic, *parts] if topic else parts)
+
+    # Block until the judge's subscription arrives and welcome it, *before* anything else is sent on iopub: a
+    # send on the XPUB socket from outside a ZMQStream can swallow the edge-triggered read event of a
+    # subscription that arrived just before, leaving it unanswered (a kernel that never looks ready: seen once
+    # in ~1000 starts when the welcome was handled by a ZMQStream).
+    while True:
+        frame = iopub.recv()
+        if frame[:1] == b"\x01":
+            welcome(frame)
+            break
     loop = ioloop.IOLoop.current()
     shell_stream = ZMQStream(shell, loop)
-    iopub_stream = ZMQStream(iopub, loop)
-
-    def welcome(frames):
-        for frame in frames:
-            if frame[:1] != b"\x01":
-                continue  # an unsubscription
-            topic = bytes(frame[1:])
-            msg = {"header": session.msg_header("iopub_welcome"), "parent_header": {}, "metadata": {},
-                   "content": {"subscription": topic.decode("utf-8", "replace")}, "buffers": []}
-            parts = session.serialize(msg)
-            iopub.send_multipart([topic, *parts] if topic else parts)
-
-    iopub_stream.on_recv(welcome)
+    # Later subscribers (another client) are welcomed too, best effort.
+    ZMQStream(iopub, loop).on_recv(lambda frames: [welcome(f) for f in frames])
     log = logging.getLogger("jupyter_duel.kernel")
     log.handlers[:] = [logging.NullHandler()]
     log.propagate = False

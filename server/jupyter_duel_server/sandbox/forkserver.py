@@ -1,19 +1,25 @@
 """The fork server: a pre-imported, single-threaded zygote that forks each fresh sandbox and starts a kernel in it.
 
-Why: a cold ipykernel start costs ~550 ms here; most of it is importing IPython/ipykernel/zmq/debugpy. The
-zygote imports all of that once; each sandbox is then a ``fork`` (copy-on-write), the namespaces and filesystem
-of :mod:`.namespaces`, and ``IPKernelApp.initialize()`` in the child. Every sandbox still serves exactly one
-submission: the zygote itself never runs submitted code and never talks to a kernel.
+Why: a cold ipykernel start costs ~550 ms here; most of it is importing ipykernel/zmq/tornado. The zygote imports
+what the judge kernel needs once (:data:`PRELOAD`); each sandbox is then a ``fork`` (copy-on-write), the
+namespaces and filesystem of :mod:`.namespaces`, and :func:`.fastkernel.serve` in the child (or, for another
+kernel class, a quiet ``IPKernelApp``). Every sandbox still serves exactly one submission: the zygote itself never
+runs submitted code and never talks to a kernel.
 
 What the zygote may hold, since every sandbox inherits a copy of its memory: nothing secret. It is started with
 a scrubbed environment, never receives connection keys (the kernel reads its connection file from its own
 directory), code, inputs or expected outputs: only paths. It stays single-threaded (creating a user namespace
 requires it; zmq contexts and threads are created after the fork, in the kernel).
 
-Protocol: JSON lines. stdin: ``{"op": "plan", "plan": {...}}`` once, then ``{"op": "spawn", "id", "runtime_dir",
-"io_dir", "procs": [cgroup.procs files], "connection_file", "lock_paths"}``. stdout: ``{"op": "ready"}``,
-``{"op": "spawned", "id", "pid"}`` or ``{"op": "spawn_failed", "id", "error"}``, and ``{"op": "exit", "id",
-"status"}`` when a sandbox's supervisor has ended.
+Output: nothing of a sandbox reaches the zygote's (hence the judge's) stdout/stderr. The zygote's fd 1 is
+/dev/null and each supervisor counts its kernel's fd 1/2 output against the cap and drops it.
+
+Protocol: JSON lines. stdin: ``{"op": "plan", "plan": {...}}`` once (the plan may name ``kernel_class``, to
+preload it), then ``{"op": "spawn", "id", "runtime_dir", "io_dir", "procs": [cgroup.procs files],
+"connection_file", "kernel_class", "ip", "ports"}`` (``ip``/``ports``: the ipc socket paths the kernel binds;
+once they exist, the io dir is made read-only). stdout: ``{"op": "ready"}``, ``{"op": "spawned", "id", "pid"}``
+or ``{"op": "spawn_failed", "id", "error"}``, and ``{"op": "exit", "id", "status"}`` when a sandbox's supervisor
+has ended.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ PRELOAD = (
     "zmq",
     "zmq.eventloop.zmqstream",
     "tornado.ioloop",
+    "tornado.platform.asyncio",
     "asyncio",
     "ipykernel.kernelbase",
     "jupyter_client.session",
     "jupyter_duel_server.codec",
+    "jupyter_duel_server.sandbox.namespaces",
     "jupyter_duel_server.sandbox.kernel_harness",
     "jupyter_duel_server.sandbox.fastkernel",
 )

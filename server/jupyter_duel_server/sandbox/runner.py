@@ -472,6 +472,9 @@ class KernelSandboxRunner(Runner, Configurable):
             for s in (sb.shell, sb.iopub):
                 s.setsockopt(zmq.LINGER, 0)
                 s.setsockopt(zmq.MAXMSGSIZE, maxmsg)
+                # We connect before the kernel binds: retry every 5 ms, not zmq's default 100 ms (which was
+                # most of a sandbox's start-up latency).
+                s.setsockopt(zmq.RECONNECT_IVL, 5)
             sb.iopub.setsockopt(zmq.SUBSCRIBE, b"")
             sb.shell.connect(f"ipc://{ip}-{PORTS['shell_port']}")
             sb.iopub.connect(f"ipc://{ip}-{PORTS['iopub_port']}")
