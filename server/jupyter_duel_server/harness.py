@@ -49,6 +49,9 @@ class CappedSink(io.TextIOBase):
     def writable(self):
         return True
 
+    def flush(self):
+        pass
+
     def write(self, s):
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")

@@ -192,6 +192,8 @@ class DuelService(LoggingConfigurable):
             async_handlers=False,
             json=_FastJSON if orjson is not None else None,
         )
+        # Engine.IO below it would still start a task per received message: handled inline too.
+        self.sio.eio.async_handlers = False
         from .events import DuelNamespace
 
         self.sio.register_namespace(DuelNamespace(self))

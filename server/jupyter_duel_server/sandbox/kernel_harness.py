@@ -17,59 +17,11 @@ import json
 import linecache
 import sys
 import time
-import traceback
+
+# The pieces both harnesses share: the capped output sink and the student-facing traceback.
+from jupyter_duel_server.harness import FILENAME, MAX_ERROR_CHARS, CappedSink, OutputLimitExceeded, format_error  # noqa: E402,F401
 
 MIME = "application/vnd.jupyter-duel.result+json"
-FILENAME = "<solution>"
-MAX_ERROR_CHARS = 4000
-
-
-class OutputLimitExceeded(BaseException):
-    """Raised by the capped sink; a BaseException so that ``except Exception`` in the submission can't eat it."""
-
-
-class CappedSink(io.TextIOBase):
-    """Where ``print`` goes: counts bytes, keeps nothing, and stops the submission past the limit."""
-
-    def __init__(self, limit):
-        self.limit = limit
-        self.used = 0
-        self.exceeded = False
-
-    def reset(self):
-        self.used = 0
-        self.exceeded = False
-
-    def writable(self):
-        return True
-
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        self.used += len(s.encode("utf-8", "replace"))
-        if self.used > self.limit:
-            self.exceeded = True
-            raise OutputLimitExceeded(f"the submission printed more than {self.limit} bytes")
-        return len(s)
-
-    def flush(self):
-        pass
-
-    def isatty(self):
-        return False
-
-
-def format_error(exc):
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename != FILENAME:
-        tb = tb.tb_next
-    try:
-        text = "".join(traceback.format_exception(type(exc), exc, tb))
-    except BaseException:  # noqa: BLE001 - a hostile __str__ must not take the harness down
-        text = f"{type(exc).__name__} (unprintable)"
-    if len(text) > MAX_ERROR_CHARS:
-        text = "...\n" + text[-MAX_ERROR_CHARS:]
-    return text
 
 
 def run(payload_json):
