@@ -1,5 +1,14 @@
 # returns: contained
 import os
+import sys
+
+# The interpreter's own read-only tree is bound in at its host path, so the directories leading to it exist
+# (empty but for it) wherever it lives, /tmp or /work included: those are not leaks.
+_INTERPRETER = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, os.path.dirname(sys.executable))]
+
+
+def _leads_to_interpreter(path):
+    return any(p == path or p.startswith(path.rstrip("/") + "/") for p in _INTERPRETER)
 
 
 def f(x):
@@ -8,12 +17,10 @@ def f(x):
                  "{REPO}/server", "/work", "/home", "/var/lib", "{TMP}"):
         try:
             if os.path.isdir(path):
-                names = os.listdir(path)
+                names = [n for n in os.listdir(path) if not _leads_to_interpreter(os.path.join(path, n))]
                 if path == "{TMP}":  # the sandbox's own tmpfs: only its own io directory and kernel dotfiles
                     names = [n for n in names if not n.startswith(("duel-sandbox-", "."))]
-                if names and path != "/work":
-                    leaked.append(path)
-                if path == "/work" and set(names) - {"main"}:
+                if names:
                     leaked.append(path)
             else:
                 with open(path, "rb") as fh:
