@@ -8,8 +8,10 @@ source scripts/lib.sh
 ensure_venv
 log "installing jupyter-duel (builds the JupyterLab extension once)"
 "$VENV/bin/python" -m pip install --quiet .
-"$VENV/bin/jupyter" labextension list 2>&1 | grep -q "jupyter-duel.*enabled" || die "labextension not enabled"
-"$VENV/bin/jupyter" server extension list 2>&1 | grep -q "jupyter_duel.*enabled" || die "server extension not enabled"
+labextensions="$("$VENV/bin/jupyter" labextension list 2>&1)"
+serverextensions="$("$VENV/bin/jupyter" server extension list 2>&1)"
+grep -q "jupyter-duel.*enabled" <<<"$labextensions" || die "the jupyter-duel labextension is not enabled"
+grep -q "jupyter_duel.*enabled" <<<"$serverextensions" || die "the jupyter_duel server extension is not enabled"
 
 args=(--ip="${JUPYTER_DUEL_IP:-127.0.0.1}" --port="${JUPYTER_DUEL_PORT:-8888}")
 [ "$(id -u)" = 0 ] && args+=(--allow-root)
