@@ -150,7 +150,7 @@ def enter_root(new_root: str) -> None:
         _libc.umount2(".", _libc.MNT_DETACH)
     except OSError as e:
         # pivot_root needs the current root to be its mount namespace's root; a host booted through an
-        # initramfs (switch_root, as on these VMs) runs chrooted, so fall back to chroot. The old root stays
+        # initramfs (switch_root, as on some VMs) runs chrooted, so fall back to chroot. The old root stays
         # unreachable: no capability is left to chroot again (and seccomp denies chroot), no descriptor to it
         # survives, and no process outside the sandbox is visible in its pid namespace.
         if e.errno != errno.EINVAL:
