@@ -21,10 +21,11 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
 }
 
-# System packages the browser tests need (Debian).
+# System packages the tests need (Debian): Chromium for the browser tests, libseccomp for the sandbox's checks.
 ensure_system_packages() {
     local missing=()
     command -v chromium >/dev/null || missing+=(chromium)
+    ldconfig -p 2>/dev/null | grep -q "libseccomp.so.2" || missing+=(libseccomp2)
     fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
     [ ${#missing[@]} -eq 0 ] && return 0
     log "installing system packages: ${missing[*]}"

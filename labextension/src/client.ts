@@ -39,7 +39,7 @@ import type {
   Pool
 } from './protocol';
 import { outcomeFor } from './protocol';
-import { fetchHistory, fetchProfile } from './rest';
+import { fetchHistory, fetchProfile, readJson as readResponseJson } from './rest';
 import type { ConnectionState, IBattle, IBattleRestore, IDuelClient, IQueueStatus } from './tokens';
 
 const NAME_KEY = 'jupyter-duel:name';
@@ -85,21 +85,11 @@ export async function fetchSession(name: string): Promise<ISessionInfo> {
     url += URLExt.objectToQueryString({ name });
   }
   const response = await ServerConnection.makeRequest(url, { method: 'GET' }, settings);
-  let body: any = null;
-  try {
-    body = await response.json();
-  } catch {
-    body = null;
-  }
-  if (!response.ok) {
-    const error = body?.error ?? {};
-    throw new SessionError(
-      response.status,
-      error.code ?? 'http_error',
-      error.message ?? `The duel session endpoint answered ${response.status} ${response.statusText}`
-    );
-  }
-  return body as ISessionInfo;
+  return readResponseJson<ISessionInfo>(
+    response,
+    'The duel session endpoint',
+    (status, code, message) => new SessionError(status, code, message)
+  );
 }
 
 export class DuelClient implements IDuelClient, IDisposable {

@@ -30,6 +30,19 @@ export async function apiGet<T>(session: ISessionInfo, path: string): Promise<T>
   const response = sameServer
     ? await ServerConnection.makeRequest(url, { method: 'GET', cache: 'no-store' }, settings)
     : await fetch(url, { method: 'GET', cache: 'no-store', credentials: 'omit' });
+  return readJson<T>(response, 'The duel API');
+}
+
+/**
+ * The JSON body of `response`, or the service's `{"error": {code, message}}` thrown as an `ApiError` (or as
+ * what `makeError` builds) when the status is not OK.
+ */
+export async function readJson<T>(
+  response: Response,
+  what: string,
+  makeError: (status: number, code: string, message: string) => Error = (status, code, message) =>
+    new ApiError(status, code, message)
+): Promise<T> {
   let body: any = null;
   try {
     body = await response.json();
@@ -38,10 +51,10 @@ export async function apiGet<T>(session: ISessionInfo, path: string): Promise<T>
   }
   if (!response.ok) {
     const error = body?.error ?? {};
-    throw new ApiError(
+    throw makeError(
       response.status,
       error.code ?? 'http_error',
-      error.message ?? `The duel API answered ${response.status} ${response.statusText}`
+      error.message ?? `${what} answered ${response.status} ${response.statusText}`
     );
   }
   return body as T;

@@ -320,17 +320,9 @@ class OpponentStatus(Outgoing):
     best_passed: int
 
 
-class BattleState(Outgoing):
-    battle_id: str
-    challenge: ChallengeView
-    you: PlayerInfo
-    opponent: PlayerInfo
-    ranked: bool
-    time_limit_s: int
-    started_at: float
-    deadline: float
-    server_time: float
-    resume_token: str
+class BattleState(MatchFound):
+    """``match_found``'s fields, then the battle so far."""
+
     your_code: str
     your_seq: int
     opponent_code: str

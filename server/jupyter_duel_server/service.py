@@ -466,26 +466,26 @@ class DuelService(LoggingConfigurable):
         for seat in battle.seats:
             if seat.bot:
                 continue
-            other = battle.opponent(seat.name)
-            await self.emit(
-                "match_found",
-                protocol.MatchFound(
-                    battle_id=battle.id,
-                    challenge=protocol.ChallengeView(**challenge.public_view()),
-                    you=self.player_info(seat.profile),
-                    opponent=self.player_info(other.profile, bot=other.bot),
-                    ranked=battle.ranked,
-                    time_limit_s=battle.time_limit_s,
-                    started_at=battle.started_at,
-                    deadline=battle.deadline,
-                    server_time=time.time(),
-                    resume_token=self.resume_tokens.issue(battle.id, seat.name),
-                ),
-                to_player=seat.name,
-            )
+            await self.emit("match_found", protocol.MatchFound(**self._battle_view(battle, seat)), to_player=seat.name)
         self._later(battle.id, battle.deadline - time.time(), self._time_up, battle.id)
         self.log.info("jupyter-duel: battle %s: %s vs %s on %s", battle.id, *battle.names, challenge.id)
         return battle
+
+    def _battle_view(self, battle: BattleState, seat: Seat) -> dict:
+        """What ``match_found`` says to ``seat`` (``battle_state`` starts with the same)."""
+        other = battle.opponent(seat.name)
+        return dict(
+            battle_id=battle.id,
+            challenge=protocol.ChallengeView(**battle.challenge.public_view()),
+            you=self.player_info(seat.profile),
+            opponent=self.player_info(other.profile, bot=other.bot),
+            ranked=battle.ranked,
+            time_limit_s=battle.time_limit_s,
+            started_at=battle.started_at,
+            deadline=battle.deadline,
+            server_time=time.time(),
+            resume_token=self.resume_tokens.issue(battle.id, seat.name),
+        )
 
     def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
         """The running battle ``battle_id`` and ``name``'s seat in it, or the precise refusal."""
@@ -639,16 +639,7 @@ class DuelService(LoggingConfigurable):
         battle, seat = self.battle_for(name, battle_id)
         other = battle.opponent(name)
         state = protocol.BattleState(
-            battle_id=battle.id,
-            challenge=protocol.ChallengeView(**battle.challenge.public_view()),
-            you=self.player_info(seat.profile),
-            opponent=self.player_info(other.profile, bot=other.bot),
-            ranked=battle.ranked,
-            time_limit_s=battle.time_limit_s,
-            started_at=battle.started_at,
-            deadline=battle.deadline,
-            server_time=time.time(),
-            resume_token=self.resume_tokens.issue(battle.id, name),
+            **self._battle_view(battle, seat),
             your_code=seat.code,
             your_seq=seat.seq,
             opponent_code=other.code,

@@ -180,6 +180,14 @@ async def test_bad_input_is_refused_and_changes_nothing(players, service):
     await p1.refused("sync_code", {"battle_id": battle_id, "seq": 1, "delta": [{"retain": 99}]}, "out_of_sync")
     await p1.refused("join_queue", {}, "in_battle")
 
+    # The resume and practice-bot events.
+    await p1.refused("resume", {}, "invalid_payload")
+    await p1.refused("resume", {"resume_token": 5}, "invalid_payload")
+    await p1.refused("resume", {"resume_token": "x" * 2000}, "invalid_payload")
+    await p1.refused("play_bot", {"speed": "warp"}, "invalid_payload")
+    await p1.refused("play_bot", {"pool": "easy", "extra": 1}, "invalid_payload")
+    await p1.refused("play_bot", {}, "in_battle")
+
     assert service.counts() == before
     assert p2.pending("opponent_code") == 0
     assert service.alive()

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
+from browsers import challenge_on, player, type_code
 from helpers import ARTIFACTS, JupyterProcess
-from jupyter_duel_server.challenges import ChallengeLibrary
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
 
 
 @pytest.fixture
@@ -33,99 +19,66 @@ def jupyterlab(tmp_path):
     lab.stop()
 
 
-def open_duel_panel(page: Page, url: str, name: str) -> None:
-    page.goto(url)
-    page.locator('.jp-SideBar [data-id="jupyter-duel-sidebar"]').click(timeout=60_000)
-    name_input = page.locator('[data-testid="duel-name-input"]')
-    name_input.fill(name)
-    name_input.press("Enter")
-    expect(page.locator('[data-testid="duel-me"]')).to_have_text(re.compile(name), timeout=20_000)
-    expect(page.locator('[data-testid="duel-connection"]')).to_have_attribute("data-state", "connected")
+def test_two_browsers_duel_to_the_end(chromium, jupyterlab):
+    # Two isolated contexts: separate storage, as two students on two machines would be.
+    alice = player(chromium, jupyterlab, "Alice")
+    bob = player(chromium, jupyterlab, "Bob", color_scheme="dark")
+    rating_before = {p: p.locator('[data-testid="duel-rating"]').inner_text() for p in (alice, bob)}
 
+    alice.locator('[data-testid="duel-find"]').click()
+    queue = alice.locator('[data-testid="duel-queue-status"]')
+    expect(queue).to_have_attribute("data-state", "waiting")
+    expect(queue).to_contain_text("#1")
+    bob.locator('[data-testid="duel-find"]').click()
+    for page in (alice, bob):
+        expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=20_000)
+        expect(page.locator('[data-testid="duel-opponent"]')).to_be_visible()
+    challenge = challenge_on(alice)
+    assert challenge_on(bob).id == challenge.id
+    alice.screenshot(path=ARTIFACTS / "ui-1-matched-alice.png")
 
-def type_code(page: Page, code: str) -> None:
-    editor = page.locator('[data-testid="duel-editor"] .cm-content')
-    editor.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.press("Delete")
-    page.keyboard.insert_text(code)
+    # What Alice types shows up in Bob's read-only mirror.
+    wrong = f"def {challenge.function}(*args):\n    return 'not it'  # mirrored\n"
+    type_code(alice, wrong)
+    expect(bob.locator('[data-testid="duel-mirror"] .cm-content')).to_contain_text(
+        "return 'not it'  # mirrored", timeout=10_000
+    )
+    bob.screenshot(path=ARTIFACTS / "ui-2-mirror-bob.png")
 
+    # A wrong submission shows failing tests.
+    alice.locator('[data-testid="duel-submit"]').click()
+    expect(alice.locator('[data-testid="duel-test-row"][data-passed="false"]').first).to_be_visible(
+        timeout=30_000
+    )
+    expect(alice.locator('[data-testid="duel-verdict"]')).to_contain_text("WA", timeout=30_000)
+    alice.screenshot(path=ARTIFACTS / "ui-3-wrong-submission-alice.png")
 
-def challenge_on(page: Page):
-    text = page.locator('[data-testid="duel-view"]').inner_text()
-    matches = [c for c in LIBRARY.all() if c.title in text]
-    assert len(matches) == 1, f"cannot tell the challenge from the duel view: {[c.id for c in matches]}"
-    return matches[0]
+    # The right one ends the battle: a winner and changed ratings in both browsers.
+    type_code(alice, challenge.reference)
+    alice.locator('[data-testid="duel-submit"]').click()
+    outcomes = {}
+    for page in (alice, bob):
+        outcome = page.locator('[data-testid="duel-outcome"]')
+        expect(outcome).to_be_visible(timeout=30_000)
+        outcomes[page] = outcome
+    expect(outcomes[alice]).to_contain_text("You won")
+    expect(outcomes[bob]).to_contain_text("You lost")
+    assert outcomes[alice].get_attribute("data-result") == "won"
+    assert outcomes[bob].get_attribute("data-result") == "lost"
+    a_before, a_after = (float(outcomes[alice].get_attribute(k)) for k in ("data-rating-before", "data-rating-after"))
+    b_before, b_after = (float(outcomes[bob].get_attribute(k)) for k in ("data-rating-before", "data-rating-after"))
+    assert a_after > a_before and b_after < b_before
+    assert round(a_before) == int(rating_before[alice]) and round(b_before) == int(rating_before[bob])
+    for page, who in ((alice, "alice"), (bob, "bob")):
+        page.screenshot(path=ARTIFACTS / f"ui-4-result-{who}.png")
+    # The sidebar shows the new rating too.
+    expect(alice.locator('[data-testid="duel-rating"]')).to_have_text(str(round(a_after)), timeout=10_000)
+    expect(bob.locator('[data-testid="duel-rating"]')).to_have_text(str(round(b_after)), timeout=10_000)
 
-
-def test_two_browsers_duel_to_the_end(jupyterlab):
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            # Two isolated contexts: separate storage, as two students on two machines would be.
-            alice = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-            bob = browser.new_context(viewport={"width": 1400, "height": 900}, color_scheme="dark").new_page()
-            open_duel_panel(alice, jupyterlab, "Alice")
-            open_duel_panel(bob, jupyterlab, "Bob")
-            rating_before = {p: p.locator('[data-testid="duel-rating"]').inner_text() for p in (alice, bob)}
-
-            alice.locator('[data-testid="duel-find"]').click()
-            queue = alice.locator('[data-testid="duel-queue-status"]')
-            expect(queue).to_have_attribute("data-state", "waiting")
-            expect(queue).to_contain_text("#1")
-            bob.locator('[data-testid="duel-find"]').click()
-            for page in (alice, bob):
-                expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=20_000)
-                expect(page.locator('[data-testid="duel-opponent"]')).to_be_visible()
-            challenge = challenge_on(alice)
-            assert challenge_on(bob).id == challenge.id
-            alice.screenshot(path=ARTIFACTS / "ui-1-matched-alice.png")
-
-            # What Alice types shows up in Bob's read-only mirror.
-            wrong = f"def {challenge.function}(*args):\n    return 'not it'  # mirrored\n"
-            type_code(alice, wrong)
-            expect(bob.locator('[data-testid="duel-mirror"] .cm-content')).to_contain_text(
-                "return 'not it'  # mirrored", timeout=10_000
-            )
-            bob.screenshot(path=ARTIFACTS / "ui-2-mirror-bob.png")
-
-            # A wrong submission shows failing tests.
-            alice.locator('[data-testid="duel-submit"]').click()
-            expect(alice.locator('[data-testid="duel-test-row"][data-passed="false"]').first).to_be_visible(
-                timeout=30_000
-            )
-            expect(alice.locator('[data-testid="duel-verdict"]')).to_contain_text("WA", timeout=30_000)
-            alice.screenshot(path=ARTIFACTS / "ui-3-wrong-submission-alice.png")
-
-            # The right one ends the battle: a winner and changed ratings in both browsers.
-            type_code(alice, challenge.reference)
-            alice.locator('[data-testid="duel-submit"]').click()
-            outcomes = {}
-            for page in (alice, bob):
-                outcome = page.locator('[data-testid="duel-outcome"]')
-                expect(outcome).to_be_visible(timeout=30_000)
-                outcomes[page] = outcome
-            expect(outcomes[alice]).to_contain_text("You won")
-            expect(outcomes[bob]).to_contain_text("You lost")
-            assert outcomes[alice].get_attribute("data-result") == "won"
-            assert outcomes[bob].get_attribute("data-result") == "lost"
-            a_before, a_after = (float(outcomes[alice].get_attribute(k)) for k in ("data-rating-before", "data-rating-after"))
-            b_before, b_after = (float(outcomes[bob].get_attribute(k)) for k in ("data-rating-before", "data-rating-after"))
-            assert a_after > a_before and b_after < b_before
-            assert round(a_before) == int(rating_before[alice]) and round(b_before) == int(rating_before[bob])
-            for page, who in ((alice, "alice"), (bob, "bob")):
-                page.screenshot(path=ARTIFACTS / f"ui-4-result-{who}.png")
-            # The sidebar shows the new rating too.
-            expect(alice.locator('[data-testid="duel-rating"]')).to_have_text(str(round(a_after)), timeout=10_000)
-            expect(bob.locator('[data-testid="duel-rating"]')).to_have_text(str(round(b_after)), timeout=10_000)
-
-            # The same view in JupyterLab's dark theme.
-            bob.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-            bob.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
-            bob.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
-            expect(bob.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=10_000)
-            bob.wait_for_timeout(500)  # let the theme's stylesheet apply before the picture
-            bob.screenshot(path=ARTIFACTS / "ui-5-result-bob-dark.png")
-        finally:
-            browser.close()
+    # The same view in JupyterLab's dark theme.
+    bob.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
+    bob.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
+    bob.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
+    expect(bob.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=10_000)
+    bob.wait_for_timeout(500)  # let the theme's stylesheet apply before the picture
+    bob.screenshot(path=ARTIFACTS / "ui-5-result-bob-dark.png")

@@ -242,8 +242,10 @@ class KernelSandboxRunner(Runner, Configurable):
     python = Unicode(sys.executable, help="Interpreter of the fork server and the kernels.").tag(config=True)
     import_policy = Instance(ImportPolicy, allow_none=True, help="The teaching-layer import check (not a "
                              "security boundary); None disables it.")
-    enforce_import_policy = Bool(True, help="Refuse, with a friendly message, code importing modules the "
-                                            "import policy lists. Teaching layer only.").tag(config=True)
+    enforce_import_policy = Bool(False, help="Refuse, with a friendly message, code importing modules the "
+                                             "import policy lists. Teaching layer only. Off by default: the "
+                                             "Judge applies the policy before any runner is used (REFUSED); "
+                                             "turn it on to use this runner without a Judge.").tag(config=True)
     unsafe_local_practice = Bool(False, help="UNSAFE. Run submissions in a plain subprocess with no isolation "
                                              "at all, for local practice on a machine that cannot build the "
                                              "sandbox. Never enable on a shared service.").tag(config=True)
