@@ -1,7 +1,8 @@
 """The Jupyter server extension: identity and configuration for the front end, and the embedded service.
 
 With no ``service_url`` configured, the central service runs inside this Jupyter server, mounted at
-``{base_url}duel/`` behind Jupyter's own authentication. ``{base_url}jupyter-duel/session`` tells the front end
+``{base_url}duel/`` behind Jupyter's own authentication: the REST API and the Socket.IO endpoint (both of its
+transports) alike. ``{base_url}jupyter-duel/session`` tells the front end
 where the service is and hands it an identity token for the signed-in Jupyter user (or, where guests are
 allowed, for the name the browser tab chose).
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado import web
@@ -79,6 +81,28 @@ def _protected(handler_cls):
         if name in vars(handler_cls)
     }
     return type("Jupyter" + handler_cls.__name__, (APIHandler, handler_cls), methods)
+
+
+def _protected_socketio(handler_cls):
+    """The service's Socket.IO handler (a Tornado ``WebSocketHandler``) behind Jupyter's authentication, for the
+    websocket and the long-polling transport alike: ``JupyterHandler.prepare`` resolves the user (token or login
+    cookie) and every method answers 403 without one, before Engine.IO sees the request.
+
+    Jupyter's XSRF check is left out, as for Jupyter's own websockets: the Socket.IO client does not send the XSRF
+    token with its polling requests, and a cross-site page cannot act on a session anyway: Engine.IO refuses
+    requests from other origins, and posting to a session takes its id, which only the handshake's response (not
+    readable across origins) carries."""
+    methods = {name: ws_authenticated(getattr(handler_cls, name)) for name in ("get", "post", "options")}
+
+    def check_xsrf_cookie(self):
+        return None
+
+    def write_error(self, status_code, **kwargs):
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish({"error": {"code": f"http_{status_code}", "message": self._reason}})
+
+    methods.update(check_xsrf_cookie=check_xsrf_cookie, write_error=write_error)
+    return type("Jupyter" + handler_cls.__name__, (handler_cls, JupyterHandler), methods)
 
 
 class DuelExtension(ExtensionApp):
@@ -150,9 +174,8 @@ class DuelExtension(ExtensionApp):
             # self.handlers, which would prefix base_url a second time.
             routes = []
             for pattern, handler, *rest in self.service.handlers():
-                if "socket.io" not in pattern:
-                    handler = _protected(handler)
-                routes.append((pattern, handler, *rest))
+                protect = _protected_socketio if pattern.endswith("/socket.io/") else _protected
+                routes.append((pattern, protect(handler), *rest))
             self.serverapp.web_app.add_handlers(".*$", routes)
 
     async def _start_jupyter_server_extension(self, serverapp):

@@ -51,7 +51,7 @@ const RESUME_KEY = 'jupyter-duel:resume';
 const DRAFT_KEY = 'jupyter-duel:draft';
 
 /** Errors that are part of the normal flow and need no pop-up. */
-const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued']);
+const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued', 'cooldown']);
 /** Answers to `resume` that only mean "nothing to resume". */
 const STALE_RESUME_ERRORS = new Set(['bad_resume_token', 'battle_over', 'unknown_battle', 'not_in_battle']);
 

@@ -384,6 +384,7 @@ export class DuelView extends Widget {
       return;
     }
     window.clearInterval(this._clockTimer);
+    window.clearTimeout(this._retryTimer);
     this.node.removeEventListener('keydown', this._onKeydown, true);
     this._client.opponentCode.disconnect(this._onOpponentCode, this);
     this._client.testResult.disconnect(this._onTestResult, this);
@@ -524,10 +525,37 @@ export class DuelView extends Widget {
     this._renderOutcome(msg);
   }
 
-  /** A refused run or submission must not leave the buttons stuck in "Judging…". */
+  /** A refused run or submission must not leave the buttons stuck in "Judging…". One refused because it came
+   * too soon after the previous one (`cooldown`) is sent again, with the code as it is then, once allowed. */
   private _onError(_: IDuelClient, msg: IErrorEvent): void {
-    if (msg.event && msg.event === this._judging) {
-      this._setJudging(null);
+    if (!msg.event || msg.event !== this._judging) {
+      return;
+    }
+    const event = this._judging;
+    this._setJudging(null);
+    if (msg.code === 'cooldown' && msg.retry_after_s && msg.retry_after_s < 60) {
+      const button = event === 'submit_code' ? this._submitButton : this._runButton;
+      this._retryAt = Date.now() + msg.retry_after_s * 1000;
+      const tick = (): void => {
+        const left = (this._retryAt - Date.now()) / 1000;
+        if (this.isDisposed || this.isOver || this._retryAt === 0) {
+          return;
+        }
+        if (left > 0) {
+          button.textContent = `${event === 'submit_code' ? 'Submit' : 'Run'} in ${left.toFixed(1)} s`;
+          button.disabled = true;
+          this._retryTimer = window.setTimeout(tick, Math.min(250, left * 1000));
+          return;
+        }
+        this._retryAt = 0;
+        this._setJudging(null);
+        if (event === 'submit_code') {
+          this.submit();
+        } else {
+          this.runSamples();
+        }
+      };
+      tick();
     }
   }
 
@@ -737,12 +765,16 @@ export class DuelView extends Widget {
   private _updateButtons(): void {
     const over = this.isOver;
     const waiting = this.isCountingDown;
-    this._runButton.disabled = over || waiting || this._judging !== null;
-    this._submitButton.disabled = over || waiting || this._judging !== null;
+    const retrying = this._retryAt > Date.now();
+    this._runButton.disabled = over || waiting || retrying || this._judging !== null;
+    this._submitButton.disabled = over || waiting || retrying || this._judging !== null;
     this._forfeitButton.disabled = over;
     this._editor.editor.setOption('readOnly', over || waiting);
   }
 
+  /** When a run or submission refused for coming too soon is sent again (0: none pending). */
+  private _retryAt = 0;
+  private _retryTimer = 0;
   private readonly _battle: IBattle;
   private readonly _client: IDuelClient;
   private readonly _editorModel: CodeEditor.Model;

@@ -211,6 +211,8 @@ export interface IErrorEvent {
   code: string;
   message: string;
   event: string | null;
+  /** For `rate_limited` and `cooldown`: seconds until the same event is accepted again. */
+  retry_after_s?: number | null;
 }
 
 /** What `GET {baseUrl}jupyter-duel/session` answers (see the Jupyter server extension). */

@@ -86,9 +86,7 @@ class ChallengesValidateApp(_ChallengesBase):
         try:
             results = await validate_paths(self.extra_args, judge, self.jobs or None)
         finally:
-            close = getattr(runner, "close", None)
-            if close is not None:
-                await close()
+            await judge.close()
         print(format_results(results, self.json_output), flush=True)
         if not self.json_output:
             failed = sum(not r.ok for r in results)

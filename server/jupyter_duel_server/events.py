@@ -1,8 +1,11 @@
 """Socket.IO event handling: validate each client event, dispatch it to the service, answer refusals.
 
-Every client event goes through ``trigger_event``: the payload is checked against its model in ``protocol``
-before any handler sees it, and any refusal is sent back as an ``error`` event (and as the ack, when the client
-asked for one). A handler's exception never reaches python-socketio, so one bad event cannot drop a connection.
+Every client event goes through ``trigger_event``: it is counted against the connection's and the player's rate
+limits (``limits.RateLimiter``), its payload is checked against its model in ``protocol`` before any handler sees
+it, and any refusal is sent back as an ``error`` event (and as the ack, when the client asked for one). A frame
+the service's packet class refused arrives here as a ``limits.Refusal`` and is answered the same way. A handler's
+exception never reaches python-socketio, so one bad event cannot drop a connection. Refusals never echo more of
+what the client sent than a short, clipped form (``protocol.clip``).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import socketio
 from pydantic import ValidationError
 
 from . import protocol
+from .limits import RateLimiter, Refusal
+from .protocol import clip
 
 if TYPE_CHECKING:
     from .service import DuelService
@@ -20,11 +25,16 @@ if TYPE_CHECKING:
 from .service import ServiceError
 
 
+#: Longest ``error.message``; what a client sent appears in it only clipped.
+MAX_MESSAGE = 300
+
+
 def _describe(exc: ValidationError) -> str:
     parts = []
-    for err in exc.errors()[:5]:
-        where = ".".join(str(p) for p in err.get("loc", ())) or "payload"
-        parts.append(f"{where}: {err.get('msg')}")
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
+        # Locations may hold the client's own keys (an unknown field's name): clipped like any echo.
+        where = ".".join(clip(str(p), 24) for p in err.get("loc", ())) or "payload"
+        parts.append(f"{where}: {clip(str(err.get('msg')), 120)}")
     return "; ".join(parts)
 
 
@@ -35,29 +45,39 @@ class DuelNamespace(socketio.AsyncNamespace):
         super().__init__("/")
         self.service = service
         self.players: dict[str, str] = {}  # sid -> player name
+        self.limiter = RateLimiter(service.rate_limits)
 
-    async def trigger_event(self, event: str, *args):
-        if event in ("connect", "disconnect"):
+    async def trigger_event(self, event, *args):
+        # python-socketio's own connection events; a client's event by these names is refused by the packet class.
+        if event == "connect" or event == "disconnect":
             return await super().trigger_event(event, *args)
         sid = args[0]
+        name = self.players.get(sid)
+        wait = self.limiter.take(sid, name, event)
+        if wait:
+            cls = self.limiter.event_class(event)
+            return await self._refuse(
+                sid, event, "rate_limited", f"too many {cls} events; retry in {wait:.2f} s", retry_after=wait
+            )
+        if type(event) is Refusal:
+            return await self._refuse(sid, None, event.code, event.message)
         if event == "sync_code" and len(args) == 2:
             # The hot path (one per player every 300 ms): a well-formed edit of a registered player skips the
             # pydantic models; anything else goes the general way below, which gives the precise refusal.
             edit = protocol.fast_sync_code(args[1])
-            name = self.players.get(sid)
             if edit is not None and name is not None:
                 try:
                     await self.service.sync_code(name, edit)
                     return {"ok": True}
                 except ServiceError as exc:
-                    return await self._refuse(sid, event, exc.code, str(exc))
+                    return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
                 except Exception:
                     self.service.log.exception("jupyter-duel: event %s failed", event)
                     return await self._refuse(sid, event, "internal", "the service failed to handle this event")
         model = protocol.INCOMING.get(event)
         try:
             if model is None:
-                raise ServiceError("unknown_event", f"{event!r} is not an event of this protocol")
+                raise ServiceError("unknown_event", f"{clip(event)!r} is not an event of this protocol")
             if len(args) != 2:
                 raise ServiceError("invalid_payload", "send exactly one payload object")
             try:
@@ -69,13 +89,18 @@ class DuelNamespace(socketio.AsyncNamespace):
             result = await getattr(self, "on_" + event)(sid, msg)
             return {"ok": True, **(result or {})}
         except ServiceError as exc:
-            return await self._refuse(sid, event, exc.code, str(exc))
+            return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
         except Exception:
-            self.service.log.exception("jupyter-duel: event %s failed", event)
+            self.service.log.exception("jupyter-duel: event %s failed", clip(event))
             return await self._refuse(sid, event, "internal", "the service failed to handle this event")
 
-    async def _refuse(self, sid: str, event: str, code: str, message: str) -> dict:
-        error = protocol.Error(code=code, message=message, event=event if isinstance(event, str) else None)
+    async def _refuse(self, sid: str, event, code: str, message: str, retry_after: float | None = None) -> dict:
+        error = protocol.Error(
+            code=code,
+            message=clip(message, MAX_MESSAGE),
+            event=clip(event, 64) if type(event) is str else None,
+            retry_after_s=None if retry_after is None else round(max(retry_after, 0.001), 3),
+        )
         await self.service.emit("error", error, sid=sid)
         return {"ok": False, "error": error.model_dump()}
 
@@ -85,6 +110,7 @@ class DuelNamespace(socketio.AsyncNamespace):
         return True
 
     async def on_disconnect(self, sid, reason=None):
+        self.limiter.forget_connection(sid)
         name = self.players.pop(sid, None)
         if name is not None:
             await self.leave_room(sid, f"player:{name}")

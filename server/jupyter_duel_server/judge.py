@@ -1,18 +1,17 @@
 """Judging: run a submission on a challenge's tests and turn raw results into verdicts.
 
-Why two layers: a :class:`Runner` is the sandbox boundary. Code and encoded inputs go in, typed raw results
-come out; expected results never leave this process, and :class:`Judge` compares on the trusted side. Today's
-:class:`SubprocessRunner` is a plain child process with a wall-clock timeout; a locked-down kernel sandbox
-replaces it later behind the same interface.
+Why two layers: a :class:`Runner` is the sandbox boundary. Code and encoded inputs go in (one test's input at a
+time), typed raw results come out; expected results never leave this process, and :class:`Judge` compares on the
+trusted side (``result_check``: within a fixed budget, whatever was returned). The locked-down kernel sandbox
+(``sandbox.runner.KernelSandboxRunner``) is the runner a service uses; :class:`SubprocessRunner` is a plain child
+process with a wall-clock timeout and no isolation, for tests and unsafe local practice.
 """
 
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
 import json
-import re
 import os
 import signal
 import sys
@@ -25,8 +24,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Literal
 from traitlets import Bool, Dict, Float, Instance, Int, Unicode, default
 from traitlets.config import Configurable
 
-from .challenges import Challenge
-from .codec import EncodingError, decode, encode
+from .challenges import Challenge, _Expected
+from .codec import encode
+from .harness import shorten
+from .result_check import OverBudget, ResultChecker, ResultRejected, safe_repr as _safe_repr
 
 __all__ = ["JudgeReport", "Judge", "RawResult", "Runner", "SubprocessRunner", "TestOutcome", "HARNESS"]
 
@@ -36,18 +37,30 @@ STATUSES = ("ok", "error", "timeout", "crash", "output_limit", "memory_limit")
 #: Statuses the harness itself reports per test (the others are decided on the trusted side).
 HARNESS_STATUSES = ("ok", "error", "output_limit", "memory_limit")
 VERDICT_OF_STATUS = {"error": "RE", "timeout": "TLE", "output_limit": "OLE", "memory_limit": "MLE", "crash": "RE"}
+VERDICT_NAMES = {"WA": "Wrong answer", "RE": "Runtime error", "TLE": "Time limit exceeded",
+                 "OLE": "Output limit exceeded", "MLE": "Memory limit exceeded"}
 MAX_REPR_CHARS = 1000
+#: Longest message header a harness may send (values travel apart, capped by ``result_limit_bytes``).
+HEADER_LIMIT = 1 << 16
+#: Longest error text shown for a sample test (hidden tests show none).
+MAX_SAMPLE_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
 class RawResult:
-    """What a runner reports for one input: ``value`` is the *encoded* result (status ``ok`` only)."""
+    """What a runner reports for one input: ``value_json`` is the encoded result as JSON text (status ``ok``
+    only), left unparsed: the judge decides where parsing it may spend CPU (``result_check``)."""
 
     index: int
     status: RawStatus
-    value: Any = None
+    value_json: str | None = None
     error: str | None = None
     time_ms: float = 0.0
+
+    @property
+    def value(self) -> Any:
+        """The encoded result, parsed (for tools and tests; the judge itself goes through ``result_check``)."""
+        return None if self.value_json is None else json.loads(self.value_json)
 
 
 @dataclass
@@ -79,6 +92,56 @@ class JudgeReport:
     outcomes: list[TestOutcome]
 
 
+async def read_message(reader: asyncio.StreamReader, result_limit: int) -> tuple[str, Any, str | None]:
+    """One harness message (``harness.serve``): ``("message", header, value text | None)``, ``("eof", None,
+    None)`` or ``("bad", why, None)``. Parses at most a HEADER_LIMIT-byte header (the reader's ``limit``); the
+    value, at most ``result_limit`` bytes, is read as raw text and never parsed here."""
+    try:
+        raw = await reader.readline()
+    except (ValueError, asyncio.LimitOverrunError):
+        return "bad", f"a result header was longer than {HEADER_LIMIT} bytes", None
+    if not raw or not raw.endswith(b"\n"):
+        return "eof", None, None
+    try:
+        msg = json.loads(raw)
+    except (ValueError, RecursionError):
+        return "bad", "a result header was not valid JSON", None
+    if not isinstance(msg, dict):
+        return "bad", "a result header was not a JSON object", None
+    size = msg.get("value_bytes")
+    if size is None:
+        return "message", msg, None
+    if type(size) is not int or not 0 < size <= result_limit:
+        return "bad", f"the returned value is larger than {result_limit} bytes", None
+    try:
+        value = await reader.readexactly(size + 1)
+    except asyncio.IncompleteReadError:
+        return "eof", None, None
+    if not value.endswith(b"\n") or not value.isascii():
+        return "bad", "a result value was malformed", None
+    return "message", msg, value[:-1].decode("ascii")
+
+
+def parse_result(index: int, msg: Any, value: str | None, wall_ms: float) -> RawResult | None:
+    """Test ``index``'s RawResult from a harness message, or None when the message is not a valid one."""
+    if not isinstance(msg, dict):
+        return None
+    status = msg.get("status")
+    if msg.get("i") != index or type(msg.get("i")) is not int or status not in HARNESS_STATUSES:
+        return None
+    error = msg.get("error")
+    if error is not None and not isinstance(error, str):
+        return None
+    t = msg.get("time_ms")
+    if type(t) not in (int, float) or not (0 <= t <= wall_ms + 1000):
+        t = wall_ms
+    if status == "ok" and (error is not None or value is None):
+        return None
+    if status != "ok" and value is not None:
+        return None
+    return RawResult(index, status, value, error[:8000] if isinstance(error, str) else None, float(t))
+
+
 class Runner:
     """The sandbox plug point (abstract; not an ABC because traitlets' metaclass would conflict).
 
@@ -95,8 +158,9 @@ class SubprocessRunner(Runner, Configurable):
     """Runs the harness in a fresh Python process per submission: a timeout and an output cap, no isolation."""
 
     python = Unicode(sys.executable, help="Python interpreter that runs submissions.").tag(config=True)
-    output_limit_bytes = Int(
-        1 << 20, help="Most bytes a test may print, and the largest encoded result accepted per test."
+    output_limit_bytes = Int(1 << 20, help="Most bytes a test may print.").tag(config=True)
+    result_limit_bytes = Int(
+        1 << 20, help="Largest encoded result accepted per test (JSON bytes); a larger one is a runtime error."
     ).tag(config=True)
     startup_timeout_s = Float(
         5.0, help="Time allowed for the interpreter to start, on top of the time limit given to module-level code."
@@ -113,19 +177,13 @@ class SubprocessRunner(Runner, Configurable):
         self, code: str, function: str, inputs: list[list], time_limit_s: float
     ) -> AsyncIterator[RawResult]:
         n = len(inputs)
-        payload = json.dumps(
-            {
-                "code": code,
-                "function": function,
-                "inputs": inputs,
-                "output_limit": self.output_limit_bytes,
-                "memory_limit": self.memory_limit_mb * 1024 * 1024,
-            },
-            ensure_ascii=False,
-            allow_nan=False,
-        ).encode("utf-8")
-        # The harness keeps its own lines under output_limit_bytes; anything longer is not from the harness.
-        line_limit = self.output_limit_bytes + 4096
+        setup = {
+            "code": code,
+            "function": function,
+            "output_limit": self.output_limit_bytes,
+            "result_limit": self.result_limit_bytes,
+            "memory_limit": self.memory_limit_mb * 1024 * 1024,
+        }
         proc = await asyncio.create_subprocess_exec(
             self.python,
             "-I",
@@ -135,28 +193,21 @@ class SubprocessRunner(Runner, Configurable):
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
-            limit=line_limit,
+            limit=HEADER_LIMIT,
             cwd="/",
             env=dict(self.env),
         )
-        # Lines are read as they arrive and stamped, so a test's deadline runs from the moment the previous
-        # result arrived, however long the consumer takes between two results.
-        lines: asyncio.Queue = asyncio.Queue()
-        pump = asyncio.create_task(self._pump(proc, lines, n + 1, line_limit))
-        spawned = time.monotonic()
+        # Messages are read as they arrive and stamped, so a test's deadline runs from the moment its input was
+        # sent, however long the consumer takes between two results.
+        messages: asyncio.Queue = asyncio.Queue()
+        pump = asyncio.create_task(self._pump(proc, messages, n + 1))
         try:
-            try:
-                proc.stdin.write(payload)
-                await proc.stdin.drain()
-                proc.stdin.close()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the child died; reading below reports it
-
+            await self._send(proc, setup)
             # Startup and module-level code: no test is running yet.
-            arrived, kind, msg = await self._next(lines, spawned + self.startup_timeout_s + time_limit_s)
-            if kind == "line" and msg.get("ready") is True and len(msg) == 1:
+            _, kind, msg, _ = await self._next(messages, time.monotonic() + self.startup_timeout_s + time_limit_s)
+            if kind == "message" and msg.get("ready") is True and len(msg) == 1:
                 pass
-            elif kind == "line" and msg.get("setup") in HARNESS_STATUSES[1:] and isinstance(msg.get("error"), str):
+            elif kind == "message" and msg.get("setup") in HARNESS_STATUSES[1:] and isinstance(msg.get("error"), str):
                 for index in range(n):
                     yield RawResult(index, msg["setup"], None, msg["error"], 0.0)
                 return
@@ -165,11 +216,14 @@ class SubprocessRunner(Runner, Configurable):
                     yield self._failure(index, kind, msg, time_limit_s, proc)
                 return
 
+            if n:
+                await self._send(proc, {"i": 0, "args": inputs[0]})
+                sent = time.monotonic()
             for index in range(n):
-                previous = arrived
-                arrived, kind, msg = await self._next(lines, previous + time_limit_s)
-                wall_ms = (arrived - previous) * 1000.0
-                result = self._parse(index, msg, wall_ms) if kind == "line" else None
+                # One input at a time: the next one is sent only once this test has reported.
+                arrived, kind, msg, value = await self._next(messages, sent + time_limit_s)
+                wall_ms = (arrived - sent) * 1000.0
+                result = parse_result(index, msg, value, wall_ms) if kind == "message" else None
                 if result is None:
                     failure = self._failure(index, kind, msg, time_limit_s, proc)
                     yield failure
@@ -177,6 +231,9 @@ class SubprocessRunner(Runner, Configurable):
                     for rest in range(index + 1, n):
                         yield RawResult(rest, failure.status, None, skipped, 0.0)
                     return
+                if index + 1 < n:  # the next test starts now, while the judge looks at this result
+                    await self._send(proc, {"i": index + 1, "args": inputs[index + 1]})
+                    sent = time.monotonic()
                 yield result
         finally:
             pump.cancel()
@@ -184,60 +241,40 @@ class SubprocessRunner(Runner, Configurable):
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
 
-    async def _pump(self, proc, lines: asyncio.Queue, most: int, line_limit: int) -> None:
-        """Read at most ``most`` lines (what the harness can legitimately send), stamping each on arrival."""
+    @staticmethod
+    async def _send(proc, message: dict) -> None:
+        try:
+            proc.stdin.write(json.dumps(message, ensure_ascii=False, allow_nan=False).encode("utf-8",
+                                                                                           "surrogatepass") + b"\n")
+            await proc.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child died; reading reports it
+
+    async def _pump(self, proc, messages: asyncio.Queue, most: int) -> None:
+        """Read at most ``most`` messages (what the harness can legitimately send), stamping each on arrival."""
         for _ in range(most):
-            kind, msg = await self._read(proc, line_limit)
-            lines.put_nowait((time.monotonic(), kind, msg))
-            if kind != "line":
+            kind, msg, value = await self._read(proc)
+            messages.put_nowait((time.monotonic(), kind, msg, value))
+            if kind != "message":
                 return
-        lines.put_nowait((time.monotonic(), "bad", "more result lines than tests"))
+        messages.put_nowait((time.monotonic(), "bad", "more results than tests", None))
 
     @staticmethod
-    async def _next(lines: asyncio.Queue, deadline: float) -> tuple[float, str, Any]:
-        """The next stamped line, or a timeout when none arrived by ``deadline`` (even if read later)."""
-        if lines.empty():
+    async def _next(messages: asyncio.Queue, deadline: float) -> tuple[float, str, Any, str | None]:
+        """The next stamped message, or a timeout when none arrived by ``deadline`` (even if read later)."""
+        if messages.empty():
             try:
-                item = await asyncio.wait_for(lines.get(), max(0.0, deadline - time.monotonic()))
+                item = await asyncio.wait_for(messages.get(), max(0.0, deadline - time.monotonic()))
             except asyncio.TimeoutError:
-                return time.monotonic(), "timeout", None
+                return time.monotonic(), "timeout", None, None
         else:
-            item = lines.get_nowait()
+            item = messages.get_nowait()
         if item[0] > deadline:
-            return item[0], "timeout", None
+            return item[0], "timeout", None, None
         return item
 
-    @staticmethod
-    async def _read(proc, line_limit: int) -> tuple[str, Any]:
-        """One line from the result channel: ("line", obj) | ("eof", None) | ("bad", why)."""
-        try:
-            raw = await proc.stdout.readline()
-        except (ValueError, asyncio.LimitOverrunError):
-            return "bad", f"a result line was longer than {line_limit} bytes"
-        if not raw or not raw.endswith(b"\n"):
-            return "eof", None
-        try:
-            msg = json.loads(raw)
-        except (ValueError, RecursionError):
-            return "bad", "a result line was not valid JSON"
-        if not isinstance(msg, dict):
-            return "bad", "a result line was not a JSON object"
-        return "line", msg
-
-    @staticmethod
-    def _parse(index: int, msg: dict, wall_ms: float) -> RawResult | None:
-        status = msg.get("status")
-        if msg.get("i") != index or type(msg.get("i")) is not int or status not in HARNESS_STATUSES:
-            return None
-        error = msg.get("error")
-        if error is not None and not isinstance(error, str):
-            return None
-        t = msg.get("time_ms")
-        if type(t) not in (int, float) or not (0 <= t <= wall_ms + 1000):
-            t = wall_ms
-        if status == "ok" and error is not None:
-            return None
-        return RawResult(index, status, msg.get("value") if status == "ok" else None, error, float(t))
+    async def _read(self, proc) -> tuple[str, Any, str | None]:
+        return await read_message(proc.stdout, self.result_limit_bytes)
 
     @staticmethod
     def _failure(index: int, kind: str, why: Any, time_limit_s: float, proc) -> RawResult:
@@ -256,6 +293,11 @@ class SubprocessRunner(Runner, Configurable):
         # child watcher. start_new_session made the child the leader of its own group, so this reaches it too.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        # What the child wrote and nobody read (a value refused unread) may have paused the pipe's reading, and
+        # the process only counts as finished once its pipes are: read what is left (the writer is dead).
+        with contextlib.suppress(Exception):
+            while await asyncio.wait_for(proc.stdout.read(1 << 16), 5):
+                pass
         await proc.wait()
 
 
@@ -263,17 +305,11 @@ def _short(text: str, limit: int = MAX_REPR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _safe_repr(value: Any) -> str:
-    try:
-        return _short(repr(value))
-    except RecursionError:
-        return "<too deeply nested to show>"
-
-
 class Judge(Configurable):
     """Judges a submission against a challenge: streaming per-test outcomes, then a report."""
 
     runner = Instance(Runner, help="Where submissions run (the sandbox).").tag(config=True)
+    checker = Instance(ResultChecker, help="Decides AC/WA for each returned value within a fixed budget.")
     max_time_s = Float(10.0, help="Service-wide cap on a challenge's per-test time limit.").tag(config=True)
     enforce_import_policy = Bool(
         True, help="Refuse code importing the import policy's modules (REFUSED), before anything runs. A teaching "
@@ -283,6 +319,17 @@ class Judge(Configurable):
     @default("runner")
     def _default_runner(self) -> Runner:
         return SubprocessRunner(parent=self)
+
+    @default("checker")
+    def _default_checker(self) -> ResultChecker:
+        return ResultChecker(parent=self)
+
+    async def close(self) -> None:
+        """Stop the result checker's worker and the runner (its sandboxes), if they hold anything."""
+        await self.checker.close()
+        close = getattr(self.runner, "close", None)
+        if close is not None:
+            await close()
 
     def _import_refusal(self, code: str) -> str | None:
         if not self.enforce_import_policy:
@@ -302,11 +349,15 @@ class Judge(Configurable):
         *,
         samples_only: bool = False,
         on_test: Callable[[TestOutcome], Awaitable[None]] | None = None,
+        hidden_details: bool = False,
     ) -> JudgeReport:
         """Run the tests (samples, then hidden unless ``samples_only``) and return the report.
 
         ``on_test`` is awaited once per outcome, in order, as soon as it is known (also for CE, where nothing
         runs). Raises only when the runner itself fails, never because of what the code does.
+
+        A hidden test's outcome carries its verdict, number and time only, unless ``hidden_details`` (for the
+        people who hold the challenge files anyway: the validator, the judge command line).
         """
         tests = challenge.tests(samples_only)
         total = len(tests)
@@ -320,6 +371,13 @@ class Judge(Configurable):
 
         def outcome(i: int, verdict: str, *, time_ms=0.0, got=None, error=None) -> TestOutcome:
             kind, test = tests[i]
+            hide = kind == "hidden" and not hidden_details
+            if hide and verdict not in ("CE", "REFUSED"):
+                # A hidden test answers with its verdict, number and time only: any text the submission chose
+                # (a message, a traceback, a line number, a repr of what it returned) could carry the input.
+                got = error = None
+            elif isinstance(error, str):
+                error = shorten(error, MAX_SAMPLE_ERROR_CHARS)
             return TestOutcome(
                 index=i,
                 kind=kind,
@@ -327,8 +385,8 @@ class Judge(Configurable):
                 passed=verdict == "AC",
                 verdict=verdict,
                 time_ms=time_ms,
-                call=_short(challenge.call_repr(test)),
-                expected=_safe_repr(test.expected),
+                call="" if hide else _short(challenge.call_repr(test)),
+                expected="" if hide else _safe_repr(test.expected),
                 got=got,
                 error=error,
             )
@@ -348,23 +406,31 @@ class Judge(Configurable):
             return JudgeReport("REFUSED", 0, total, refusal, outcomes)
 
         inputs = [[encode(a) for a in test.args] for _, test in tests]
+        result_limit = getattr(self.runner, "result_limit_bytes", 1 << 20)
         results = self.runner.run(code, challenge.function, inputs, time_limit)
         async with contextlib.aclosing(results):
             async for raw in results:
                 i = len(outcomes)
                 if i >= total:
                     break
-                if raw.status == "ok":
-                    try:
-                        value = decode(raw.value)
-                    except EncodingError as e:
-                        await emit(outcome(i, "RE", time_ms=raw.time_ms, error=f"malformed result: {e}"))
-                        continue
-                    passed, _note = challenge.comparator.check(tests[i][1].expected, value, args=tests[i][1].args)
-                    await emit(outcome(i, "AC" if passed else "WA", time_ms=raw.time_ms, got=_safe_repr(value)))
-                else:
-                    verdict = VERDICT_OF_STATUS.get(raw.status, "RE")
-                    await emit(outcome(i, verdict, time_ms=raw.time_ms, error=raw.error))
+                if raw.status != "ok":
+                    await emit(outcome(i, VERDICT_OF_STATUS.get(raw.status, "RE"), time_ms=raw.time_ms,
+                                       error=raw.error))
+                    continue
+                test = tests[i][1]
+                expected = test.expected.value if isinstance(test.expected, _Expected) else test.expected
+                try:
+                    if not isinstance(raw.value_json, str) or len(raw.value_json) > result_limit:
+                        raise ResultRejected(f"the returned value is larger than {result_limit} bytes")
+                    checked = await self.checker.check(challenge, i, expected, test.args, raw.value_json)
+                except ResultRejected as e:
+                    await emit(outcome(i, "RE", time_ms=raw.time_ms, error=str(e)))
+                    if isinstance(e, OverBudget):
+                        for j in range(i + 1, total):
+                            await emit(outcome(j, "RE", error=f"not run: test {i + 1} ended the run ({e})"))
+                        break
+                    continue
+                await emit(outcome(i, "AC" if checked.passed else "WA", time_ms=raw.time_ms, got=checked.got))
         while len(outcomes) < total:  # a runner that stopped early: never count a test as passed
             await emit(outcome(len(outcomes), "RE", error="no result was reported for this test"))
 
@@ -372,11 +438,13 @@ class Judge(Configurable):
         first = next((o for o in outcomes if not o.passed), None)
         if first is None:
             return JudgeReport("AC", passed, total, None, outcomes)
-        return JudgeReport(first.verdict, passed, total, self._message(first), outcomes)
+        return JudgeReport(first.verdict, passed, total, self._message(first, hidden_details), outcomes)
 
     @staticmethod
-    def _message(o: TestOutcome) -> str:
+    def _message(o: TestOutcome, hidden_details: bool = False) -> str:
         where = f"{o.kind} test {o.index + 1}"
+        if o.kind == "hidden" and o.verdict not in ("CE", "REFUSED") and not hidden_details:
+            return f"{VERDICT_NAMES.get(o.verdict, 'Runtime error')} on {where} (hidden tests show only their verdict)."
         if o.verdict == "WA":
             return f"Wrong answer on {where}."
         if o.verdict == "TLE":
@@ -385,34 +453,6 @@ class Judge(Configurable):
             return f"Output limit exceeded on {where}: {o.error}."
         if o.verdict == "MLE":
             return f"Memory limit exceeded on {where}: {o.error}"
-        if o.kind == "hidden":
-            return _hidden_error(where, o.error)
         return o.error or f"Runtime error on {where}."
 
 
-_FRAME = re.compile(r'^  File "<solution>", line (\d+), in ', re.M)
-_BUILTIN_EXCEPTIONS = {
-    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
-}
-
-
-def _hidden_error(where: str, error: str | None) -> str:
-    """A runtime error on a hidden test, without its message: the message is the submission's to choose, so
-    ``raise ValueError(args)`` would hand the hidden input to the browser. Only a built-in exception's type and
-    the line in the solution stay (a made-up exception class could carry the input in its name, and a message
-    can imitate traceback lines, so only the frames above the exception line count)."""
-    text = error or ""
-    exc_type, line_no = "an exception", None
-    if text.startswith("Traceback"):
-        for line in text.split("\n")[1:]:
-            if line.startswith(" "):
-                frame = _FRAME.match(line)
-                if frame:
-                    line_no = frame.group(1)
-                continue
-            name = re.match(r"^([A-Za-z_]\w*)(:|$)", line)
-            if name and name.group(1) in _BUILTIN_EXCEPTIONS:
-                exc_type = name.group(1)
-            break
-    where_in_code = f" at line {line_no}" if line_no else ""
-    return f"Runtime error on {where}: {exc_type}{where_in_code} (hidden tests do not show the error's message)."

@@ -81,14 +81,19 @@ class JudgeApp(JupyterApp):
 
     async def _judge(self, challenge: Challenge, code: str) -> JudgeReport:
         # One submission: no pool of spare sandboxes to start and tear down.
-        runner = KernelSandboxRunner(parent=self, pool_size=0) if self.sandboxed else SubprocessRunner(parent=self)
+        if self.sandboxed:
+            runner = KernelSandboxRunner(parent=self, pool_size=0)
+            # A challenge given by its directory: hidden from the sandbox wherever it lies (even inside a bound
+            # directory such as site-packages), like every directory the library knows.
+            runner.sandbox.hidden_paths = [*runner.sandbox.hidden_paths, str(challenge.path.resolve())]
+        else:
+            runner = SubprocessRunner(parent=self)
         judge = Judge(parent=self, runner=runner)
         try:
-            report = await judge.judge(challenge, code, samples_only=self.samples_only, on_test=self._print_test)
+            report = await judge.judge(challenge, code, samples_only=self.samples_only, on_test=self._print_test,
+                                       hidden_details=True)
         finally:
-            close = getattr(runner, "close", None)
-            if close is not None:
-                await close()
+            await judge.close()
         self._print_report(challenge, report)
         return report
 

@@ -9,9 +9,39 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, NamedTuple, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 
-BattleId = Annotated[StrictStr, Field(min_length=1, max_length=64)]
+
+def clip(text: str, limit: int = 40) -> str:
+    """A client-supplied string as the service may echo it: at most ``limit`` characters, then an ellipsis."""
+    return text if len(text) <= limit else text[:limit] + "\u2026"
+
+
+def _unicode(text: str) -> str:
+    """Refuse lone surrogates (JSON's ``"\\ud800"``): such text cannot be stored, judged or sent on as UTF-8."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("the text is not valid Unicode (it holds a lone surrogate)") from None
+    return text
+
+
+_UNICODE = AfterValidator(_unicode)
+
+#: A string of valid Unicode: every string a client sends is one.
+Text = Annotated[StrictStr, _UNICODE]
+
+BattleId = Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
 Pool = Literal["any", "easy", "medium", "hard"]
 Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "REFUSED"]
 
@@ -36,7 +66,7 @@ class Retain(Incoming):
 
 
 class Insert(Incoming):
-    insert: Annotated[StrictStr, Field(min_length=1)]
+    insert: Annotated[StrictStr, Field(min_length=1), _UNICODE]
 
 
 class Delete(Incoming):
@@ -76,8 +106,8 @@ def apply_delta(text: str, delta: list[DeltaOp] | list[dict]) -> str:
 
 
 class RegisterUser(Incoming):
-    token: StrictStr | None = Field(None, max_length=4096)
-    display_name: StrictStr | None = Field(None, min_length=1, max_length=32)
+    token: Annotated[StrictStr, Field(max_length=4096), _UNICODE] | None = None
+    display_name: Annotated[StrictStr, Field(min_length=1, max_length=32), _UNICODE] | None = None
 
     @model_validator(mode="after")
     def _one_identity(self) -> "RegisterUser":
@@ -99,7 +129,7 @@ class SyncCode(Incoming):
     battle_id: BattleId
     seq: Annotated[StrictInt, Field(ge=1)]
     delta: list[DeltaOp] | None = Field(None, max_length=1000)
-    text: StrictStr | None = None
+    text: Text | None = None
 
     @model_validator(mode="after")
     def _one_body(self) -> "SyncCode":
@@ -139,12 +169,14 @@ def fast_sync_code(data: object) -> SyncEdit | None:
         return None
     battle_id, seq = data.get("battle_id"), data.get("seq")
     delta, text = data.get("delta"), data.get("text")
-    if type(battle_id) is not str or not 1 <= len(battle_id) <= 64:
+    if type(battle_id) is not str or not 1 <= len(battle_id) <= 64 or not battle_id.isascii():
         return None
     if type(seq) is not int or not 1 <= seq <= _MAX_INT:
         return None
     if text is not None:
-        return SyncEdit(battle_id, seq, None, text) if delta is None and type(text) is str else None
+        if delta is not None or type(text) is not str or not (text.isascii() or _is_unicode(text)):
+            return None
+        return SyncEdit(battle_id, seq, None, text)
     if type(delta) is not list or len(delta) > 1000:
         return None
     for op in delta:
@@ -152,7 +184,7 @@ def fast_sync_code(data: object) -> SyncEdit | None:
             return None
         value = op.get("insert")
         if value is not None:
-            if type(value) is not str or not value:
+            if type(value) is not str or not value or not (value.isascii() or _is_unicode(value)):
                 return None
             continue
         value = op.get("retain", op.get("delete"))
@@ -161,14 +193,22 @@ def fast_sync_code(data: object) -> SyncEdit | None:
     return SyncEdit(battle_id, seq, delta, None)
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class SubmitCode(Incoming):
     battle_id: BattleId
-    code: StrictStr
+    code: Text
 
 
 class RunSamples(Incoming):
     battle_id: BattleId
-    code: StrictStr
+    code: Text
 
 
 class Forfeit(Incoming):
@@ -176,7 +216,7 @@ class Forfeit(Incoming):
 
 
 class Resume(Incoming):
-    resume_token: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+    resume_token: Annotated[StrictStr, Field(min_length=1, max_length=1024), _UNICODE]
 
 
 class PlayBot(Incoming):
@@ -346,6 +386,7 @@ class Error(Outgoing):
     code: str
     message: str
     event: str | None
+    retry_after_s: float | None = None
 
 
 OUTGOING: dict[str, type[Outgoing]] = {
@@ -365,6 +406,8 @@ OUTGOING: dict[str, type[Outgoing]] = {
 ERROR_CODES = {
     "invalid_payload": "the payload is not an object with the documented fields and types",
     "unknown_event": "the event name is not part of the protocol",
+    "rate_limited": "too many events of this kind from this connection or player; retry_after_s says when to retry",
+    "invalid_frame": "the message is not a Socket.IO packet the service accepts (malformed, binary, wrong namespace)",
     "not_registered": "register_user must succeed before this event",
     "auth_failed": "the identity token is missing, forged or expired",
     "guests_disabled": "this service does not accept self-chosen display names",
@@ -382,6 +425,7 @@ ERROR_CODES = {
     "code_too_large": "the code is over the configured size cap",
     "out_of_sync": "the delta does not follow the previous sequence number or text; send the full text",
     "judge_busy": "a submission of this player is still being judged",
+    "cooldown": "the player ran the judge too recently; retry_after_s says when the next run is accepted",
     "judge_unavailable": "the judge cannot run submissions on this host (the message says what is missing)",
     "internal": "the service failed to handle the event; nothing was changed",
 }

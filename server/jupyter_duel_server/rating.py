@@ -85,7 +85,8 @@ class Glicko2Rating(RatingSystem):
     """Glickman's Glicko-2: a rating, its deviation and a volatility per player.
 
     Every battle is a rating period of one game. A player's deviation grows with inactivity: one period's worth of
-    volatility per ``period_days`` without a rated battle, capped at the initial deviation.
+    volatility per ``period_days`` without a rated battle, capped at the initial deviation; so the per-period
+    increase of step 6 is not applied again on each game (see ``rate``).
     """
 
     initial_rating = Float(1500.0, help="Rating of a new player.").tag(config=True)
@@ -109,9 +110,16 @@ class Glicko2Rating(RatingSystem):
         return self._aged_phi(player, now) * GLICKO_SCALE
 
     def rate(
-        self, player: PlayerRating, results: list[tuple[float, float, float]], now: float | None = None
+        self, player: PlayerRating, results: list[tuple[float, float, float]], now: float | None = None,
+        *, skip_deviation_increase: bool = False,
     ) -> PlayerRating:
-        """One rating period: ``results`` are (opponent rating, opponent RD, score). The published algorithm."""
+        """One rating period: ``results`` are (opponent rating, opponent RD, score). The published algorithm.
+
+        ``skip_deviation_increase`` leaves out step 6's pre-period increase (phi* = sqrt(phi^2 + sigma'^2)): when
+        every game is a period of its own and the deviation already grew with the time away (``now``, see
+        ``period_days``), applying it on top would widen the deviation once more per game, so that players who
+        play often would keep a needlessly large deviation (lichess's ``skipDeviationIncrease`` for the same
+        reason). The rest of the update is unchanged."""
         mu = (player.rating - 1500.0) / GLICKO_SCALE
         phi = player.rd / GLICKO_SCALE if now is None else self._aged_phi(player, now)
         sigma = player.volatility
@@ -128,7 +136,7 @@ class Glicko2Rating(RatingSystem):
         v = 1.0 / v_inv
         delta = v * delta_sum
         new_sigma = self._new_volatility(phi, sigma, v, delta)
-        phi_star = math.sqrt(phi * phi + new_sigma * new_sigma)
+        phi_star = phi if skip_deviation_increase else math.sqrt(phi * phi + new_sigma * new_sigma)
         new_phi = 1.0 / math.sqrt(1.0 / (phi_star * phi_star) + 1.0 / v)
         new_mu = mu + new_phi * new_phi * delta_sum
         return replace(
@@ -175,8 +183,9 @@ class Glicko2Rating(RatingSystem):
     def update(self, a, b, score_a, now):
         self._check_score(score_a)
         rd_a, rd_b = self.effective_rd(a, now), self.effective_rd(b, now)
-        new_a = self.rate(a, [(b.rating, rd_b, score_a)], now)
-        new_b = self.rate(b, [(a.rating, rd_a, 1.0 - score_a)], now)
+        # One game, one period: the deviation grew with the time away already (effective_rd / _aged_phi).
+        new_a = self.rate(a, [(b.rating, rd_b, score_a)], now, skip_deviation_increase=True)
+        new_b = self.rate(b, [(a.rating, rd_a, 1.0 - score_a)], now, skip_deviation_increase=True)
         return new_a, new_b
 
     def provisional(self, player, now):

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from tornado import web
 
+from .protocol import clip
+
 if TYPE_CHECKING:
     from .service import DuelService
 
@@ -67,7 +69,7 @@ class ChallengeHandler(DuelAPIHandler):
         try:
             challenge = self.service.challenges.get(challenge_id)
         except KeyError:
-            return self.fail(404, "unknown_challenge", f"no challenge has the id {challenge_id!r}")
+            return self.fail(404, "unknown_challenge", f"no challenge has the id {clip(challenge_id)!r}")
         self.write_json(challenge.public_view())
 
 
@@ -86,7 +88,7 @@ class UserHandler(DuelAPIHandler):
     def get(self, name: str):
         profile = self.service.store.get_user(name)
         if profile is None:
-            return self.fail(404, "unknown_user", f"no player is called {name!r}")
+            return self.fail(404, "unknown_user", f"no player is called {clip(name)!r}")
         self.write_json(self.service.profile_view(profile).model_dump())
 
 
@@ -94,7 +96,7 @@ class UserBattlesHandler(DuelAPIHandler):
     def get(self, name: str):
         battles = self.service.history(name)
         if battles is None:
-            return self.fail(404, "unknown_user", f"no player is called {name!r}")
+            return self.fail(404, "unknown_user", f"no player is called {clip(name)!r}")
         self.write_json({"battles": battles})
 
 

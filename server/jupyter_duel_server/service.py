@@ -19,7 +19,8 @@ from pathlib import Path
 
 import socketio
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Bytes, Dict, Enum, Float, Instance, Int, List, Unicode, Union, default
+from traitlets import Bool, Bytes, Dict, Enum, Float, Instance, Int, List, TraitError, Unicode, Union
+from traitlets import default, validate
 from traitlets.config import LoggingConfigurable
 
 from . import __version__, protocol
@@ -28,6 +29,7 @@ from .battles import BattleState, Seat, SyncRefused
 from .bot import PracticeBot
 from .challenges import Challenge, ChallengeLibrary
 from .judge import Judge, TestOutcome
+from .limits import DEFAULT_RATE_LIMITS, EVENT_CLASSES, Cooldowns, EdgeServer, edge_handler
 from .matchmaker import Matchmaker, Pairing, QueueEntry
 from .rating import RATING_SYSTEMS, RatingSystem
 from .store import NameTaken, Profile, Store
@@ -43,9 +45,10 @@ BOT_NAME = "Practice bot"
 class ServiceError(Exception):
     """A refusal that becomes an ``error`` event (code from ``protocol.ERROR_CODES``)."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.code = code
+        self.retry_after = retry_after
 
 
 class DuelService(LoggingConfigurable):
@@ -66,7 +69,55 @@ class DuelService(LoggingConfigurable):
         False, help="Accept self-chosen display names (register_user with display_name)."
     ).tag(config=True)
 
-    max_code_bytes = Int(50 * 1024, help="Largest solution accepted, in bytes of UTF-8.").tag(config=True)
+    max_code_bytes = Int(
+        50 * 1024,
+        help="Largest solution accepted, in bytes of UTF-8: by the service (sync_code, submit_code, run_samples) "
+        "and by the judge's sandbox runner, which the service builds with this limit.",
+    ).tag(config=True)
+
+    submit_cooldown_s = Float(
+        3.0, help="Seconds a player waits between two submit_code runs (refused with 'cooldown'); 0: none."
+    ).tag(config=True)
+
+    run_samples_cooldown_s = Float(
+        1.0, help="Seconds a player waits between two run_samples runs (refused with 'cooldown'); 0: none."
+    ).tag(config=True)
+
+    rate_limits = Dict(
+        key_trait=Enum(list(EVENT_CLASSES)),
+        value_trait=List(minlen=2, maxlen=2),
+        default_value=DEFAULT_RATE_LIMITS,
+        help="Token buckets per event class, each [events per second, burst], applied per connection and per "
+        "player (refused with 'rate_limited'). Classes: sync (sync_code), judge (submit_code, run_samples), lobby "
+        "(join_queue, leave_queue, play_bot, forfeit), session (register_user, resume), other (unknown events, "
+        "refused frames). A class left out keeps its default; a rate of 0 lifts its limit.",
+    ).tag(config=True)
+
+    @validate("rate_limits")
+    def _valid_rate_limits(self, proposal):
+        limits = {}
+        for cls, value in proposal.value.items():
+            if not all(type(v) in (int, float) and v >= 0 for v in value):
+                raise TraitError(f"DuelService.rate_limits[{cls!r}] is [events per second, burst]: two numbers >= 0")
+            limits[cls] = [float(v) for v in value]
+        return limits
+
+    max_message_bytes = Int(
+        1_000_000,
+        help="Largest Socket.IO message a client may send (a websocket frame, or a polling request's body). A "
+        "larger websocket message closes the connection (code 1009); a larger polling request gets 413 and its "
+        "session is closed.",
+    ).tag(config=True)
+
+    send_buffer_bytes = Int(
+        1 << 20,
+        help="Most characters that may wait to be sent to one connection (in its Engine.IO queue, and apart in "
+        "Tornado's write buffer); a connection over it, a client that does not read, is closed.",
+    ).tag(config=True)
+
+    send_buffer_messages = Int(
+        1000, help="Most messages that may wait to be sent to one connection; over it the connection is closed."
+    ).tag(config=True)
 
     time_limits = Dict(
         per_key_traits={"easy": Int(), "medium": Int(), "hard": Int()},
@@ -144,7 +195,15 @@ class DuelService(LoggingConfigurable):
             return Judge(parent=self)
         from .sandbox.runner import KernelSandboxRunner
 
-        return Judge(parent=self, runner=KernelSandboxRunner(parent=self))
+        # One code-size limit: the runner refuses exactly what the service refuses.
+        runner = KernelSandboxRunner(parent=self, code_limit_bytes=self.max_code_bytes)
+        # What the sandbox must mask wherever it falls inside a bound path: our challenge directories and the
+        # SQLite database's directory (besides its own deny-list).
+        hidden = [str(d) for d in self.challenge_dirs]
+        if self.db_url.startswith("sqlite:///") and ":memory:" not in self.db_url:
+            hidden.append(os.path.dirname(os.path.abspath(self.db_url[len("sqlite:///"):].split("?", 1)[0])))
+        runner.sandbox.hidden_paths = [*runner.sandbox.hidden_paths, *hidden]
+        return Judge(parent=self, runner=runner)
 
     @default("secret")
     def _default_secret(self):
@@ -180,7 +239,13 @@ class DuelService(LoggingConfigurable):
         self._sent_window: dict[str, tuple[float, bool]] = {}
         self._rng = random.Random()
         self.judge_problem: str | None = None
-        self.sio = socketio.AsyncServer(
+        self.cooldowns = Cooldowns()
+        # The bounds of the edge (limits.py): the packet class, bounded queues and buffers, the largest message.
+        self.sio = EdgeServer(
+            send_buffer_bytes=self.send_buffer_bytes,
+            send_buffer_messages=self.send_buffer_messages,
+            log=self.log,
+            max_http_buffer_size=self.max_message_bytes,
             async_mode="tornado",
             cors_allowed_origins=list(self.cors_allowed_origins) or None,
             ping_interval=self.ping_interval,
@@ -224,7 +289,15 @@ class DuelService(LoggingConfigurable):
 
         prefix = self.base_path if self.base_path.endswith("/") else self.base_path + "/"
         return rest_handlers(self, prefix) + [
-            (prefix + "socket.io/", _uncompressed(socketio.get_tornado_handler(self.sio))),
+            (
+                prefix + "socket.io/",
+                edge_handler(
+                    _uncompressed(socketio.get_tornado_handler(self.sio)),
+                    self.sio,
+                    max_message_bytes=self.max_message_bytes,
+                    log=self.log,
+                ),
+            ),
         ]
 
     async def emit(self, event: str, payload: protocol.Outgoing, to_player: str | None = None, sid=None) -> None:
@@ -260,9 +333,7 @@ class DuelService(LoggingConfigurable):
             task.cancel()
         if self._pairing_task is not None:
             self._pairing_task.cancel()
-        close = getattr(self.judge.runner, "close", None)
-        if close is not None:
-            await close()
+        await self.judge.close()
         self.store.close()
 
     # ------------------------------------------------------------ identity and presence
@@ -551,12 +622,17 @@ class DuelService(LoggingConfigurable):
             raise ServiceError("judge_unavailable", self.judge_problem)
         if seat.judging:
             raise ServiceError("judge_busy", "your previous submission is still being judged")
+        kind = "run_samples" if samples_only else "submit_code"
+        wait = self.cooldowns.remaining(name, kind)
+        if wait > 0:
+            raise ServiceError("cooldown", f"{kind} again in {wait:.1f} s", retry_after=wait)
         seat.judging = True
         try:
             submission_id = self.store.add_submission(battle.id, seat.profile.id, code, samples_only)
         except Exception:
             seat.judging = False
             raise
+        self.cooldowns.start(name, kind, self.run_samples_cooldown_s if samples_only else self.submit_cooldown_s)
         self.spawn(self._judge(battle, seat, submission_id, code, samples_only))
         return submission_id
 

@@ -173,7 +173,7 @@ async def validate_challenge(path: str | Path, judge: Judge | None = None, pack:
 
     # The reference passes every test, with the challenge's own time limit.
     challenge.comparator.errors.clear()
-    report = await judge.judge(challenge, challenge.reference)
+    report = await judge.judge(challenge, challenge.reference, hidden_details=True)
     result.problems += _checker_errors(challenge)
     if report.verdict != "AC":
         result.problems += _failures(challenge, report, path / "reference.py")
@@ -190,7 +190,7 @@ async def validate_challenge(path: str | Path, judge: Judge | None = None, pack:
     # The brute force is correct on every test it finishes, and exceeds the limit on a hidden one.
     if challenge.brute_force is not None:
         file = path / "brute_force.py"
-        bf = await judge.judge(challenge, challenge.brute_force)
+        bf = await judge.judge(challenge, challenge.brute_force, hidden_details=True)
         result.brute_force = bf.verdict
         result.problems += _checker_errors(challenge)
         first_tle = next((o for o in bf.outcomes if o.verdict == "TLE"), None)
@@ -255,6 +255,7 @@ async def validate_paths(
     every challenge that shares one. ``jobs`` defaults to the number of CPUs: every challenge's solutions run in
     processes of their own, and time limits are wall-clock, so more jobs than cores would make them flaky.
     """
+    own_judge = judge is None
     judge = judge or Judge()
     jobs = max(1, jobs or os.cpu_count() or 1)
     targets, bad = _targets(paths)
@@ -264,7 +265,11 @@ async def validate_paths(
         async with semaphore:
             return await validate_challenge(challenge_dir, judge, pack)
 
-    results = list(await asyncio.gather(*(one(d, pack) for d, pack in targets)))
+    try:
+        results = list(await asyncio.gather(*(one(d, pack) for d, pack in targets)))
+    finally:
+        if own_judge:
+            await judge.close()
     by_id: dict[str, list[ValidationResult]] = {}
     for r in results:
         if r.loaded:

@@ -27,11 +27,11 @@ def results():
     time (the CI machines have 2 cores)."""
 
     async def run():
-        runner = KernelSandboxRunner()
+        judge = Judge(runner=KernelSandboxRunner())
         try:
-            return await validate_paths([PACK], Judge(runner=runner), jobs=2)
+            return await validate_paths([PACK], judge, jobs=2)
         finally:
-            await runner.close()
+            await judge.close()
 
     return {r.path.name: r for r in asyncio.run(run())}
 

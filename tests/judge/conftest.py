@@ -41,8 +41,9 @@ def challenge():
 
 
 @pytest.fixture
-def judge():
+async def judge():
     # These tests aim hostile code at the runner itself, past the import policy (a teaching layer only).
     j = Judge(enforce_import_policy=False)
     j.runner.startup_timeout_s = 5.0
-    return j
+    yield j
+    await j.close()

@@ -60,6 +60,11 @@ async def test_wrong_answer_keeps_running_the_other_tests(judge, challenge):
     report = await judge.judge(challenge, code)
     assert (report.verdict, report.passed, report.total) == ("WA", 3, 4)
     wa = report.outcomes[2]
+    # A hidden test shows neither what was expected nor what came back...
+    assert (wa.verdict, wa.passed, wa.got, wa.expected, wa.kind) == ("WA", False, None, "", "hidden")
+    # ...except to the people who hold the challenge files (the validator, the judge command line).
+    report = await judge.judge(challenge, code, hidden_details=True)
+    wa = report.outcomes[2]
     assert (wa.verdict, wa.passed, wa.got, wa.expected, wa.kind) == ("WA", False, "-1", "30", "hidden")
     assert report.outcomes[3].verdict == "AC"
     assert "hidden test 3" in report.message and "30" not in report.message
@@ -75,7 +80,7 @@ async def test_runtime_error_traceback_shows_the_students_line(judge, challenge)
     assert 'File "<solution>", line 5, in add' in message
     assert message.rstrip().endswith("ZeroDivisionError: integer division or modulo by zero")
     assert "harness" not in message and "judge.py" not in message
-    assert all(o.verdict == "RE" and o.error for o in report.outcomes)
+    assert all(o.verdict == "RE" and (o.error if o.kind == "sample" else o.error is None) for o in report.outcomes)
 
 
 async def test_wrong_number_of_arguments_is_a_clear_runtime_error(judge, challenge):
@@ -244,11 +249,11 @@ async def test_flood_on_raw_file_descriptors_does_not_hang(judge, make_challenge
     assert report.verdict == "AC"
 
 
-async def test_huge_return_value_is_ole(make_challenge):
+async def test_huge_return_value_is_a_runtime_error(make_challenge):
     judge = Judge()
-    judge.runner.output_limit_bytes = 10_000
+    judge.runner.result_limit_bytes = 10_000
     report = await judge.judge(make_challenge(), "def add(a, b):\n    return [a + b] * 100_000\n")
-    assert report.verdict == "OLE" and "larger than 10000 bytes" in report.message
+    assert report.verdict == "RE" and "larger than 10000 bytes" in report.message
 
 
 async def test_memory_hog_is_mle(make_challenge):
@@ -445,12 +450,14 @@ class FixedRunner(Runner):
 
 async def test_judge_works_with_any_runner(challenge):
     runner = FixedRunner([
-        RawResult(0, "ok", 3, None, 1.0),
-        RawResult(1, "ok", {"$float": "bogus"}, None, 1.0),
+        RawResult(0, "ok", "3", None, 1.0),
+        RawResult(1, "ok", '{"$float": "bogus"}', None, 1.0),
         RawResult(2, "output_limit", None, "too much", 1.0),
     ])
     report = await Judge(runner=runner).judge(challenge, GOOD)
     assert [o.verdict for o in report.outcomes] == ["AC", "RE", "OLE", "RE"]
+    assert report.outcomes[3].error is None  # hidden: verdict only
+    report = await Judge(runner=FixedRunner(runner.results)).judge(challenge, GOOD, hidden_details=True)
     assert report.outcomes[3].error == "no result was reported for this test"
     code, function, inputs, limit = runner.calls[0]
     assert function == "add" and inputs == [[1, 2], [-1, 1], [10, 20], [2**70, 1]]

@@ -51,6 +51,12 @@ def test_unknown_challenge_and_user(service):
     assert status == 404 and body["error"]["code"] == "unknown_user"
     status, body = get(service.url + "/api/users/nobody/battles")
     assert status == 404 and body["error"]["code"] == "unknown_user"
+    # What a client sent comes back clipped, never whole.
+    for path in ("/api/challenges/", "/api/users/", "/api/users/{}/battles"):
+        long_name = "x" * 5000
+        url = service.url + (path.format(long_name) if "{}" in path else path + long_name)
+        status, body = get(url)
+        assert status == 404 and len(body["error"]["message"]) < 200, body
 
 
 async def test_queue_info_leaderboard_history(players, service):

@@ -42,6 +42,40 @@ def test_glicko2_published_example():
     assert r.volatility == pytest.approx(0.05999, abs=1e-5)
 
 
+def test_glicko2_one_game_is_one_period_without_the_deviation_increase():
+    # Worked by hand from Glickman's steps, for 1500/200/0.06 beating 1400/30/0.06, both rated just now (no
+    # time away, so no aging): mu = 0, phi = 200/173.7178 = 1.15129; mu_j = -0.57565, phi_j = 0.17269;
+    # g(phi_j) = 1/sqrt(1 + 3 phi_j^2 / pi^2) = 0.99550; E = 1/(1 + exp(-g (mu - mu_j))) = 0.63947;
+    # v = 1/(g^2 E (1 - E)) = 4.37680; phi' = 1/sqrt(1/phi^2 + 1/v) = 1.00865  (phi* = phi: no increase)
+    # -> RD' = 173.7178 phi' = 175.22; mu' = phi'^2 g (1 - E) = 0.36514 -> r' = 1500 + 173.7178 mu' = 1563.43.
+    # With the increase (phi* = sqrt(phi^2 + sigma'^2), sigma' = 0.059999) it would be 1563.56 / 175.40.
+    # The loser, 1400/30 against 1500/200: g = 0.84428, E = 0.38083, v = 5.94953 -> 1398.34 / 29.93.
+    g = Glicko2Rating(tau=0.5)
+    now = 1_000_000.0
+    a, b = g.update(PlayerRating(1500, 200, 0.06, last_rated_at=now), PlayerRating(1400, 30, 0.06, last_rated_at=now),
+                    1.0, now=now)
+    assert (a.rating, a.rd) == (pytest.approx(1563.43, abs=0.01), pytest.approx(175.22, abs=0.01))
+    assert a.volatility == pytest.approx(0.059999, abs=1e-6)
+    assert (b.rating, b.rd) == (pytest.approx(1398.34, abs=0.01), pytest.approx(29.93, abs=0.01))
+    # The multi-game period of the published algorithm keeps its increase (the worked example above).
+    with_increase = g.rate(PlayerRating(1500, 200, 0.06), [(1400, 30, 1)])
+    assert (with_increase.rating, with_increase.rd) == (pytest.approx(1563.56, abs=0.01), pytest.approx(175.40, abs=0.01))
+
+
+def test_glicko2_deviation_only_shrinks_for_a_player_who_keeps_playing():
+    # Games in a row with no time away: each one is information, so the deviation must go down every time (with
+    # the increase applied per game, a frequent player's deviation would be held up by sigma' once per game).
+    g = Glicko2Rating()
+    player, rival = PlayerRating(1500, 80, 0.06, last_rated_at=0.0), PlayerRating(1500, 80, 0.06, last_rated_at=0.0)
+    previous = player.rd
+    for game in range(60):
+        player, rival = g.update(player, rival, float(game % 2), now=0.0)
+        assert player.rd < previous
+        previous = player.rd
+    # With the increase applied per game the deviation stalls near 61 after ~40 games (and stops shrinking).
+    assert player.rd < 45
+
+
 def test_glicko2_deviation_grows_with_inactivity_and_provisional_flag():
     g = Glicko2Rating(period_days=7, provisional_rd=110)
     settled = PlayerRating(1600, 60, 0.06, games=40, last_rated_at=0)

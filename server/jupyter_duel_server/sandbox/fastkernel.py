@@ -48,7 +48,8 @@ def serve(connection_file: str, kernel_class: type[Kernel] = DuelKernel) -> None
     shell-channel and iopub threads, the subprocess-output pipe). Here: one zmq context, two sockets, ipykernel's
     own ``Kernel`` message handling on the main thread's event loop, and the ``iopub_welcome`` reply to each
     subscription (the judge's readiness signal). No heartbeat, control or stdin channel: the judge sends exactly
-    one ``execute_request`` and destroys the sandbox from outside. Nothing is printed.
+    one ``execute_request`` (the harness then talks to the judge over a socket of its own, see
+    ``kernel_harness``) and destroys the sandbox from outside. Nothing is printed.
     """
     import json
     import logging

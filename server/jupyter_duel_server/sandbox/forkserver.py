@@ -6,15 +6,20 @@ namespaces and filesystem of :mod:`.namespaces`, and :func:`.fastkernel.serve` i
 kernel class, a quiet ``IPKernelApp``). Every sandbox still serves exactly one submission: the zygote itself never
 runs submitted code and never talks to a kernel.
 
-What the zygote may hold, since every sandbox inherits a copy of its memory: nothing secret. It is started with
-a scrubbed environment, never receives connection keys (the kernel reads its connection file from its own
-directory), code, inputs or expected outputs: only paths. It stays single-threaded (creating a user namespace
-requires it; zmq contexts and threads are created after the fork, in the kernel).
+What the zygote may hold, since every sandbox inherits a copy of its memory: nothing secret. It is exec'd with
+exactly :data:`.namespaces.BASE_ENV` as its environment and the fixed command line ``python -s -P -c BOOTSTRAP``
+(a sandbox sees both through ``/proc/1/environ`` and ``/proc/1/cmdline``: clearing ``os.environ`` after the
+fact would not change them), so nothing of the judge's environment (PATH, PYTHONPATH, secrets, settings)
+reaches it. The paths of the package come as the first line of its stdin (:data:`BOOTSTRAP`). It never
+receives connection keys (the kernel reads its connection file from its own directory), code, inputs or
+expected outputs: only paths. It stays single-threaded (creating a user namespace requires it; zmq contexts
+and threads are created after the fork, in the kernel).
 
 Output: nothing of a sandbox reaches the zygote's (hence the judge's) stdout/stderr. The zygote's fd 1 is
 /dev/null and each supervisor counts its kernel's fd 1/2 output against the cap and drops it.
 
-Protocol: JSON lines. stdin: ``{"op": "plan", "plan": {...}}`` once (the plan may name ``kernel_class``, to
+Protocol: JSON lines. stdin: a JSON list of directories to put first on ``sys.path`` (read by
+:data:`BOOTSTRAP`), then ``{"op": "plan", "plan": {...}}`` once (the plan may name ``kernel_class``, to
 preload it), then ``{"op": "spawn", "id", "runtime_dir", "io_dir", "procs": [cgroup.procs files],
 "connection_file", "kernel_class", "ip", "ports"}`` (``ip``/``ports``: the ipc socket paths the kernel binds;
 once they exist, the io dir is made read-only). stdout: ``{"op": "ready"}``, ``{"op": "spawned", "id", "pid"}``
@@ -31,6 +36,25 @@ import signal
 import sys
 
 DEFAULT_KERNEL = "jupyter_duel_server.sandbox.fastkernel.DuelKernel"
+
+#: The zygote's whole program, given with ``-c``: read the first line of stdin (a JSON list of directories, where
+#: the judge found this package) one byte at a time, so that nothing more is consumed before ``main()`` reads
+#: its own stdin; put them first on ``sys.path``; run :func:`main`. Fixed text: the command line carries nothing
+#: of the host.
+BOOTSTRAP = (
+    "import os, sys\n"
+    "line = b''\n"
+    "while not line.endswith(b'\\n'):\n"
+    "    c = os.read(0, 1)\n"
+    "    if not c:\n"
+    "        raise SystemExit(1)\n"
+    "    line += c\n"
+    "import json\n"
+    "paths = json.loads(line)\n"
+    "sys.path[:0] = [p for p in paths if isinstance(p, str) and p not in sys.path] if isinstance(paths, list) else []\n"
+    "from jupyter_duel_server.sandbox.forkserver import main\n"
+    "main()\n"
+)
 
 #: Imported once by the zygote, before any fork: what every judge kernel needs (the lean DuelKernel path).
 PRELOAD = (

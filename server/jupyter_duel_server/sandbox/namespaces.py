@@ -4,11 +4,15 @@
 the pid of A, the supervisor. The tree::
 
     P (root, host namespaces; owns the cgroup)
-    └── A  supervisor: joins the cgroup, becomes the sandbox uid, unshares user+mount+pid+net+ipc+uts+cgroup
-        │  namespaces, maps its uid, then drains B's fds 1/2 (capped) and waits; exit status reports why B ended
-        └── B  PID 1 of the new pid namespace: builds a tmpfs root with read-only binds, pivot_root, /proc,
-               /dev nodes, a size-capped /tmp; rlimits; drops every capability; no_new_privs; seccomp; then
-               runs ``target`` (exec of a kernel, or a kernel initialised in-process by the fork server).
+    └── A  supervisor: joins the cgroup, builds the new root as real root in a mount namespace of its own (a
+        │  tmpfs with the plan's ``ro_paths`` bound read-only, its ``mask_paths`` hidden under empty read-only
+        │  tmpfs mounts, /dev nodes, a size-capped /tmp), becomes the sandbox uid, unshares
+        │  user+mount+pid+net+ipc+uts+cgroup namespaces, maps its uid, then drains B's fds 1/2 (capped) and
+        │  waits; exit status reports why B ended
+        └── B  PID 1 of the new pid namespace, in a session and process group of its own (nothing it can signal
+               is outside its pid namespace): /proc, pivot_root; rlimits; drops every capability;
+               no_new_privs; seccomp; then runs ``target`` (exec of a kernel with a fixed environment, or a
+               kernel initialised in-process by the fork server, itself started with that environment).
 
 When B (PID 1) dies the kernel kills everything else in its pid namespace, so no descendant can outlive it.
 A and B die with their parent (PR_SET_PDEATHSIG, re-armed after every credential change). The host uid is
@@ -40,6 +44,9 @@ NS_FLAGS = (
 )
 DEV_NODES = ("null", "zero", "full", "random", "urandom")
 
+#: The whole environment of every process of a sandbox, and of the fork server they are forked from (whose
+#: exec-time environment is what ``/proc/1/environ`` shows inside): nothing of the host's (no PATH, PYTHONPATH,
+#: secrets or service settings). The launcher adds only the kernelspec's own ``env`` and JUPYTER_RUNTIME_DIR.
 BASE_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": "/tmp",
@@ -113,6 +120,7 @@ def build_filesystem(plan: dict, new_root: str, rw_dir: str | None) -> None:
             target = new_root + path
             open(target, "a").close()
         _bind(path, target, readonly=True)
+    mask_all(plan.get("mask_paths") or (), new_root)
     # Merged-/usr layouts: /lib -> usr/lib and friends, as on the host.
     for link in ("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin"):
         if os.path.islink(link) and not os.path.lexists(new_root + link):
@@ -139,6 +147,28 @@ def build_filesystem(plan: dict, new_root: str, rw_dir: str | None) -> None:
         f.write("sandbox\n")
     _libc.mount(None, new_root, None, _libc.MS_REMOUNT | _libc.MS_BIND | _libc.MS_RDONLY | _libc.MS_NOSUID
                 | _libc.MS_NODEV)
+
+
+def mask_all(paths, new_root: str) -> None:
+    """Hide each path (inside a bound one) under an empty read-only tmpfs, or a file under an empty read-only
+    file. Done after the binds, before the user namespace exists: the masks are then locked like the binds (the
+    sandbox cannot unmount them to reveal what is below)."""
+    empty_file = None
+    for path in paths:
+        if not isinstance(path, str) or not path.startswith("/"):
+            continue
+        target = new_root + path
+        if os.path.islink(target) or not os.path.lexists(target):
+            continue  # never follow a link out of the new root; a path that is not there needs no mask
+        if os.path.isdir(target):
+            _libc.mount("tmpfs", target, "tmpfs",
+                        _libc.MS_RDONLY | _libc.MS_NOSUID | _libc.MS_NODEV | _libc.MS_NOEXEC,
+                        "size=4k,nr_inodes=1,mode=0555")
+        else:
+            if empty_file is None:
+                empty_file = os.path.join(os.path.dirname(new_root), "empty")
+                os.close(os.open(empty_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o444))
+            _bind(empty_file, target, readonly=True, extra=_libc.MS_NODEV | _libc.MS_NOEXEC)
 
 
 def enter_root(new_root: str) -> None:
@@ -264,6 +294,10 @@ def _supervisor(plan, parent, cgroup_procs, runtime_dir, io_dir, target, seccomp
             os.close(r)
             # PID 1 of the new namespace: getppid() is 0 here, A is outside. (If A died before this line, the
             # trusted side still kills B through the cgroup.)
+            # A session and process group of its own first: B inherited A's, and A has the same uid, so
+            # kill(0, ...) / killpg(getpgrp(), ...) from inside would otherwise reach A. After this, every
+            # process group and session a submission can name holds only processes of its pid namespace.
+            os.setsid()
             _libc.set_pdeathsig(signal.SIGKILL)
             null = os.open("/dev/null", os.O_RDWR)
             os.dup2(null, 0)

@@ -3,14 +3,16 @@ fresh locked-down Jupyter kernel.
 
 Flow per submission: take a ready sandbox from a small pool (each is used once, then destroyed; the pool only
 hides start-up), set its cgroup memory limit to *current usage + memory_mb* (the limit is on top of the
-kernel's own baseline), send one ``execute_request`` running :mod:`.kernel_harness` with the code and the
-encoded inputs (never the expected outputs), and read the results it publishes on iopub. Every message is parsed
-defensively: the submission runs inside the kernel and can corrupt anything there, so a malformed message is a
-runtime error of the submission, never an exception here.
+kernel's own baseline), send one ``execute_request`` running :mod:`.kernel_harness`, which connects back to
+the judge on a Unix socket in the sandbox's io directory; over it go the code, then each test's encoded input
+(never the expected outputs), each only once the previous test has reported, and back come the results. Every
+message is parsed defensively and within bounds (headers of at most HEADER_LIMIT bytes; the value is handed on
+as unparsed text of at most ``result_limit_bytes``): the submission runs inside the kernel and can corrupt
+anything there, so a malformed message is a runtime error of the submission, never an exception here.
 
 Verdict mapping (RawResult statuses): ``timeout`` (TLE: no result within the time limit, or the cgroup's CPU
 usage passed ``cpu_time_s``), ``memory_limit`` (MLE: the cgroup OOM-killed a process), ``output_limit`` (OLE:
-the printed output, the iopub traffic or the raw fd 1/2 output passed its cap), ``error``/``crash`` (RE).
+the printed output or the raw fd 1/2 output passed its cap), ``error``/``crash`` (RE).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ import logging
 import os
 import re
 import secrets
+import socket
 import sys
 import tempfile
-import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator
@@ -35,22 +37,23 @@ from typing import Any, AsyncIterator
 from traitlets import Bool, Float, Instance, Int, Unicode, default
 from traitlets.config import Configurable
 
-from ..judge import RawResult, Runner, SubprocessRunner
+from ..judge import HEADER_LIMIT, RawResult, Runner, SubprocessRunner, parse_result, read_message
 from . import namespaces
 from .cgroups import Cgroup, CgroupHierarchy
 from .config import SandboxConfig
 from .errors import SandboxError, SandboxUnavailable
 from .import_policy import ImportPolicy
-from .kernel_harness import MIME
 
 log = logging.getLogger("jupyter_duel.sandbox")
 
 PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
 DELIM = b"<IDS|MSG>"
-#: iopub topics (``kernel.<id>.<msg_type>``) that can carry a result or a harness failure; others are skipped
-#: unparsed (status, execute_input, stream...). The topic is chosen by the kernel: a hostile kernel mislabelling
-#: its own results only loses them (TLE/RE), it cannot make the judge accept anything.
-RESULT_TOPICS = (b".display_data", b".update_display_data", b".error")
+#: The harness's channel: a Unix socket in the sandbox's io directory (see kernel_harness).
+CHANNEL = "duel"
+#: How long a closed channel waits for the sandbox's exit status (which tells an output-limit kill from a crash).
+EXIT_WAIT_S = 1.0
+#: The module whose ``run`` the judge's cell calls inside the kernel.
+HARNESS = "jupyter_duel_server.sandbox.kernel_harness"
 #: Names of what a runner leaves on the host, with the owner's pid and start time (for the start-up sweep).
 CGROUP_NAME = re.compile(r"^j-(\d+)-(\d+)-[0-9a-f]+$")
 RUNTIME_PREFIX = "duel-sandbox-"
@@ -58,9 +61,9 @@ RUNTIME_NAME = re.compile(r"^duel-sandbox-(\d+)-(\d+)-")
 
 
 class _Wire:
-    """Just enough of the Jupyter wire protocol for the judge: sign one ``execute_request``, verify and split
-    what comes back. Replaces a full ``jupyter_client.Session`` (a traitlets object, date parsing, four JSON
-    decodes per message) on the judge's hot path; the HMAC-SHA256 check is the same."""
+    """Just enough of the Jupyter wire protocol for the judge: sign its one ``execute_request`` (the results come
+    back on the harness's channel, not as Jupyter messages). Replaces a full ``jupyter_client.Session`` (a
+    traitlets object, date parsing) on the judge's hot path."""
 
     __slots__ = ("_mac", "session")
 
@@ -82,19 +85,6 @@ class _Wire:
                  json.dumps(content, ensure_ascii=True, allow_nan=False).encode()]
         return msg_id, [DELIM, self._sign(parts), *parts]
 
-    def verify(self, frames: list[bytes]) -> list[bytes]:
-        """The four signed parts (header, parent header, metadata, content); ValueError when unsigned/malformed."""
-        i = frames.index(DELIM)
-        parts = frames[i + 2:i + 6]
-        if len(parts) != 4 or not hmac.compare_digest(bytes(frames[i + 1]), self._sign(parts)):
-            raise ValueError("bad signature")
-        return parts
-
-
-def _parent_id(parts: list[bytes]) -> Any:
-    parent = json.loads(parts[1])
-    return parent.get("msg_id") if isinstance(parent, dict) else None
-
 
 def _owner_tag() -> str:
     return f"{os.getpid()}-{namespaces.process_start_time(os.getpid())}"
@@ -105,6 +95,9 @@ def _owner_alive(pid: int, start: int) -> bool:
 
 
 def _package_paths() -> list[str]:
+    """Where this process imports ``jupyter_duel_server`` (and ``jupyter_duel``, which it imports) from: handed to
+    the fork server on its stdin, never through its environment. Usually the interpreter's site-packages
+    (already on the fork server's path); a checkout's directories in a source or editable set-up."""
     import jupyter_duel_server
 
     paths = [os.path.dirname(os.path.dirname(os.path.abspath(jupyter_duel_server.__file__)))]
@@ -130,14 +123,16 @@ class _Zygote:
         self._reader: asyncio.Task | None = None
 
     async def start(self, timeout: float) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONHASHSEED": "0", "LANG": "C.UTF-8",
-               "PYTHONPATH": os.pathsep.join(_package_paths()), "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        from .forkserver import BOOTSTRAP
+
+        # Exactly the sandbox's fixed environment and a fixed command line: a sandbox is a fork of this process
+        # and sees both (/proc/1/environ, /proc/1/cmdline). Where to import the package from comes on stdin.
         self.proc = await asyncio.create_subprocess_exec(
-            self.python, "-s", "-m", "jupyter_duel_server.sandbox.forkserver",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env, cwd="/",
+            self.python, "-s", "-P", "-c", BOOTSTRAP,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=dict(namespaces.BASE_ENV), cwd="/",
             limit=1 << 16,
         )
+        self.proc.stdin.write((json.dumps(_package_paths()) + "\n").encode())
         self.proc.stdin.write((json.dumps({"op": "plan", "plan": self.plan}) + "\n").encode())
         self._reader = asyncio.ensure_future(self._read())
         try:
@@ -203,6 +198,59 @@ class _Zygote:
             await asyncio.gather(self._reader, return_exceptions=True)
 
 
+def _line(message: dict) -> bytes:
+    return json.dumps(message, ensure_ascii=True, allow_nan=False).encode() + b"\n"
+
+
+class _Watch:
+    """Waits for one step of a run while watching its limits: the deadline, the cgroup's CPU time (polled) and
+    the sandbox's end."""
+
+    def __init__(self, sb: "_Sandbox", cg: Cgroup, cpu0: float, cpu_cap: float, poll_s: float):
+        self.sb, self.cg, self.cpu0, self.cpu_cap, self.poll_s = sb, cg, cpu0, cpu_cap, poll_s
+        self._task: asyncio.Future | None = None
+
+    async def wait(self, step, deadline: float) -> tuple[str, Any]:
+        """``("done", what step returned)``, or ``("timeout", None)``, ``("cpu", seconds used)``,
+        ``("exit", status)``, ``("bad", why)``."""
+        loop = asyncio.get_running_loop()
+        task = self._task = asyncio.ensure_future(step)
+        exited = self.sb.exited
+        try:
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return "timeout", None
+                done, _ = await asyncio.wait({task, exited}, timeout=min(remaining, self.poll_s),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if task in done:
+                    try:
+                        result = task.result()
+                    except OSError as e:
+                        return "bad", f"the kernel's channel failed: {e}"
+                    if isinstance(result, tuple) and result[:1] == ("eof",):
+                        # The harness's side closed: the kernel most likely ended; its status says why.
+                        await asyncio.wait({exited}, timeout=EXIT_WAIT_S)
+                        if exited.done():
+                            return "exit", exited.result()
+                    return "done", result
+                if exited.done():
+                    return "exit", exited.result()
+                try:
+                    used = self.cg.cpu_usage_s() - self.cpu0
+                except OSError:
+                    continue
+                if used > self.cpu_cap:
+                    return "cpu", used
+        finally:
+            if not task.done():
+                task.cancel()
+
+    def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
 class _Sandbox:
     """One sandboxed kernel: its directories, cgroup, supervisor pid and the client sockets."""
 
@@ -216,6 +264,7 @@ class _Sandbox:
         self.wire: _Wire | None = None
         self.shell = None
         self.iopub = None
+        self.channel: socket.socket | None = None  # where the harness connects (see kernel_harness)
 
 
 class KernelSandboxRunner(Runner, Configurable):
@@ -229,8 +278,10 @@ class KernelSandboxRunner(Runner, Configurable):
                                "submission finding the pool empty waits for the next one ready (first come, "
                                "first served) instead of starting yet another and slowing every start down."
                        ).tag(config=True)
-    output_limit_bytes = Int(1 << 20, help="Most bytes a test may print, and the largest encoded result accepted "
-                                           "per test.").tag(config=True)
+    output_limit_bytes = Int(1 << 20, help="Most bytes a test may print.").tag(config=True)
+    result_limit_bytes = Int(1 << 20, help="Largest encoded result accepted per test (JSON bytes), checked on the "
+                                           "trusted side before anything is parsed; a larger one is a runtime "
+                                           "error.").tag(config=True)
     code_limit_bytes = Int(50_000, help="Longest accepted code, in UTF-8 bytes.").tag(config=True)
     startup_timeout_s = Float(20.0, help="Time allowed for a sandboxed kernel to start.").tag(config=True)
     setup_grace_s = Float(1.0, help="Time allowed for module-level code, on top of the per-test time limit."
@@ -468,12 +519,23 @@ class KernelSandboxRunner(Runner, Configurable):
             finally:
                 os.close(fd)
             sb.wire = _Wire(key.encode())
-            maxmsg = 4 * self.output_limit_bytes + (1 << 16)
+            # The harness's channel (kernel_harness): a Unix socket in the io directory, listened on by us,
+            # connectable by the sandbox uid only; made before the kernel exists, so locking the directory
+            # read-only later leaves it usable.
+            sb.channel = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sb.channel.bind(os.path.join(io_dir, CHANNEL))
+            os.chown(os.path.join(io_dir, CHANNEL), plan["uid"], plan["gid"])
+            os.chmod(os.path.join(io_dir, CHANNEL), 0o600)
+            sb.channel.listen(1)
+            sb.channel.setblocking(False)
             sb.shell = self._ctx.socket(zmq.DEALER)
             sb.iopub = self._ctx.socket(zmq.SUB)
             for s in (sb.shell, sb.iopub):
                 s.setsockopt(zmq.LINGER, 0)
-                s.setsockopt(zmq.MAXMSGSIZE, maxmsg)
+                # Nothing large or numerous is expected on these sockets (results use the channel): what a
+                # hostile kernel sends on them is bounded, then dropped.
+                s.setsockopt(zmq.MAXMSGSIZE, HEADER_LIMIT)
+                s.setsockopt(zmq.RCVHWM, 16)
                 # We connect before the kernel binds: retry every 5 ms, not zmq's default 100 ms (which was
                 # most of a sandbox's start-up latency).
                 s.setsockopt(zmq.RECONNECT_IVL, 5)
@@ -493,6 +555,9 @@ class KernelSandboxRunner(Runner, Configurable):
                 if sb.exited.done():
                     raise SandboxError(f"the sandboxed kernel exited during start-up (status {sb.exited.result()})")
                 raise SandboxError(f"the sandboxed kernel did not start within {self.startup_timeout_s:g} s")
+            # Readiness was all iopub was for: unsubscribed, the kernel's publishing goes nowhere.
+            sb.iopub.close(linger=0)
+            sb.iopub = None
             return sb
         except BaseException:
             await self._destroy(sb)
@@ -502,9 +567,9 @@ class KernelSandboxRunner(Runner, Configurable):
         """Kill everything in the sandbox, wait for its supervisor, remove its cgroup and directories."""
         try:
             sb.cgroup.kill_all()
-            for s in (sb.shell, sb.iopub):
+            for s in (sb.shell, sb.iopub, sb.channel):
                 if s is not None:
-                    s.close(linger=0)
+                    s.close()
             if sb.exited is not None:
                 try:
                     await asyncio.wait_for(asyncio.shield(sb.exited), 5)
@@ -558,137 +623,78 @@ class KernelSandboxRunner(Runner, Configurable):
             oom0 = cg.oom_kills()
         except OSError as e:
             raise SandboxError(f"sandbox cgroup: {e}") from e
-        payload = json.dumps({"code": code, "function": function, "inputs": inputs,
-                              "output_limit": self.output_limit_bytes}, ensure_ascii=False, allow_nan=False)
-        cell = ("from jupyter_duel_server.sandbox.kernel_harness import run as __duel_run\n"
-                f"__duel_run({payload!r})\n")
-        msg_id, frames = sb.wire.request("execute_request", {
-            "code": cell, "silent": True, "store_history": False, "user_expressions": {},
-            "allow_stdin": False, "stop_on_error": True})
-        events: asyncio.Queue = asyncio.Queue()
-        iopub_budget = self.output_limit_bytes * (n + 2) + (1 << 20)
-        readers = [asyncio.ensure_future(self._read_iopub(sb, msg_id, events, iopub_budget)),
-                   asyncio.ensure_future(self._read_shell(sb, msg_id, events))]
-        sb.exited.add_done_callback(lambda f: events.put_nowait(("exit", f.result())))
+        loop = asyncio.get_running_loop()
+        path = os.path.join(sb.io_dir, CHANNEL)
+        _, frames = sb.wire.request("execute_request", {
+            "code": f"from {HARNESS} import run as __duel_run\n__duel_run({path!r})\n", "silent": True,
+            "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True})
+        await sb.shell.send_multipart(frames, copy=True)
+        watch = _Watch(sb, cg, cpu0, plan["cpu_time_s"], self.cpu_poll_s)
+        writer = None
         try:
-            await sb.shell.send_multipart(frames, copy=True)
-            index = 0
-            # module-level code
-            kind, body = await self._next(events, cg, cpu0, time_limit_s + self.setup_grace_s, plan)
-            if kind == "result" and body.get("ready") is True and len(body) == 1:
-                pass
-            elif (kind == "result" and body.get("setup") in ("error", "output_limit")
-                  and isinstance(body.get("error"), str)):
-                for index in range(n):
-                    yield RawResult(index, body["setup"], None, body["error"], 0.0)
-                return
-            else:
-                failure = self._failure(0, kind, body, time_limit_s, cg, oom0)
+            deadline = loop.time() + time_limit_s + self.setup_grace_s
+            kind, conn = await watch.wait(loop.sock_accept(sb.channel), deadline)
+            if kind != "done":
+                failure = self._failure(0, kind, conn, time_limit_s, cg, oom0)
                 for index in range(n):
                     yield RawResult(index, failure.status, None, failure.error, failure.time_ms if index == 0 else 0.0)
                 return
-            while index < n:
-                started = time.monotonic()
-                kind, body = await self._next(events, cg, cpu0, time_limit_s, plan)
-                wall_ms = (time.monotonic() - started) * 1000.0
-                result = self._parse(index, body, wall_ms) if kind == "result" else None
+            sb.channel.close()  # one connection: the harness's, made before any submitted code runs
+            reader, writer = await asyncio.open_unix_connection(sock=conn[0], limit=HEADER_LIMIT)
+            writer.write(_line({"code": code, "function": function, "output_limit": self.output_limit_bytes,
+                                "result_limit": self.result_limit_bytes, "memory_limit": 0}))
+            # module-level code
+            kind, message = await watch.wait(read_message(reader, self.result_limit_bytes), deadline)
+            body = message[1] if kind == "done" and message[0] == "message" else None
+            if isinstance(body, dict) and body.get("ready") is True and len(body) == 1:
+                pass
+            elif (isinstance(body, dict) and body.get("setup") in ("error", "output_limit", "memory_limit")
+                  and isinstance(body.get("error"), str)):
+                for index in range(n):
+                    yield RawResult(index, body["setup"], None, body["error"][:8000], 0.0)
+                return
+            else:
+                kind, why = (message[0], message[1]) if kind == "done" else (kind, message)
+                failure = self._failure(0, kind, why, time_limit_s, cg, oom0)
+                for index in range(n):
+                    yield RawResult(index, failure.status, None, failure.error, failure.time_ms if index == 0 else 0.0)
+                return
+            # One input at a time, each only once the previous test has reported: module-level code and
+            # earlier tests never find a later input in the kernel.
+            started = self._send_input(writer, loop, inputs, 0) if n else 0.0
+            for index in range(n):
+                kind, message = await watch.wait(read_message(reader, self.result_limit_bytes),
+                                                 started + time_limit_s)
+                wall_ms = (loop.time() - started) * 1000.0
+                result = None
+                if kind == "done":
+                    kind, body, value = message
+                    result = parse_result(index, body, value, wall_ms) if kind == "message" else None
+                    why = body
+                else:
+                    why = message
                 if result is None:
-                    failure = self._failure(index, kind if kind != "result" else "bad", body, time_limit_s, cg,
+                    failure = self._failure(index, kind if kind != "message" else "bad", why, time_limit_s, cg,
                                             oom0)
                     yield failure
                     skipped = f"not run: test {index + 1} ended the run ({failure.error})"
                     for j in range(index + 1, n):
                         yield RawResult(j, failure.status, None, skipped, 0.0)
                     return
+                if index + 1 < n:  # the next test starts now, while the judge looks at this result
+                    started = self._send_input(writer, loop, inputs, index + 1)
                 yield result
-                index += 1
         finally:
-            for r in readers:
-                r.cancel()
-            await asyncio.gather(*readers, return_exceptions=True)
-
-    async def _next(self, events: asyncio.Queue, cg: Cgroup, cpu0: float, timeout: float, plan: dict):
-        """The next event, or ("timeout", None) / ("cpu", used seconds)."""
-        if not events.empty():
-            return events.get_nowait()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return "timeout", None
-            try:
-                async with asyncio.timeout(min(remaining, self.cpu_poll_s)):
-                    return await events.get()
-            except TimeoutError:
-                pass
-            try:
-                used = cg.cpu_usage_s() - cpu0
-            except OSError:
-                continue
-            if used > plan["cpu_time_s"]:
-                return "cpu", used
-
-    async def _read_iopub(self, sb: _Sandbox, msg_id: str, events: asyncio.Queue, budget: int) -> None:
-        used = 0
-        while True:
-            frames = await sb.iopub.recv_multipart(copy=True)
-            used += sum(len(f) for f in frames)
-            if used > budget:
-                events.put_nowait(("flood", None))
-                return
-            if not frames[0].endswith(RESULT_TOPICS):
-                continue  # status, stream, welcome...: nothing the verdict depends on
-            try:
-                parts = sb.wire.verify(frames)
-                if _parent_id(parts) != msg_id:
-                    continue
-                mtype = json.loads(parts[0])["msg_type"]
-                content = json.loads(parts[3])
-                if mtype in ("display_data", "update_display_data") and isinstance(content, dict):
-                    data = content.get("data")
-                    if isinstance(data, dict) and MIME in data:
-                        body = data[MIME]
-                        events.put_nowait(("result", body) if isinstance(body, dict) else
-                                          ("bad", "a result message was malformed"))
-                elif mtype == "error":
-                    events.put_nowait(("bad", "the harness failed inside the kernel: "
-                                              + str(content.get("ename", "?"))[:200]))
-            except Exception:  # noqa: BLE001 - anything the kernel sends may be hostile
-                events.put_nowait(("bad", "the kernel sent a malformed message (was json or the harness "
-                                          "tampered with?)"))
-
-    async def _read_shell(self, sb: _Sandbox, msg_id: str, events: asyncio.Queue) -> None:
-        while True:
-            frames = await sb.shell.recv_multipart(copy=True)
-            try:
-                parts = sb.wire.verify(frames)
-                if _parent_id(parts) == msg_id and json.loads(parts[0])["msg_type"] == "execute_reply":
-                    # Let results published just before the reply arrive first (iopub is a separate socket).
-                    await asyncio.sleep(0.2)
-                    events.put_nowait(("done", None))
-                    return
-            except Exception:  # noqa: BLE001
-                events.put_nowait(("bad", "the kernel sent a malformed reply"))
-                return
+            watch.close()
+            if writer is not None:
+                writer.close()
 
     @staticmethod
-    def _parse(index: int, msg: Any, wall_ms: float) -> RawResult | None:
-        if not isinstance(msg, dict):
-            return None
-        status = msg.get("status")
-        if type(msg.get("i")) is not int or msg.get("i") != index or status not in ("ok", "error", "output_limit"):
-            return None
-        error = msg.get("error")
-        if error is not None and not isinstance(error, str):
-            return None
-        if status == "ok" and error is not None:
-            return None
-        t = msg.get("time_ms")
-        if type(t) not in (int, float) or not (0 <= t <= wall_ms + 1000):
-            t = wall_ms
-        return RawResult(index, status, msg.get("value") if status == "ok" else None,
-                         error[:8000] if isinstance(error, str) else None, float(t))
+    def _send_input(writer: asyncio.StreamWriter, loop, inputs: list[list], index: int) -> float:
+        """Send test ``index``'s input; returns when (loop time): its clock starts then. (A small write to a
+        socket the harness reads at once: no drain needed; a harness that stops reading only stops its tests.)"""
+        writer.write(_line({"i": index, "args": inputs[index]}))
+        return loop.time()
 
     def _failure(self, index: int, kind: str, why: Any, time_limit_s: float, cg: Cgroup, oom0: int) -> RawResult:
         try:
@@ -703,8 +709,6 @@ class KernelSandboxRunner(Runner, Configurable):
         if kind == "cpu":
             return RawResult(index, "timeout", None,
                              f"used more than {self.sandbox.cpu_time_s:g} s of CPU time", time_limit_s * 1000.0)
-        if kind == "flood":
-            return RawResult(index, "output_limit", None, "the kernel sent too much output", 0.0)
         if kind == "exit":
             if why == namespaces.EXIT_OUTPUT_LIMIT:
                 return RawResult(index, "output_limit", None,
@@ -712,7 +716,7 @@ class KernelSandboxRunner(Runner, Configurable):
                                  "standard output/error file descriptors", 0.0)
             return RawResult(index, "crash", None, "the kernel running the code exited (sys.exit/os._exit, a "
                                                    "crash, or a killed process)", 0.0)
-        if kind == "done":
+        if kind == "eof":
             return RawResult(index, "crash", None, "the code ended the run before every test reported a result",
                              0.0)
         return RawResult(index, "crash", None, why if isinstance(why, str) else "malformed result", 0.0)

@@ -1,4 +1,4 @@
-# expect: any
+# returns: still here
 import os
 import signal
 
