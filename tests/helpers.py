@@ -138,6 +138,15 @@ async def start_battle(make, a="alice", b="bob", pool="easy"):
     return p1, p2, m1, m2
 
 
+async def judged(player: Player, battle_id: str, code: str = "def nothing(): pass\n") -> dict:
+    """``player`` submits ``code`` and gets its result (a submission that counts: the battle is then rated)."""
+    assert (await player.call("submit_code", {"battle_id": battle_id, "code": code}))["ok"]
+    while True:  # both players see every submission's result: wait for this player's own
+        result = await player.expect("submission_result", timeout=60)
+        if result["player"] == player.name:
+            return result
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -2,8 +2,8 @@
 
 A battle has two seats and starts after a countdown. It is won by the first submission that passes every test;
 at the time limit the seat with more tests passed by its best submission wins, equal counts are a draw; a
-forfeit loses; a player gone longer than the grace period loses, unless nobody has submitted yet or both are
-gone, which aborts the battle without rating change. The state here is pure data and decisions: sending events,
+forfeit loses; a player gone longer than the grace period loses (both gone: aborted, without rating change). A
+forfeit or a disconnect loss before anybody submitted is unrated. The state here is pure data and decisions: sending events,
 timers and the store are the service's job.
 """
 
@@ -71,6 +71,7 @@ class Seat:
 class Outcome:
     winner: str | None
     reason: str  # solved | forfeit | time_limit | disconnect | aborted
+    rated: bool = True  # False: ratings stay as they were, even in a ranked battle (see ``unrated_end``)
 
 
 @dataclass
@@ -120,8 +121,13 @@ class BattleState:
             return self.outcome
         return None
 
+    def nobody_submitted(self) -> bool:
+        return all(s.submissions == 0 for s in self.seats)
+
     def on_forfeit(self, name: str) -> Outcome:
-        self.outcome = Outcome(self.opponent(name).name, "forfeit")
+        """``name`` gives up and loses; before anybody submitted (the countdown included) nothing is rated, so a
+        string of throwaway accounts forfeiting at once cannot feed anyone's rating."""
+        self.outcome = Outcome(self.opponent(name).name, "forfeit", rated=not self.nobody_submitted())
         return self.outcome
 
     def on_time_limit(self) -> Outcome:
@@ -134,13 +140,14 @@ class BattleState:
         return self.outcome
 
     def on_grace_expired(self, name: str) -> Outcome:
-        """``name`` stayed away for the whole grace period."""
+        """``name`` stayed away for the whole grace period and loses, whether or not anybody submitted (leaving
+        is no free way to refuse an opponent); before anybody submitted it is unrated, like a forfeit. When
+        both are gone the battle is aborted."""
         other = self.opponent(name)
-        nobody_submitted = all(s.submissions == 0 for s in self.seats)
-        if nobody_submitted or not other.connected:
+        if not other.connected:
             self.outcome = Outcome(None, "aborted")
         else:
-            self.outcome = Outcome(other.name, "disconnect")
+            self.outcome = Outcome(other.name, "disconnect", rated=not self.nobody_submitted())
         return self.outcome
 
     def on_abort(self) -> Outcome:

@@ -40,6 +40,7 @@ except ImportError:  # then the json module, as before
     orjson = None
 
 BOT_NAME = "Practice bot"
+SECONDS_PER_DAY = 86400.0
 
 
 class ServiceError(Exception):
@@ -124,6 +125,18 @@ class DuelService(LoggingConfigurable):
         default_value={"easy": 600, "medium": 900, "hard": 1200},
         help="Length of a battle in seconds, per challenge difficulty.",
     ).tag(config=True)
+
+    pair_rated_per_day = Int(
+        3, help="Most battles a day (24 h) between the same two players that change their ratings; later ones in "
+        "that day are recorded unrated. 0: no limit."
+    ).tag(config=True)
+
+    dodge_cooldown_s = Float(
+        60.0, help="Queue cooldown after a second early exit (a forfeit or a disconnect loss before anybody "
+        "submitted) within a day; it doubles with each further one, up to dodge_cooldown_max_s. 0: none."
+    ).tag(config=True)
+
+    dodge_cooldown_max_s = Float(3600.0, help="Longest queue cooldown for early exits.").tag(config=True)
 
     countdown_s = Float(3.0, help="Seconds between match_found and the start of the clock.").tag(config=True)
 
@@ -435,12 +448,29 @@ class DuelService(LoggingConfigurable):
             raise ServiceError("already_queued", "already waiting for an opponent")
         self._check_pool(msg.pool)
         profile = self.store.get_user(name)
+        wait, exits = self.queue_cooldown(profile.id)
+        if wait > 0:
+            raise ServiceError("queue_cooldown", f"you left {exits} battles early today: the queue opens again "
+                               f"in {wait:.0f} s", retry_after=wait)
         entry = QueueEntry(name, msg.pool, msg.ranked, profile.rating)
         self.matchmaker.join(entry)
         self._ensure_pairing_loop()
         await self._pair()
         if name in self.matchmaker:
             await self._send_queue_update(entry, "waiting")
+
+    def queue_cooldown(self, user_id: int) -> tuple[float, int]:
+        """(seconds before the player may queue again, their early exits today). A player who keeps leaving
+        battles early waits (as lichess does with aborts): the first early exit of a day is free, then
+        ``dodge_cooldown_s``, doubling each time, from the latest one."""
+        if self.dodge_cooldown_s <= 0:
+            return 0.0, 0
+        now = time.time()
+        exits = self.store.early_exits(user_id, now - SECONDS_PER_DAY)
+        if len(exits) < 2:
+            return 0.0, len(exits)
+        cooldown = min(self.dodge_cooldown_s * 2 ** (len(exits) - 2), self.dodge_cooldown_max_s)
+        return max(0.0, exits[-1] + cooldown - now), len(exits)
 
     async def leave_queue(self, name: str) -> None:
         entry = self.matchmaker.leave(name)
@@ -495,16 +525,28 @@ class DuelService(LoggingConfigurable):
                 self.log.exception("jupyter-duel: pairing round failed")
 
     async def _pair(self) -> None:
-        for pairing in self.matchmaker.pair_round():
+        pairings = self.matchmaker.pair_round()
+        # Every paired player is in a battle before the first await: an event of theirs handled meanwhile (a
+        # second tab's join_queue) finds them busy, never free to be paired twice.
+        battles = [self._open_battle(p.first.name, p.second.name, p.difficulty, p.first.ranked) for p in pairings]
+        for pairing, battle in zip(pairings, battles):
             for entry in (pairing.first, pairing.second):
                 self._sent_window.pop(entry.name, None)
                 await self._send_queue_update(entry, "matched")
-            await self._start_battle(pairing.first.name, pairing.second.name, pairing.difficulty, pairing.first.ranked)
+            await self._announce_battle(battle)
 
     async def play_bot(self, name: str, msg: protocol.PlayBot) -> None:
         if name in self.battle_of:
             raise ServiceError("in_battle", "finish the running battle first")
         self._check_pool(msg.pool)
+        # The bot is what the queue offers after bot_after_s of waiting (queue_update's bot_available): before
+        # that, a human opponent may still come.
+        waiting = self.matchmaker.entry(name)
+        if waiting is None:
+            raise ServiceError("bot_not_offered", "join the queue first: the bot is offered to whoever waits")
+        if waiting.waited() < self.bot_after_s:
+            wait = self.bot_after_s - waiting.waited()
+            raise ServiceError("bot_not_offered", f"the bot is offered in {wait:.1f} s", retry_after=wait)
         entry = self.matchmaker.leave(name)
         if entry is not None:
             self._sent_window.pop(name, None)
@@ -519,6 +561,13 @@ class DuelService(LoggingConfigurable):
         return self.challenges.choose(difficulty, self._rng, packs=self.packs or None)
 
     async def _start_battle(self, first: str, second: str, difficulty: str, ranked: bool, bot: bool = False):
+        battle = self._open_battle(first, second, difficulty, ranked, bot)
+        await self._announce_battle(battle)
+        return battle
+
+    def _open_battle(self, first: str, second: str, difficulty: str, ranked: bool, bot: bool = False
+                     ) -> BattleState:
+        """Create the battle and make both players busy, without awaiting anything."""
         a, b = self.store.get_user(first), self.store.get_user(second)
         challenge = self._pick_challenge(difficulty)
         now = time.time()
@@ -534,13 +583,15 @@ class DuelService(LoggingConfigurable):
         self.battles[battle.id] = battle
         for seat in battle.seats:
             self.battle_of[seat.name] = battle.id
-        for seat in battle.seats:
-            if seat.bot:
-                continue
-            await self.emit("match_found", protocol.MatchFound(**self._battle_view(battle, seat)), to_player=seat.name)
         self._later(battle.id, battle.deadline - time.time(), self._time_up, battle.id)
         self.log.info("jupyter-duel: battle %s: %s vs %s on %s", battle.id, *battle.names, challenge.id)
         return battle
+
+    async def _announce_battle(self, battle: BattleState) -> None:
+        for seat in battle.seats:
+            if not seat.bot:
+                await self.emit("match_found", protocol.MatchFound(**self._battle_view(battle, seat)),
+                                to_player=seat.name)
 
     def _battle_view(self, battle: BattleState, seat: Seat) -> dict:
         """What ``match_found`` says to ``seat`` (``battle_state`` starts with the same)."""
@@ -745,7 +796,11 @@ class DuelService(LoggingConfigurable):
         self._cancel(battle.id)
         for name in battle.names:
             self._cancel(f"{battle.id}/{name}")
-        rated = battle.ranked and outcome.reason != "aborted"
+        rated = battle.ranked and outcome.reason != "aborted" and outcome.rated
+        if rated and self.pair_rated_per_day > 0:
+            a, b = (seat.profile.id for seat in battle.seats)
+            # The same two accounts give each other rating points only so often: no farming a friend.
+            rated = self.store.rated_battles_between(a, b, time.time() - SECONDS_PER_DAY) < self.pair_rated_per_day
         score, now = battle.score_of_first(), time.time()
         winner_id = battle.seat(outcome.winner).profile.id if outcome.winner else None
         changes = self.store.finish_battle(

@@ -13,6 +13,9 @@ from typing import Callable
 
 from sqlalchemy import (
     Boolean,
+    and_,
+    exists,
+    func,
     inspect,
     text,
     Float,
@@ -270,6 +273,26 @@ class Store:
                 battle.status, battle.reason, battle.ended_at = "aborted", "aborted", time.time()
                 battle.rating_a_after, battle.rating_b_after = battle.rating_a_before, battle.rating_b_before
             return len(battles)
+
+    def rated_battles_between(self, a_id: int, b_id: int, since: float) -> int:
+        """How many battles between these two players, finished since ``since``, changed their ratings."""
+        with self._session() as db:
+            return db.scalar(select(func.count()).select_from(Battle).where(
+                or_(and_(Battle.player_a_id == a_id, Battle.player_b_id == b_id),
+                    and_(Battle.player_a_id == b_id, Battle.player_b_id == a_id)),
+                Battle.status == "finished", Battle.ranked.is_(True), Battle.ended_at >= since,
+                Battle.rating_a_after != Battle.rating_a_before)) or 0
+
+    def early_exits(self, user_id: int, since: float) -> list[float]:
+        """When (ended_at, oldest first) this player lost by forfeit or disconnect, since ``since``, a battle in
+        which nobody had submitted anything: the dodges."""
+        submitted = exists().where(Submission.battle_id == Battle.id, Submission.samples_only.is_(False))
+        with self._session() as db:
+            return list(db.scalars(select(Battle.ended_at).where(
+                or_(Battle.player_a_id == user_id, Battle.player_b_id == user_id),
+                Battle.winner_id.is_not(None), Battle.winner_id != user_id,
+                Battle.reason.in_(("forfeit", "disconnect")), Battle.ended_at >= since, ~submitted,
+            ).order_by(Battle.ended_at)))
 
     def battle_players(self, battle_id: str) -> list[str] | None:
         """Names of a stored battle's two players; None when no battle has this id."""

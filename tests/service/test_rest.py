@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import get_json as get, start_battle
+from helpers import get_json as get, judged, start_battle
 from jupyter_duel_server.challenges import ChallengeLibrary
 from jupyter_duel_server import protocol
 
@@ -67,6 +67,7 @@ async def test_queue_info_leaderboard_history(players, service):
     assert status == 200 and info["pools"]["hard"] == 1 and info["waiting"] == 1
 
     p1, p2, m1, _ = await start_battle(players)
+    await judged(p2, m1["battle_id"])  # somebody submitted: the forfeit is rated
     assert (await p1.call("forfeit", {"battle_id": m1["battle_id"]}))["ok"]
     await p2.expect("battle_complete")
     status, board = get(service.url + "/api/leaderboard")

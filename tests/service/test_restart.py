@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import Player, ServiceProcess, get_json as get
+from helpers import Player, ServiceProcess, get_json as get, judged
 
 
 async def test_restart_keeps_users_ratings_and_battles(tmp_path):
@@ -13,6 +13,7 @@ async def test_restart_keeps_users_ratings_and_battles(tmp_path):
             assert (await p.call("join_queue", {}))["ok"]
         finished = (await alice.expect("match_found"))["battle_id"]
         await bob.expect("match_found")
+        await judged(bob, finished)  # somebody submitted: the forfeit is rated
         assert (await alice.call("forfeit", {"battle_id": finished}))["ok"]
         done = await bob.expect("battle_complete")
         # A second battle is still running when the service stops (bob against a newcomer: the same two

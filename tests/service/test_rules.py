@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import Player, ServiceProcess, get_json
+from helpers import Player, ServiceProcess, get_json, judged
 from jupyter_duel_server.challenges import ChallengeLibrary
 
 LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
@@ -47,14 +47,6 @@ def partial(challenge_id: str, passing: int) -> str:
         f"def {c.function}(*args):\n    _calls[0] += 1\n"
         f"    if _calls[0] > {passing}:\n        raise RuntimeError('not yet')\n    return _real(*args)\n"
     )
-
-
-async def judged(player: Player, battle_id: str, code: str) -> dict:
-    assert (await player.call("submit_code", {"battle_id": battle_id, "code": code}))["ok"]
-    while True:  # both players see every submission's result: wait for this player's own
-        result = await player.expect("submission_result", timeout=60)
-        if result["player"] == player.name:
-            return result
 
 
 def history(svc, name):
@@ -125,13 +117,75 @@ async def test_back_after_the_grace_period_is_too_late(rules_service):
     await p2.close()
 
 
-async def test_gone_before_anyone_submitted_aborts_without_rating_change(rules_service):
+async def test_leaving_right_after_the_match_loses_unrated(rules_service):
+    # Dodging: whoever leaves right after match_found and stays away loses, though nobody submitted; a loss
+    # before anybody submitted changes no rating.
     p1, p2, m1, _ = await battle(rules_service.url)
     await p1.close()
     done = await p2.expect("battle_complete", timeout=GRACE_S + 10)
-    assert done["winner"] is None and done["reason"] == "aborted" and done["ranked"] is False
+    assert done["winner"] == "ben" and done["reason"] == "disconnect" and done["ranked"] is False
     assert all(r["before"] == r["after"] for r in done["ratings"])
+    [record] = history(rules_service, "ann")
+    assert record["result"] == "loss" and record["reason"] == "disconnect"
+    assert record["rating_after"] == record["rating_before"]
     await p2.close()
+
+
+async def test_forfeits_before_any_submission_farm_nothing(rules_service):
+    # Farming: throwaway accounts forfeit during the countdown against one main account, again and again.
+    main = await Player(rules_service.url, "main").connect()
+    before = get_json(f"{rules_service.url}/api/users/main")[1]["rating"]
+    for i in range(4):
+        feeder = await Player(rules_service.url, f"feeder{i}").connect()
+        for p in (main, feeder):
+            assert (await p.call("join_queue", {"pool": "easy", "ranked": True}))["ok"]
+        match = await feeder.expect("match_found")
+        await main.expect("match_found")
+        assert match["ranked"] is True
+        assert (await feeder.call("forfeit", {"battle_id": match["battle_id"]}))["ok"]
+        done = await main.expect("battle_complete")
+        assert done["winner"] == "main" and done["reason"] == "forfeit" and done["ranked"] is False
+        await feeder.close()
+    assert get_json(f"{rules_service.url}/api/users/main")[1]["rating"] == before
+    await main.close()
+
+
+async def test_the_bot_is_not_offered_before_the_wait(rules_service):
+    eager = await Player(rules_service.url, "eager").connect()
+    error = await eager.refused("play_bot", {"pool": "easy", "speed": "fast"}, "bot_not_offered")  # not queued
+    assert "queue" in error["message"]
+    slow = ServiceProcess(rules_service.db_path.parent / "slow", "--allow-guests", "--DuelService.bot_after_s=600")
+    (rules_service.db_path.parent / "slow").mkdir()
+    slow.start()
+    try:
+        waiting = await Player(slow.url, "waiting").connect()
+        assert (await waiting.call("join_queue", {"pool": "easy"}))["ok"]
+        error = await waiting.refused("play_bot", {"pool": "easy", "speed": "fast"}, "bot_not_offered")
+        assert 590 < error["retry_after_s"] <= 600
+        assert slow.counts()["battles"] == 0
+        await waiting.close()
+    finally:
+        slow.stop()
+    await eager.close()
+
+
+async def test_a_second_tab_cannot_be_paired_twice(rules_service):
+    # Two tabs of one player: while a pairing round sends its events, the second tab asks to join another pool.
+    for round_ in range(5):
+        ann, ann_tab = Player(rules_service.url, f"ann{round_}"), Player(rules_service.url, f"ann{round_}")
+        await ann.connect()
+        await ann_tab.connect()
+        ben, cat = await Player(rules_service.url, f"ben{round_}").connect(), await Player(rules_service.url, f"cat{round_}").connect()
+        assert (await cat.call("join_queue", {"pool": "hard"}))["ok"]
+        assert (await ann.call("join_queue", {"pool": "easy"}))["ok"]
+        acks = await asyncio.gather(ben.call("join_queue", {"pool": "easy"}), ann_tab.call("join_queue", {"pool": "hard"}))
+        assert acks[0]["ok"]
+        await asyncio.sleep(0.5)  # a pairing round or two
+        matches = ann.pending("match_found")
+        assert matches == 1, f"round {round_}: ann is in {matches} battles ({acks[1]})"
+        assert acks[1]["ok"] is False and acks[1]["error"]["code"] in ("in_battle", "already_queued")
+        for p in (ann, ann_tab, ben, cat):
+            await p.close()
 
 
 async def test_both_gone_aborts(rules_service):
@@ -147,9 +201,11 @@ async def test_both_gone_aborts(rules_service):
 
 async def test_forfeit_loses(rules_service):
     p1, p2, m1, _ = await battle(rules_service.url)
+    await judged(p1, m1["battle_id"], "def nothing(): pass\n")  # somebody submitted: the forfeit is rated
     assert (await p2.call("forfeit", {"battle_id": m1["battle_id"]}))["ok"]
     done = await p1.expect("battle_complete")
-    assert done["winner"] == "ann" and done["reason"] == "forfeit"
+    assert done["winner"] == "ann" and done["reason"] == "forfeit" and done["ranked"] is True
+    assert all(r["before"] != r["after"] for r in done["ratings"])
     for p in (p1, p2):
         await p.close()
 
@@ -205,3 +261,57 @@ async def test_window_widens_and_practice_bot(rules_service):
     _, board = get_json(f"{rules_service.url}/api/leaderboard")
     assert all(p["name"] != "Practice bot" for p in board["players"])
     await lonely.close()
+
+
+async def play(x: Player, y: Player, *, submit: bool) -> dict:
+    """x and y queue (ranked) and are matched; x submits (when ``submit``), then y forfeits."""
+    for p in (x, y):
+        assert (await p.call("join_queue", {"pool": "easy", "ranked": True}))["ok"]
+    match = await x.expect("match_found")
+    await y.expect("match_found")
+    if submit:
+        await judged(x, match["battle_id"], "def nothing(): pass\n")
+    assert (await y.call("forfeit", {"battle_id": match["battle_id"]}))["ok"]
+    await y.expect("battle_complete")
+    return await x.expect("battle_complete")
+
+
+async def test_one_pair_gives_rating_points_at_most_k_times_a_day(tmp_path):
+    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0", "--DuelService.submit_cooldown_s=0",
+                         "--DuelService.pair_rated_per_day=1", "--DuelService.match_interval_s=0.2").start()
+    players = []
+    try:
+        for name in ("pa", "pb", "pc", "pd"):
+            players.append(await Player(svc.url, name).connect())
+        a, b, c, d = players
+        assert (await play(a, b, submit=True))["ranked"] is True
+        await play(a, c, submit=True)  # (no immediate rematch: both play somebody else first)
+        await play(b, d, submit=True)
+        again = await play(a, b, submit=True)
+        assert again["winner"] == "pa" and again["reason"] == "forfeit" and again["ranked"] is False
+        assert all(r["before"] == r["after"] for r in again["ratings"])
+        [latest, *_] = history(svc, "pb")
+        assert latest["result"] == "loss" and latest["rating_after"] == latest["rating_before"]
+    finally:
+        for p in players:
+            await p.close()
+        svc.stop()
+
+
+async def test_repeated_early_exits_get_a_growing_queue_cooldown(tmp_path):
+    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0",
+                         "--DuelService.dodge_cooldown_s=600", "--DuelService.match_interval_s=0.2").start()
+    players = []
+    try:
+        for name in ("dodger", "foe1", "foe2"):
+            players.append(await Player(svc.url, name).connect())
+        dodger, foe1, foe2 = players
+        await play(foe1, dodger, submit=False)  # the first early exit of the day is free...
+        await play(foe2, dodger, submit=False)  # ...the second closes the queue for a while
+        error = await dodger.refused("join_queue", {"pool": "easy"}, "queue_cooldown")
+        assert 590 < error["retry_after_s"] <= 600 and "2 battles" in error["message"]
+        assert (await foe1.call("join_queue", {"pool": "easy"}))["ok"]  # the winners queue as before
+    finally:
+        for p in players:
+            await p.close()
+        svc.stop()

@@ -63,6 +63,9 @@ def test_history_after_a_forfeit(chromium, lab):
     for page in (alice, bob):
         expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=20_000)
         expect(page.locator('[data-testid="duel-countdown"]')).to_be_hidden(timeout=10_000)
+    # Bob submits the starter code (wrong): once somebody has submitted, a forfeit is rated.
+    bob.locator('[data-testid="duel-submit"]').click()
+    expect(bob.locator('[data-testid="duel-verdict"]')).to_have_text(re.compile(r"^(WA|RE|CE) "), timeout=30_000)
     forfeit(alice)
     for page in (alice, bob):
         expect(page.locator('[data-testid="duel-outcome"]')).to_be_visible(timeout=15_000)

@@ -114,9 +114,29 @@ def test_time_limit_most_tests_passed(passed_a, passed_b, winner):
     assert b.score_of_first() == {"a": 1.0, "b": 0.0, None: 0.5}[winner]
 
 
-def test_forfeit_loses():
+def test_forfeit_loses_and_counts_only_once_somebody_submitted():
     b = battle()
-    assert b.on_forfeit("a").winner == "b"
+    outcome = b.on_forfeit("a")
+    assert outcome.winner == "b" and outcome.rated is False  # nobody submitted: unrated
+    b = battle()
+    b.on_submission("a", 1, 5)
+    outcome = b.on_forfeit("a")
+    assert outcome.winner == "b" and outcome.rated is True
+
+
+def test_gone_past_the_grace_loses_even_before_any_submission():
+    b = battle()
+    b.seat("a").connected = False
+    outcome = b.on_grace_expired("a")
+    assert (outcome.winner, outcome.reason, outcome.rated) == ("b", "disconnect", False)
+    b = battle()
+    b.on_submission("b", 2, 5)
+    b.seat("a").connected = False
+    assert b.on_grace_expired("a").rated is True
+    b = battle()
+    for seat in b.seats:
+        seat.connected = False
+    assert b.on_grace_expired("a").reason == "aborted"
 
 
 def test_sync_rules():
