@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
@@ -126,6 +127,24 @@ class Player:
 
     async def close(self):
         await self.client.disconnect()
+
+
+@contextlib.asynccontextmanager
+async def players_on(service: "ServiceProcess"):
+    """``async with players_on(svc) as make``: ``await make(name)`` connects a registered player; on the way out
+    every player is closed and the service stopped."""
+    made: list[Player] = []
+
+    async def make(name: str) -> Player:
+        made.append(await Player(service.url, name).connect())
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for player in made:
+            await player.close()
+        service.stop()
 
 
 async def start_battle(make, a="alice", b="bob", pool="easy"):

@@ -40,9 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_duel_server.sandbox.cgroups import CgroupHierarchy
-from jupyter_duel_server.sandbox.errors import SandboxUnavailable
-from sandbox.conftest import CGROUP_PARENT, RUNTIME_DIR, TEST_ARGV, TEST_CONFIG, sandbox_processes
+from sandbox.conftest import TEST_ARGV, TEST_CONFIG, remove_test_parents, sandbox_processes
 
 REPO = Path(__file__).resolve().parents[2]
 PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -291,15 +289,7 @@ def _remove_sandbox_parents():
     """The tests' cgroup parent and runtime dir are shared with tests/sandbox: remove them when done (either
     directory of tests may run alone)."""
     yield
-    try:
-        for base in set(CgroupHierarchy.detect("auto", CGROUP_PARENT).bases.values()):
-            try:
-                os.rmdir(base)
-            except OSError:
-                pass
-    except SandboxUnavailable:
-        pass
-    shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
+    remove_test_parents()
 
 
 # ------------------------------------------------------------------------------------------------ judging

@@ -109,9 +109,8 @@ def snapshot() -> dict:
     return {"processes": sandbox_processes(), "mounts": mounts, "tmp": tmp, "cgroups": cgroups}
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _remove_test_parents():
-    yield
+def remove_test_parents() -> None:
+    """Remove the tests' cgroup parent and runtime directory (shared by tests/sandbox and tests/install)."""
     try:
         hierarchy = CgroupHierarchy.detect("auto", CGROUP_PARENT)
         for base in set(hierarchy.bases.values()):
@@ -122,6 +121,12 @@ def _remove_test_parents():
     except SandboxUnavailable:
         pass
     shutil.rmtree(RUNTIME_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_parents():
+    yield
+    remove_test_parents()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

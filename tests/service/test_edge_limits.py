@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge_clients import settled, tracebacks
-from helpers import Player, ServiceProcess, get_json, start_battle
+from helpers import Player, ServiceProcess, get_json, players_on, start_battle
 from jupyter_duel_server.challenges import ChallengeLibrary
 from jupyter_duel_server.service import DuelService
 
@@ -90,13 +90,7 @@ async def test_rate_limited_edits_are_not_relayed(limited):
 
 async def test_submit_and_run_samples_cooldowns(tmp_path):
     svc = serve(tmp_path, "--DuelService.submit_cooldown_s=600", "--DuelService.run_samples_cooldown_s=300")
-    made = []
-
-    async def make(name):
-        made.append(await Player(svc.url, name).connect())
-        return made[-1]
-
-    try:
+    async with players_on(svc) as make:
         p1, p2, m1, _ = await start_battle(make)
         battle_id, fn = m1["battle_id"], m1["challenge"]["function"]
         wrong = WRONG.format(fn=fn)
@@ -114,10 +108,6 @@ async def test_submit_and_run_samples_cooldowns(tmp_path):
         assert 0 < error["retry_after_s"] <= 300
         # The cooldown is the player's: the opponent submits.
         assert (await p2.call("submit_code", {"battle_id": battle_id, "code": wrong}))["ok"]
-    finally:
-        for player in made:
-            await player.close()
-        svc.stop()
 
 
 def padded(code: str, size: int) -> str:
@@ -134,13 +124,7 @@ async def test_one_code_size_limit_for_service_and_judge(tmp_path, limit):
     args = [] if limit is None else [f"--DuelService.max_code_bytes={limit}"]
     limit = limit or DuelService.class_traits()["max_code_bytes"].default_value
     svc = serve(tmp_path, *args)
-    made = []
-
-    async def make(name):
-        made.append(await Player(svc.url, name).connect())
-        return made[-1]
-
-    try:
+    async with players_on(svc) as make:
         p1, p2, m1, _ = await start_battle(make)
         battle_id = m1["battle_id"]
         code = padded(LIBRARY.get(m1["challenge"]["id"]).reference, limit)
@@ -153,7 +137,3 @@ async def test_one_code_size_limit_for_service_and_judge(tmp_path, limit):
         result = await p1.expect("submission_result", timeout=60)
         assert result["verdict"] == "AC" and result["passed"] == result["total"], result
         assert (await p2.expect("battle_complete"))["winner"] == "alice"
-    finally:
-        for player in made:
-            await player.close()
-        svc.stop()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import Player, ServiceProcess, get_json, judged
+from helpers import Player, ServiceProcess, get_json, judged, players_on
 from jupyter_duel_server.challenges import ChallengeLibrary
 
 LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
@@ -279,11 +279,8 @@ async def play(x: Player, y: Player, *, submit: bool) -> dict:
 async def test_one_pair_gives_rating_points_at_most_k_times_a_day(tmp_path):
     svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0", "--DuelService.submit_cooldown_s=0",
                          "--DuelService.pair_rated_per_day=1", "--DuelService.match_interval_s=0.2").start()
-    players = []
-    try:
-        for name in ("pa", "pb", "pc", "pd"):
-            players.append(await Player(svc.url, name).connect())
-        a, b, c, d = players
+    async with players_on(svc) as make:
+        a, b, c, d = [await make(name) for name in ("pa", "pb", "pc", "pd")]
         assert (await play(a, b, submit=True))["ranked"] is True
         await play(a, c, submit=True)  # (no immediate rematch: both play somebody else first)
         await play(b, d, submit=True)
@@ -292,26 +289,15 @@ async def test_one_pair_gives_rating_points_at_most_k_times_a_day(tmp_path):
         assert all(r["before"] == r["after"] for r in again["ratings"])
         [latest, *_] = history(svc, "pb")
         assert latest["result"] == "loss" and latest["rating_after"] == latest["rating_before"]
-    finally:
-        for p in players:
-            await p.close()
-        svc.stop()
 
 
 async def test_repeated_early_exits_get_a_growing_queue_cooldown(tmp_path):
     svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0",
                          "--DuelService.dodge_cooldown_s=600", "--DuelService.match_interval_s=0.2").start()
-    players = []
-    try:
-        for name in ("dodger", "foe1", "foe2"):
-            players.append(await Player(svc.url, name).connect())
-        dodger, foe1, foe2 = players
+    async with players_on(svc) as make:
+        dodger, foe1, foe2 = [await make(name) for name in ("dodger", "foe1", "foe2")]
         await play(foe1, dodger, submit=False)  # the first early exit of the day is free...
         await play(foe2, dodger, submit=False)  # ...the second closes the queue for a while
         error = await dodger.refused("join_queue", {"pool": "easy"}, "queue_cooldown")
         assert 590 < error["retry_after_s"] <= 600 and "2 battles" in error["message"]
         assert (await foe1.call("join_queue", {"pool": "easy"}))["ok"]  # the winners queue as before
-    finally:
-        for p in players:
-            await p.close()
-        svc.stop()
