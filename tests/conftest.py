@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import Player, ServiceProcess
+from helpers import RATED_GUESTS, Player, ServiceProcess
 
 
 @pytest.fixture
 def service(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0").start()
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0").start()
     yield svc
     svc.stop()
 

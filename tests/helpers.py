@@ -26,6 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 
 
+#: Guests allowed and rated: the service tests play rated games between guest players (the default, guests
+#: unrated, has its own tests in tests/service/test_identity.py).
+RATED_GUESTS = ("--allow-guests", "--DuelService.rate_guests=True")
+
+
 class ServiceProcess:
     """``jupyter duel serve`` on a free port with its own database."""
 
@@ -83,9 +88,11 @@ class ServiceProcess:
 class Player:
     """A real python-socketio client that records every event it receives, checked against the protocol."""
 
-    def __init__(self, url: str, name: str | None = None):
+    def __init__(self, url: str, name: str | None = None, guest_key: str | None = None):
         self.url = url
-        self.name = name
+        self.name = name  # the handle once registered (a guest's is "guest:" + the chosen name)
+        self.display_name = name
+        self.guest_key = guest_key  # the key this "browser" holds for its guest name
         self.client = socketio.AsyncClient(reconnection=False)
         self.queues: dict[str, asyncio.Queue] = defaultdict(asyncio.Queue)
         self.client.on("*", self._on_any)
@@ -99,10 +106,25 @@ class Player:
     async def connect(self) -> "Player":
         await self.client.connect(self.url, transports=["websocket"])
         if self.name is not None:
-            ack = await self.call("register_user", {"display_name": self.name})
-            assert ack["ok"], ack
-            await self.expect("registered")
+            await self.register({"display_name": self.display_name})
         return self
+
+    async def another_tab(self) -> "Player":
+        """A second connection of this player from the same browser (same guest name, same guest key)."""
+        return await Player(self.url, self.display_name, self.guest_key).connect()
+
+    async def register(self, payload: dict) -> dict:
+        """``register_user`` with this player's guest key, if it holds one; keeps the key the service issues.
+        Returns the ``registered`` event."""
+        if self.guest_key is not None:
+            payload = {**payload, "guest_key": self.guest_key}
+        ack = await self.call("register_user", payload)
+        assert ack["ok"], ack
+        registered = await self.expect("registered")
+        self.name = registered["user"]["name"]
+        self.display_name = registered["user"]["display_name"]
+        self.guest_key = registered["guest_key"] or self.guest_key
+        return registered
 
     async def call(self, event: str, payload=None, *, raw_args: tuple | None = None):
         """Emit ``event`` and return the service's ack."""
@@ -147,12 +169,13 @@ async def players_on(service: "ServiceProcess"):
         service.stop()
 
 
-async def start_battle(make, a="alice", b="bob", pool="easy"):
-    """Two registered players queue and are matched; returns (p1, p2, match_found of p1, of p2)."""
+async def start_battle(make, a="alice", b="bob", pool="easy", ranked=True):
+    """Two registered players queue and are matched; returns (p1, p2, match_found of p1, of p2). A ranked battle
+    mirrors code as outlines by default, a casual one live."""
     p1, p2 = await make(a), await make(b)
-    assert (await p1.call("join_queue", {"pool": pool}))["ok"]
+    assert (await p1.call("join_queue", {"pool": pool, "ranked": ranked}))["ok"]
     await p1.expect("queue_update")
-    assert (await p2.call("join_queue", {"pool": pool}))["ok"]
+    assert (await p2.call("join_queue", {"pool": pool, "ranked": ranked}))["ok"]
     m1, m2 = await p1.expect("match_found"), await p2.expect("match_found")
     return p1, p2, m1, m2
 

@@ -6,6 +6,12 @@
  * and sent as `register_user {token}`. The chosen display name lives in `sessionStorage`, so every browser tab
  * can play as its own (guest) identity.
  *
+ * Guest keys: the first time a guest name is registered, `registered.guest_key` binds the name to this browser.
+ * The key is kept in `localStorage` (per service and guest name, so it outlives the tab) and sent with every
+ * later `register_user` for that name; another browser asking for the name is refused (`name_taken`), as is a
+ * look-alike of an existing name (`name_confusable`). A refused name is reported (`nameError`) and the client
+ * falls back to the Jupyter user.
+ *
  * Resuming (`docs/protocol.md` § Resuming): `match_found` / `battle_state` carry a `resume_token` that is kept in
  * `sessionStorage` with the battle id, and the editor's latest text is kept there too (the "draft"). After every
  * `registered` the client sends `resume` when it holds a token; the `battle_state` answer rebuilds the battle
@@ -28,9 +34,11 @@ import type {
   IErrorEvent,
   IMatchFound,
   IOpponentCode,
+  IOpponentShape,
   IOpponentStatus,
   IQueueUpdate,
   IRegistered,
+  IRegisterUser,
   ISessionInfo,
   ISubmissionResult,
   ISyncCode,
@@ -40,7 +48,7 @@ import type {
 } from './protocol';
 import { outcomeFor } from './protocol';
 import { fetchHistory, fetchProfile, readJson as readResponseJson } from './rest';
-import type { ConnectionState, IBattle, IBattleRestore, IDuelClient, IQueueStatus } from './tokens';
+import type { ConnectionState, IBattle, IBattleRestore, IDuelClient, INameError, IQueueStatus } from './tokens';
 
 const NAME_KEY = 'jupyter-duel:name';
 const POOL_KEY = 'jupyter-duel:pool';
@@ -49,9 +57,13 @@ const RANKED_KEY = 'jupyter-duel:ranked';
 const RESUME_KEY = 'jupyter-duel:resume';
 /** `{battle_id, seq, text}`: the editor's latest text and the last seq sent when it was typed. */
 const DRAFT_KEY = 'jupyter-duel:draft';
+/** Prefix of the `localStorage` keys holding guest keys: `PREFIX + JSON([service URL, guest name])`. */
+const GUEST_KEY_PREFIX = 'jupyter-duel:guest-key:';
 
 /** Errors that are part of the normal flow and need no pop-up. */
 const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued', 'cooldown']);
+/** Refusals of a guest name: shown next to the name field, not as a pop-up. */
+const NAME_ERRORS = new Set(['name_taken', 'name_confusable', 'invalid_name', 'guests_disabled']);
 /** Answers to `resume` that only mean "nothing to resume". */
 const STALE_RESUME_ERRORS = new Set(['bad_resume_token', 'battle_over', 'unknown_battle', 'not_in_battle']);
 
@@ -126,6 +138,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   get problem(): string | null {
     return this._problem;
   }
+  get nameError(): INameError | null {
+    return this._nameError;
+  }
   get lastRestore(): IBattleRestore | null {
     const restore = this._lastRestore;
     return restore && restore.battle === this._battle && !restore.battle.complete ? restore : null;
@@ -162,6 +177,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
   get opponentCode(): Signal<this, IOpponentCode> {
     return this._opponentCode;
+  }
+  get opponentShape(): Signal<this, IOpponentShape> {
+    return this._opponentShape;
   }
   get testResult(): Signal<this, ITestResult> {
     return this._testResult;
@@ -204,8 +222,13 @@ export class DuelClient implements IDuelClient, IDisposable {
   setName(name: string): void {
     name = name.trim();
     if (name === this._requestedName) {
+      if (this._nameError) {
+        this._nameError = null;
+        this._stateChanged.emit();
+      }
       return;
     }
+    this._nameError = null;
     this._requestedName = name;
     if (name) {
       writeStorage(NAME_KEY, name);
@@ -324,6 +347,11 @@ export class DuelClient implements IDuelClient, IDisposable {
         this._opponentCode.emit(msg);
       }
     });
+    socket.on('opponent_shape', (msg: IOpponentShape) => {
+      if (msg.battle_id === this._battle?.match.battle_id) {
+        this._opponentShape.emit(msg);
+      }
+    });
     socket.on('test_result', (msg: ITestResult) => {
       if (msg.battle_id === this._battle?.match.battle_id) {
         this._testResult.emit(msg);
@@ -347,9 +375,8 @@ export class DuelClient implements IDuelClient, IDisposable {
       if (!refused || !this._requestedName) {
         throw reason;
       }
-      Notification.warning(`Name "${this._requestedName}" refused: ${(reason as SessionError).message}`, { autoClose: 6000 });
-      this._requestedName = '';
-      removeStorage(NAME_KEY);
+      const error = reason as SessionError;
+      this._refuseName(error.code, error.message);
       this._session = await fetchSession('');
     }
     return this._session;
@@ -371,7 +398,20 @@ export class DuelClient implements IDuelClient, IDisposable {
     if (socket !== this._socket || !socket.connected) {
       return;
     }
-    socket.emit('register_user', { token: session.token });
+    const payload: IRegisterUser = { token: session.token };
+    const key = session.guest ? readGuestKey(session, session.name) : null;
+    if (key) {
+      payload.guest_key = key;
+    }
+    socket.emit('register_user', payload);
+  }
+
+  /** Forget a guest name the service (or the session endpoint) refused; the Jupyter user is used instead. */
+  private _refuseName(code: string, message: string): void {
+    this._nameError = { name: this._requestedName, code, message };
+    this._requestedName = '';
+    removeStorage(NAME_KEY);
+    this._stateChanged.emit();
   }
 
   private _reconnect(): void {
@@ -419,6 +459,9 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._registered = true;
     this._problem = null;
     this._profile = msg.user;
+    if (msg.guest_key && msg.user.guest && this._session) {
+      writeGuestKey(this._session, msg.user.display_name, msg.guest_key);
+    }
     const stored = readJson<IStoredResume>(RESUME_KEY);
     if (stored && this._socket) {
       // Back after a reload or a reconnect: `battle_state` (or an error saying it is over) answers.
@@ -472,7 +515,8 @@ export class DuelClient implements IDuelClient, IDisposable {
       started_at: msg.started_at,
       deadline: msg.deadline,
       server_time: msg.server_time,
-      resume_token: msg.resume_token
+      resume_token: msg.resume_token,
+      mirror: msg.mirror
     };
     const current = this._battle;
     const same = current !== null && current.match.battle_id === msg.battle_id && current.complete === null;
@@ -573,7 +617,8 @@ export class DuelClient implements IDuelClient, IDisposable {
       winner: result === 'win' ? me : result === 'loss' ? opponent : null,
       reason: result === 'aborted' || result === 'running' ? 'aborted' : reason,
       ranked: entry?.ranked ?? battle.match.ranked,
-      ratings: [{ name: me, before, after: entry?.rating_after ?? before }]
+      ratings: [{ name: me, before, after: entry?.rating_after ?? before }],
+      codes: [] // the final codes went with the missed `battle_complete`
     });
   }
 
@@ -654,6 +699,14 @@ export class DuelClient implements IDuelClient, IDisposable {
       this._errorReceived.emit(msg);
       return;
     }
+    if (msg.event === 'register_user' && NAME_ERRORS.has(msg.code) && this._requestedName && this._socket) {
+      // The name is refused (held by another browser, a look-alike...): say so by the name field and play as
+      // the Jupyter user meanwhile.
+      this._refuseName(msg.code, msg.message);
+      void this._register(this._socket);
+      this._errorReceived.emit(msg);
+      return;
+    }
     if (msg.code === 'out_of_sync') {
       this._sync?.resync();
     } else if (msg.code === 'auth_failed' && msg.event === 'register_user') {
@@ -683,6 +736,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _battle: IBattle | null = null;
   private _orphanBattleId: string | null = null;
   private _problem: string | null = null;
+  private _nameError: INameError | null = null;
   private _pool: Pool;
   private _ranked: boolean;
   private _sync: CodeSync | null = null;
@@ -696,6 +750,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _battleRestored = new Signal<this, IBattleRestore>(this);
   private _opponentStatus = new Signal<this, IOpponentStatus>(this);
   private _opponentCode = new Signal<this, IOpponentCode>(this);
+  private _opponentShape = new Signal<this, IOpponentShape>(this);
   private _testResult = new Signal<this, ITestResult>(this);
   private _submissionResult = new Signal<this, ISubmissionResult>(this);
   private _battleComplete = new Signal<this, IBattleComplete>(this);
@@ -720,6 +775,39 @@ function newBattle(match: IMatchFound): IBattle {
 
 function describe(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
+}
+
+/** Where a guest key is kept: one entry per service (its API URL) and guest name, in `localStorage`. */
+function guestKeyName(session: ISessionInfo, name: string): string {
+  let service = session.api_url;
+  try {
+    service = new URL(session.api_url, window.location.href).href;
+  } catch {
+    // keep the URL as given
+  }
+  return GUEST_KEY_PREFIX + JSON.stringify([service, name]);
+}
+
+/** Guest keys of this page, for when `localStorage` is unavailable (then a name lasts as long as the page). */
+const pageGuestKeys = new Map<string, string>();
+
+function readGuestKey(session: ISessionInfo, name: string): string | null {
+  const where = guestKeyName(session, name);
+  try {
+    return window.localStorage.getItem(where) ?? pageGuestKeys.get(where) ?? null;
+  } catch {
+    return pageGuestKeys.get(where) ?? null;
+  }
+}
+
+function writeGuestKey(session: ISessionInfo, name: string, key: string): void {
+  const where = guestKeyName(session, name);
+  pageGuestKeys.set(where, key);
+  try {
+    window.localStorage.setItem(where, key);
+  } catch {
+    // see pageGuestKeys
+  }
 }
 
 function readStorage(key: string): string | null {

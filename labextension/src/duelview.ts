@@ -3,7 +3,10 @@
  *
  * Layout: a header (challenge, clock, actions), an outcome banner once the battle is over, then three columns —
  * the problem (Markdown statement, signature, samples), the player's own CodeMirror editor with their test
- * results, and the opponent's code mirrored live in a read-only editor with their progress.
+ * results, and the opponent's pane with their progress. What that pane shows of the opponent's code depends on
+ * the battle's mirror mode (a badge in its header says which): a read-only editor following their edits
+ * (`live`, or `delayed` by some seconds), an outline of their lines without any text (`shape`), or nothing
+ * (`off`). When the battle ends, their final code is revealed there in full, whatever the mode.
  *
  * Before `started_at` a countdown covers the body and the editor is read-only; Run/Submit wait for the start.
  * After a resume (`battle_state`) the view is rebuilt or refreshed from the service's state (`restore`).
@@ -20,15 +23,19 @@ import { formatDelta, formatDuration, h } from './dom';
 import { duelIcon } from './icons';
 import { OpponentMirror } from './mirror';
 import {
+  codeShape,
   outcomeFor,
   type IBattleComplete,
   type IErrorEvent,
+  type IMirrorInfo,
   type IOpponentCode,
+  type IOpponentShape,
   type IOpponentStatus,
   type ISubmissionResult,
   type ITestResult,
   type Outcome
 } from './protocol';
+import { ShapeView } from './shape';
 import type { IBattle, IBattleRestore, IDuelClient } from './tokens';
 
 const PYTHON_MIME = 'text/x-python';
@@ -65,14 +72,18 @@ export class DuelView extends Widget {
     const { battle, client, editorServices, rendermime } = options;
     this._battle = battle;
     this._client = client;
+    this._editorServices = editorServices;
     const match = battle.match;
     const challenge = match.challenge;
+    const mirror: IMirrorInfo = match.mirror ?? { mode: 'live', delay_s: 0 };
+    const opponentName = match.opponent.display_name;
 
     this.id = `jupyter-duel-view-${match.battle_id}`;
     this.addClass('jp-DuelView');
     this.node.dataset.testid = 'duel-view';
+    this.node.dataset.mirror = mirror.mode;
     this.title.label = `Duel: ${challenge.title}`;
-    this.title.caption = `${challenge.title} (${challenge.difficulty}) vs ${match.opponent.name}`;
+    this.title.caption = `${challenge.title} (${challenge.difficulty}) vs ${opponentName}`;
     this.title.icon = duelIcon;
     this.title.closable = false; // a running battle must not lose its editor; closable again when over
 
@@ -194,7 +205,7 @@ export class DuelView extends Widget {
           'div',
           { class: 'jp-DuelView-columnHeader' },
           h('span', { class: 'jp-DuelView-player' }, 'You'),
-          h('span', { class: 'jp-DuelView-playerMeta' }, `${match.you.name} · ${Math.round(match.you.rating)}`)
+          h('span', { class: 'jp-DuelView-playerMeta' }, `${match.you.display_name} · ${Math.round(match.you.rating)}`)
         )
       )
     );
@@ -227,39 +238,91 @@ export class DuelView extends Widget {
 
     // ---------------------------------------------------------- opponent column
     const theirs = new Panel();
+    this._theirs = theirs;
     theirs.addClass('jp-DuelView-column');
     theirs.addClass('jp-DuelView-theirs');
     this._staleTag = h('span', { class: 'jp-DuelTag jp-mod-subtle', title: 'Waiting for the full text' }, 'resyncing…');
     this._staleTag.hidden = true;
+    const badge = mirrorBadge(mirror, match.ranked);
+    this._revealedTag = h(
+      'span',
+      {
+        class: 'jp-DuelTag jp-DuelRevealedTag',
+        testid: 'duel-revealed',
+        title: `The duel is over: ${opponentName}'s final code, in full`
+      },
+      'Revealed'
+    );
+    this._revealedTag.hidden = true;
     theirs.addWidget(
       nodeWidget(
         h(
           'div',
           { class: 'jp-DuelView-columnHeader', testid: 'duel-opponent' },
-          h('span', { class: 'jp-DuelView-player' }, match.opponent.name),
+          h('span', { class: 'jp-DuelView-player' }, opponentName),
           match.opponent.bot
             ? h('span', { class: 'jp-DuelTag jp-mod-bot', testid: 'duel-opponent-bot', title: 'Practice bot' }, 'bot')
             : null,
-          match.opponent.guest ? h('span', { class: 'jp-DuelTag' }, 'guest') : null,
+          match.opponent.guest ? h('span', { class: 'jp-DuelTag', testid: 'duel-opponent-guest' }, 'guest') : null,
           match.opponent.provisional && !match.opponent.bot
             ? h('span', { class: 'jp-DuelTag jp-mod-subtle', title: 'Rating still settling' }, 'provisional')
             : null,
           h('span', { class: 'jp-DuelView-playerMeta' }, `rating ${Math.round(match.opponent.rating)}`),
-          this._staleTag
+          this._staleTag,
+          h(
+            'span',
+            { class: 'jp-DuelView-headerEnd' },
+            h(
+              'span',
+              {
+                class: 'jp-DuelMirrorMode',
+                testid: 'duel-mirror-mode',
+                'data-mode': mirror.mode,
+                'data-delay': mirror.mode === 'delayed' ? formatSeconds(mirror.delay_s) : undefined,
+                title: badge.title,
+                'aria-label': `Mirror: ${badge.label}. ${badge.title}`
+              },
+              badge.label
+            ),
+            this._revealedTag
+          )
         )
       )
     );
-    const mirrorModel = new CodeEditor.Model({ mimeType: PYTHON_MIME });
-    this._mirror = new OpponentMirror(mirrorModel, challenge.starter_code);
-    this._mirrorEditor = new CodeEditorWrapper({
-      factory: editorServices.factoryService.newInlineEditor,
-      model: mirrorModel,
-      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
-    });
-    this._mirrorEditor.addClass('jp-DuelView-editor');
-    this._mirrorEditor.addClass('jp-mod-readOnly');
-    this._mirrorEditor.node.dataset.testid = 'duel-mirror';
-    theirs.addWidget(this._mirrorEditor);
+    if (mirror.mode === 'live' || mirror.mode === 'delayed') {
+      const mirrorModel = new CodeEditor.Model({ mimeType: PYTHON_MIME });
+      this._mirror = new OpponentMirror(mirrorModel, challenge.starter_code);
+      const mirrorEditor = new CodeEditorWrapper({
+        factory: editorServices.factoryService.newInlineEditor,
+        model: mirrorModel,
+        editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
+      });
+      mirrorEditor.addClass('jp-DuelView-editor');
+      mirrorEditor.addClass('jp-mod-readOnly');
+      mirrorEditor.node.dataset.testid = 'duel-mirror';
+      mirrorEditor.node.dataset.mode = mirror.mode;
+      this._mirrorWidget = mirrorEditor;
+    } else if (mirror.mode === 'shape') {
+      // Until the first outline arrives: the starter code's, which is where every player starts.
+      this._shape = new ShapeView();
+      this._shape.setShape(codeShape(challenge.starter_code), Array.from(challenge.starter_code).length);
+      this._mirrorWidget = this._shape;
+    } else {
+      this._mirrorWidget = nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelMirrorOff', testid: 'duel-mirror-off' },
+          h('div', { class: 'jp-DuelMirrorOff-title' }, `${opponentName}'s code is hidden until the end`),
+          h(
+            'div',
+            { class: 'jp-DuelSidebar-hint' },
+            'Neither player sees the other’s code while the duel runs. Both codes are revealed when it ends.'
+          )
+        )
+      );
+    }
+    this._mirrorWidget.addClass('jp-DuelView-mirror');
+    theirs.addWidget(this._mirrorWidget);
     this._opponentProgress = h('div', { class: 'jp-DuelProgress', testid: 'duel-opponent-progress' });
     this._opponentStats = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-opponent-stats' });
     theirs.addWidget(
@@ -290,7 +353,7 @@ export class DuelView extends Widget {
       h(
         'div',
         { class: 'jp-DuelCountdown-box' },
-        h('div', { class: 'jp-DuelCountdown-label' }, `${match.you.name} vs ${match.opponent.name}`),
+        h('div', { class: 'jp-DuelCountdown-label' }, `${match.you.display_name} vs ${opponentName}`),
         this._countdownNumber,
         h('div', { class: 'jp-DuelCountdown-label' }, 'Get ready — the duel starts when the countdown ends')
       )
@@ -299,15 +362,16 @@ export class DuelView extends Widget {
 
     // ---------------------------------------------------------- wiring
     this._editorModel.sharedModel.changed.connect(this._onEditorChanged, this);
-    this._mirror.changed.connect(() => {
-      this._staleTag.hidden = !this._mirror.stale;
-      // A missed delta: the service's `battle_state` carries the opponent's whole code.
-      if (this._mirror.stale && !this.isOver && Date.now() - this._lastRefresh > 3000) {
+    this._mirror?.changed.connect((sender: OpponentMirror) => {
+      this._staleTag.hidden = !sender.stale || this.isOver;
+      // A missed delta: the service's `battle_state` carries the opponent's whole code (as far as shown).
+      if (sender.stale && !this.isOver && Date.now() - this._lastRefresh > 3000) {
         this._lastRefresh = Date.now();
         this._client.refreshBattle();
       }
     });
     client.opponentCode.connect(this._onOpponentCode, this);
+    client.opponentShape.connect(this._onOpponentShape, this);
     client.testResult.connect(this._onTestResult, this);
     client.submissionResult.connect(this._onSubmissionResult, this);
     client.battleComplete.connect(this._onBattleComplete, this);
@@ -366,7 +430,7 @@ export class DuelView extends Widget {
     }
     const answer = await showDialog({
       title: 'Forfeit this duel?',
-      body: `${this._battle.match.opponent.name} wins${this._battle.match.ranked ? ' and ratings change' : ''}.`,
+      body: `${this._battle.match.opponent.display_name} wins${this._battle.match.ranked ? ' and ratings change' : ''}.`,
       buttons: [Dialog.cancelButton({ label: 'Keep playing' }), Dialog.warnButton({ label: 'Forfeit' })]
     });
     if (answer.button.accept && !this.isOver) {
@@ -387,6 +451,7 @@ export class DuelView extends Widget {
     window.clearTimeout(this._retryTimer);
     this.node.removeEventListener('keydown', this._onKeydown, true);
     this._client.opponentCode.disconnect(this._onOpponentCode, this);
+    this._client.opponentShape.disconnect(this._onOpponentShape, this);
     this._client.testResult.disconnect(this._onTestResult, this);
     this._client.submissionResult.disconnect(this._onSubmissionResult, this);
     this._client.battleComplete.disconnect(this._onBattleComplete, this);
@@ -396,7 +461,8 @@ export class DuelView extends Widget {
     this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
     super.dispose();
     this._editorModel.dispose();
-    this._mirror.model.dispose();
+    this._mirror?.model.dispose();
+    this._revealedModel?.dispose();
   }
 
   // ---------------------------------------------------------------- events
@@ -430,7 +496,10 @@ export class DuelView extends Widget {
     if (this.code !== restore.code) {
       this._editorModel.sharedModel.setSource(restore.code);
     }
-    this._mirror.reset(state.opponent_code, state.opponent_seq);
+    this._mirror?.reset(state.opponent_code, state.opponent_seq);
+    if (this._shape && state.opponent_shape) {
+      this._shape.apply(state.opponent_shape);
+    }
 
     // Own results: the latest run's rows, the verdict of the last finished run.
     this._ownSubmission = -1;
@@ -471,8 +540,14 @@ export class DuelView extends Widget {
   }
 
   private _onOpponentCode(_: IDuelClient, msg: IOpponentCode): void {
-    if (msg.battle_id === this.battleId) {
-      this._mirror.apply(msg);
+    if (msg.battle_id === this.battleId && !this.isOver) {
+      this._mirror?.apply(msg);
+    }
+  }
+
+  private _onOpponentShape(_: IDuelClient, msg: IOpponentShape): void {
+    if (msg.battle_id === this.battleId && !this.isOver) {
+      this._shape?.apply(msg);
     }
   }
 
@@ -523,6 +598,42 @@ export class DuelView extends Widget {
     this._renderClock();
     this._updateButtons();
     this._renderOutcome(msg);
+    this._reveal(msg);
+  }
+
+  /** The battle is over: the opponent's final code replaces whatever the mirror mode showed. */
+  private _reveal(msg: IBattleComplete): void {
+    const opponent = this._battle.match.opponent;
+    const final = msg.codes?.find(c => c.name === opponent.name);
+    if (!final || this._revealedModel) {
+      return;
+    }
+    const model = new CodeEditor.Model({ mimeType: PYTHON_MIME });
+    model.sharedModel.setSource(final.code);
+    this._revealedModel = model;
+    const editor = new CodeEditorWrapper({
+      factory: this._editorServices.factoryService.newInlineEditor,
+      model,
+      editorOptions: { config: { readOnly: true, lineNumbers: true, lineWrap: false } }
+    });
+    editor.addClass('jp-DuelView-editor');
+    editor.addClass('jp-mod-readOnly');
+    editor.addClass('jp-mod-revealed');
+    editor.node.dataset.testid = 'duel-revealed-code';
+    const note = nodeWidget(
+      h(
+        'div',
+        { class: 'jp-DuelRevealedNote', role: 'note' },
+        `${opponent.display_name}'s final code, revealed now that the duel is over.`
+      )
+    );
+    const at = this._theirs.widgets.indexOf(this._mirrorWidget);
+    this._mirrorWidget.hide();
+    this._staleTag.hidden = true;
+    this._theirs.insertWidget(at + 1, note);
+    this._theirs.insertWidget(at + 2, editor);
+    this._revealedTag.hidden = false;
+    this.node.dataset.revealed = 'true';
   }
 
   /** A refused run or submission must not leave the buttons stuck in "Judging…". One refused because it came
@@ -682,7 +793,7 @@ export class DuelView extends Widget {
     if (!show) {
       return;
     }
-    const name = this._battle.match.opponent.name;
+    const name = this._battle.match.opponent.display_name;
     if (opp.graceUntil === null) {
       this._awayText.textContent = `Opponent disconnected — waiting for ${name} to come back`;
       delete this._away.dataset.grace;
@@ -747,7 +858,7 @@ export class DuelView extends Widget {
         'div',
         { class: 'jp-DuelOutcome-ratings' },
         ratingLine('You', mine.before, mine.after),
-        theirs ? ratingLine(theirs.name, theirs.before, theirs.after) : null,
+        theirs ? ratingLine(match.opponent.display_name, theirs.before, theirs.after) : null,
         msg.ranked ? null : h('div', { class: 'jp-DuelSidebar-hint' }, 'Casual duel: ratings unchanged.')
       ),
       again
@@ -777,10 +888,18 @@ export class DuelView extends Widget {
   private _retryTimer = 0;
   private readonly _battle: IBattle;
   private readonly _client: IDuelClient;
+  private readonly _editorServices: IEditorServices;
   private readonly _editorModel: CodeEditor.Model;
   private readonly _editor: CodeEditorWrapper;
-  private readonly _mirror: OpponentMirror;
-  private readonly _mirrorEditor: CodeEditorWrapper;
+  private readonly _theirs: Panel;
+  /** The opponent's code as the mirror mode shows it: an editor (live, delayed), an outline or a placeholder. */
+  private readonly _mirrorWidget: Widget;
+  /** Live and delayed modes: the text mirror. */
+  private readonly _mirror: OpponentMirror | null = null;
+  /** Shape mode: the outline. */
+  private readonly _shape: ShapeView | null = null;
+  private readonly _revealedTag: HTMLSpanElement;
+  private _revealedModel: CodeEditor.Model | null = null;
   private readonly _clock: HTMLDivElement;
   private readonly _runButton: HTMLButtonElement;
   private readonly _submitButton: HTMLButtonElement;
@@ -824,6 +943,37 @@ export namespace DuelView {
 /** Wrap plain DOM in a widget so it can sit in a Lumino layout next to the editors. */
 function nodeWidget(node: HTMLElement): Widget {
   return new Widget({ node });
+}
+
+/** Seconds for a person: `30`, `2.5`. */
+function formatSeconds(seconds: number): string {
+  return Number.isInteger(seconds) ? String(seconds) : seconds.toFixed(1);
+}
+
+/** The mirror mode badge of the opponent's pane: a short label and a tooltip saying what each side sees. */
+export function mirrorBadge(mirror: IMirrorInfo, ranked: boolean): { label: string; title: string } {
+  const end = ' Both codes are revealed in full when the duel ends.';
+  switch (mirror.mode) {
+    case 'live':
+      return { label: 'Live', title: 'You see their code as they type it, and they see yours.' + end };
+    case 'delayed': {
+      const delay = formatSeconds(mirror.delay_s);
+      return {
+        label: `Delayed · ${delay} s behind`,
+        title: `You see their code ${delay} seconds after they type it, and they see yours as late.` + end
+      };
+    }
+    case 'shape':
+      return {
+        label: ranked ? 'Outline only (ranked)' : 'Outline only',
+        title:
+          'You see the outline of their code (each line’s indentation and length) but none of its text; they see ' +
+          'yours the same way.' +
+          end
+      };
+    default:
+      return { label: 'Hidden until the end', title: 'Neither player sees the other’s code while the duel runs.' + end };
+  }
 }
 
 function verdictBadge(verdict: string): HTMLElement {

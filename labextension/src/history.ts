@@ -3,6 +3,9 @@
  * (`chart.ts`) and the leaderboard, all from the service's REST API (`rest.ts`).
  *
  * Refreshed when shown, after every `battle_complete` and when the player's identity changes.
+ *
+ * Each battle row also carries its fair-play signals (the final codes' similarity, large pastes): flags for a
+ * person to look at, never verdicts, so they are shown as neutral chips with a tooltip saying what they measure.
  */
 import { Widget } from '@lumino/widgets';
 import type { Message } from '@lumino/messaging';
@@ -10,11 +13,35 @@ import type { Message } from '@lumino/messaging';
 import { RatingChart, type IRatingPoint } from './chart';
 import { formatDelta, formatDuration, h } from './dom';
 import { duelIcon } from './icons';
-import type { IHistoryEntry, IUserProfile } from './protocol';
+import {
+  displayName,
+  isGuestHandle,
+  type IHistoryEntry,
+  type IPasteSignal,
+  type IUserProfile,
+  type MirrorMode
+} from './protocol';
 import { fetchHistory, fetchLeaderboard } from './rest';
 import type { IDuelClient } from './tokens';
 
 const LEADERBOARD_SIZE = 20;
+
+/** From this similarity of the two final codes on, the row shows a "similar" chip. */
+export const SIMILARITY_FLAG = 0.8;
+
+const MIRROR_TEXT: Record<MirrorMode, string> = {
+  live: 'live',
+  delayed: 'delayed',
+  shape: 'outline',
+  off: 'hidden'
+};
+
+const MIRROR_TITLE: Record<MirrorMode, string> = {
+  live: 'Each player saw the other’s code as it was typed',
+  delayed: 'Each player saw the other’s code some seconds late',
+  shape: 'Each player saw only the outline of the other’s code, no text',
+  off: 'Neither player saw the other’s code until the end'
+};
 
 const RESULT_TEXT: Record<string, string> = {
   win: 'W',
@@ -102,7 +129,13 @@ export class DuelHistory extends Widget {
                 h('th', {}, 'Challenge'),
                 h('th', {}, 'Result'),
                 h('th', { class: 'jp-mod-num' }, 'Rating'),
-                h('th', { class: 'jp-mod-num' }, 'Duration')
+                h('th', { class: 'jp-mod-num' }, 'Duration'),
+                h('th', { title: 'What each player saw of the other’s code during the battle' }, 'Mirror'),
+                h(
+                  'th',
+                  { title: 'Signals for a person to review (similar final codes, large pastes); not verdicts' },
+                  'Review flags'
+                )
               )
             ),
             this._rows
@@ -193,7 +226,7 @@ export class DuelHistory extends Widget {
   }
 
   private _renderProfile(profile: IUserProfile | null): void {
-    this._who.textContent = profile?.name ?? '';
+    this._who.textContent = profile?.display_name ?? displayName(profile?.name);
     this._rating.textContent = profile ? `${Math.round(profile.rating)}` : '–';
     this._provisional.hidden = !profile?.provisional;
   }
@@ -219,10 +252,16 @@ export class DuelHistory extends Widget {
             'data-result': b.result,
             'data-battle-id': b.battle_id,
             'data-ranked': String(b.ranked),
+            'data-mirror': b.mirror ?? undefined,
             title: b.reason ? `Ended by ${b.reason.replace('_', ' ')}` : ''
           },
           h('td', {}, formatDate(b.ended_at ?? b.started_at)),
-          h('td', {}, b.opponent ?? '?'),
+          h(
+            'td',
+            { 'data-opponent': b.opponent ?? undefined },
+            opponentName(b),
+            isGuestHandle(b.opponent) ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'guest') : null
+          ),
           h('td', {}, b.challenge_title || b.challenge_id),
           h(
             'td',
@@ -242,7 +281,13 @@ export class DuelHistory extends Widget {
                 )
               : null
           ),
-          h('td', { class: 'jp-mod-num' }, b.duration_s === null ? '–' : formatDuration(b.duration_s))
+          h('td', { class: 'jp-mod-num' }, b.duration_s === null ? '–' : formatDuration(b.duration_s)),
+          h(
+            'td',
+            { class: 'jp-DuelHistory-mirror', title: b.mirror ? MIRROR_TITLE[b.mirror] ?? '' : '' },
+            b.mirror ? MIRROR_TEXT[b.mirror] ?? b.mirror : '–'
+          ),
+          h('td', { class: 'jp-DuelHistory-signals' }, ...signalChips(b, me))
         );
       })
     );
@@ -299,21 +344,85 @@ export function ratingPoints(battles: IHistoryEntry[]): IRatingPoint[] {
     points.push({
       time: b.ended_at ?? b.started_at,
       rating: b.rating_after!,
-      label: `${b.result} vs ${b.opponent ?? '?'}`
+      label: `${b.result} vs ${opponentName(b)}`
     });
   }
   return points;
 }
 
+/** The opponent's name as people read it. */
+function opponentName(b: IHistoryEntry): string {
+  return b.opponent_display_name || displayName(b.opponent) || '?';
+}
+
+/**
+ * The review flags of one battle: "similar N%" when the final codes are alike, and per player the count of large
+ * pastes, each with a tooltip saying what was measured. None when there is no signal.
+ */
+function signalChips(b: IHistoryEntry, me: string): HTMLElement[] {
+  const chips: HTMLElement[] = [];
+  if (typeof b.similarity === 'number' && b.similarity >= SIMILARITY_FLAG) {
+    const percent = Math.round(b.similarity * 100);
+    chips.push(
+      h(
+        'span',
+        {
+          class: 'jp-DuelSignal jp-mod-similar',
+          testid: 'duel-signal-similar',
+          'data-similarity': String(b.similarity),
+          title:
+            `The two final codes are ${percent}% alike once names, strings, numbers, comments and layout are set ` +
+            'aside (the starter code does not count). Short or standard solutions are often alike: a flag to ' +
+            'review, not proof of copying.'
+        },
+        `similar ${percent}%`
+      )
+    );
+  }
+  const byPlayer = new Map<string, IPasteSignal[]>();
+  for (const paste of b.pastes ?? []) {
+    const player = paste.player ?? '';
+    byPlayer.set(player, [...(byPlayer.get(player) ?? []), paste]);
+  }
+  // The viewing player's own pastes first, then the opponent's.
+  const players = [...byPlayer.keys()].sort((x, y) => Number(y === me) - Number(x === me));
+  for (const player of players) {
+    const pastes = byPlayer.get(player)!;
+    const who = player === me ? 'You' : player === b.opponent ? opponentName(b) : displayName(player) || '?';
+    const list = pastes.map(p => `• ${p.chars} characters at ${formatDuration(p.at_s)}`).join('\n');
+    chips.push(
+      h(
+        'span',
+        {
+          class: 'jp-DuelSignal jp-mod-pastes',
+          testid: 'duel-signal-pastes',
+          'data-player': player,
+          'data-count': String(pastes.length),
+          title:
+            `Large insertions in one edit by ${who === 'You' ? 'you' : who} (time into the duel):\n${list}\n` +
+            'Pasting one’s own code is common: a flag to review, not proof of anything.'
+        },
+        `${who}: ${pastes.length} paste${pastes.length === 1 ? '' : 's'}`
+      )
+    );
+  }
+  return chips;
+}
+
 function leaderRow(p: IUserProfile, rank: number, me: boolean): HTMLTableRowElement {
   return h(
     'tr',
-    { class: me ? 'jp-mod-me' : '', 'data-me': me ? 'true' : undefined, 'data-name': p.name },
+    {
+      class: me ? 'jp-mod-me' : '',
+      'data-me': me ? 'true' : undefined,
+      'data-name': p.name,
+      'data-display-name': p.display_name ?? displayName(p.name)
+    },
     h('td', {}, String(rank)),
     h(
       'td',
-      {},
-      p.name,
+      { class: 'jp-DuelTable-player' },
+      p.display_name ?? displayName(p.name),
       p.guest ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'guest') : null,
       p.provisional ? h('span', { class: 'jp-DuelTag jp-mod-provisional', title: 'Rating still settling' }, 'provisional') : null
     ),

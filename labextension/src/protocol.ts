@@ -10,6 +10,20 @@ export const POOLS: Pool[] = ['any', 'easy', 'medium', 'hard'];
 
 export type Verdict = 'AC' | 'WA' | 'TLE' | 'MLE' | 'RE' | 'OLE' | 'CE' | 'REFUSED';
 
+/**
+ * What a player sees of the opponent's code while a battle runs: every edit (`live`), the same edits `delay_s`
+ * late (`delayed`), only each line's indentation and length (`shape`), or nothing (`off`). Both codes are
+ * revealed in full once the battle is over, whatever the mode.
+ */
+export type MirrorMode = 'live' | 'delayed' | 'shape' | 'off';
+export const MIRROR_MODES: MirrorMode[] = ['live', 'delayed', 'shape', 'off'];
+
+/**
+ * Prefix of a guest's handle. Every name field of the protocol is a *handle* (unique: a guest's is `guest:` and
+ * the chosen name); people are shown display names (`display_name`, or `displayName(handle)`).
+ */
+export const GUEST_PREFIX = 'guest:';
+
 /** One retain/insert/delete op. Counts are in Unicode code points (Python `str` indices). */
 export type DeltaOp = { retain: number } | { insert: string } | { delete: number };
 
@@ -18,6 +32,8 @@ export type DeltaOp = { retain: number } | { insert: string } | { delete: number
 export interface IRegisterUser {
   token?: string;
   display_name?: string;
+  /** The key this browser was given when it first registered this guest name (kept in `localStorage`). */
+  guest_key?: string;
 }
 
 export interface IJoinQueue {
@@ -56,7 +72,10 @@ export interface IPlayBot {
 // ------------------------------------------------------------------ shared objects
 
 export interface IUserProfile {
+  /** The handle (`guest:NAME` for a guest). */
   name: string;
+  /** What to show: the chosen name, without the guest prefix. */
+  display_name: string;
   rating: number;
   guest: boolean;
   /** The rating is still settling (few games, or a long absence). */
@@ -68,7 +87,10 @@ export interface IUserProfile {
 }
 
 export interface IPlayerInfo {
+  /** The handle (`guest:NAME` for a guest). */
   name: string;
+  /** What to show. */
+  display_name: string;
   rating: number;
   guest: boolean;
   /** The practice bot. */
@@ -102,6 +124,7 @@ export interface ITestDetail {
 }
 
 export interface IRatingChange {
+  /** A handle. */
   name: string;
   before: number;
   after: number;
@@ -112,6 +135,9 @@ export interface IRatingChange {
 export interface IRegistered {
   user: IUserProfile;
   battle_id: string | null;
+  resume_token: string | null;
+  /** The first time a guest name is registered: the key this browser must send with it from now on. */
+  guest_key: string | null;
 }
 
 export interface IQueueUpdate {
@@ -125,6 +151,14 @@ export interface IQueueUpdate {
   window: number;
   /** Waited long enough to be offered a practice bot. */
   bot_available: boolean;
+  /** The mirror mode the battles of this queue use. */
+  mirror: MirrorMode;
+}
+
+export interface IMirrorInfo {
+  mode: MirrorMode;
+  /** In `delayed` mode: how late the opponent's edits are shown (0 otherwise). */
+  delay_s: number;
 }
 
 export interface IMatchFound {
@@ -141,10 +175,12 @@ export interface IMatchFound {
   /** The service's clock when sending. */
   server_time: number;
   resume_token: string;
+  mirror: IMirrorInfo;
 }
 
 export interface IOpponentStatus {
   battle_id: string;
+  /** A handle. */
   name: string;
   connected: boolean;
   /** While disconnected: seconds left for them to come back. */
@@ -160,9 +196,20 @@ export interface IOpponentCode {
   text: string | null;
 }
 
+/**
+ * The outline of the opponent's code (`shape` mirror mode), at most once a second: per line
+ * `[indentation in columns, length of the rest]`; `chars` is the whole code's length.
+ */
+export interface IOpponentShape {
+  battle_id: string;
+  lines: [number, number][];
+  chars: number;
+}
+
 export interface ITestResult {
   battle_id: string;
   submission_id: number;
+  /** A handle. */
   player: string;
   kind: 'sample' | 'hidden';
   index: number;
@@ -176,6 +223,7 @@ export interface ITestResult {
 export interface ISubmissionResult {
   battle_id: string;
   submission_id: number;
+  /** A handle. */
   player: string;
   samples_only: boolean;
   verdict: Verdict;
@@ -188,8 +236,11 @@ export interface ISubmissionResult {
 export interface IBattleState extends IMatchFound {
   your_code: string;
   your_seq: number;
+  /** In `live` mode the opponent's code now, in `delayed` mode as far as shown so far; '' otherwise. */
   opponent_code: string;
   opponent_seq: number;
+  /** In `shape` mode the current outline (null before any); null otherwise. */
+  opponent_shape: IOpponentShape | null;
   opponent_connected: boolean;
   your_tests: ITestResult[];
   your_submissions: ISubmissionResult[];
@@ -199,12 +250,22 @@ export interface IBattleState extends IMatchFound {
 
 export type CompleteReason = 'solved' | 'forfeit' | 'time_limit' | 'disconnect' | 'aborted';
 
+/** A player's final code, revealed to both players when the battle ends. */
+export interface IPlayerCode {
+  /** A handle. */
+  name: string;
+  code: string;
+}
+
 export interface IBattleComplete {
   battle_id: string;
+  /** The winner's handle. */
   winner: string | null;
   reason: CompleteReason;
   ranked: boolean;
   ratings: IRatingChange[];
+  /** Both final codes, whatever the mirror mode. */
+  codes: IPlayerCode[];
 }
 
 export interface IErrorEvent {
@@ -231,12 +292,23 @@ export interface ISessionInfo {
 
 export type HistoryResult = 'win' | 'loss' | 'draw' | 'aborted' | 'running';
 
-/** One row of `GET {api_url}users/{name}/battles` (newest first). */
+/** A large insertion in one edit (a fair-play signal, not a verdict). */
+export interface IPasteSignal {
+  /** A handle. */
+  player: string | null;
+  chars: number;
+  /** Seconds after the battle's clock started. */
+  at_s: number;
+}
+
+/** One row of `GET {api_url}users/{handle}/battles` (newest first). */
 export interface IHistoryEntry {
   battle_id: string;
   challenge_id: string;
   challenge_title?: string | null;
+  /** The opponent's handle. */
   opponent: string | null;
+  opponent_display_name?: string | null;
   result: HistoryResult;
   ranked: boolean;
   rating_before: number | null;
@@ -245,6 +317,42 @@ export interface IHistoryEntry {
   started_at: number;
   ended_at: number | null;
   duration_s: number | null;
+  /** The mirror mode the battle was played with (null for battles from before modes). */
+  mirror?: MirrorMode | null;
+  /** Token similarity of the two final codes, 0..1 (null: nothing to compare). */
+  similarity?: number | null;
+  pastes?: IPasteSignal[];
+}
+
+/** The name to show for a handle when no `display_name` came with it. */
+export function displayName(handle: string | null | undefined): string {
+  if (!handle) {
+    return '';
+  }
+  return handle.startsWith(GUEST_PREFIX) ? handle.slice(GUEST_PREFIX.length) : handle;
+}
+
+/** Whether a handle is a guest's. */
+export function isGuestHandle(handle: string | null | undefined): boolean {
+  return !!handle && handle.startsWith(GUEST_PREFIX);
+}
+
+/**
+ * The outline of `code` as the service computes it for the `shape` mirror: per line, the indentation in columns
+ * (a tab is 4) and the length of the rest without trailing whitespace, both in code points.
+ */
+export function codeShape(code: string, maxLines = 400): [number, number][] {
+  return code
+    .split('\n')
+    .slice(0, maxLines)
+    .map(line => {
+      const body = line.replace(/^[ \t]+/, '');
+      let indent = 0;
+      for (const ch of line.slice(0, line.length - body.length)) {
+        indent = ch === '\t' ? indent + 4 - (indent % 4) : indent + 1;
+      }
+      return [indent, Array.from(body.trimEnd()).length] as [number, number];
+    });
 }
 
 /** How one battle ended, from the point of view of one player. */

@@ -10,7 +10,7 @@ import { Widget } from '@lumino/widgets';
 import { CommandIDs } from './commands';
 import { formatDuration, h } from './dom';
 import { duelIcon } from './icons';
-import { BOT_SPEEDS, POOLS, type BotSpeed, type Pool } from './protocol';
+import { BOT_SPEEDS, POOLS, type BotSpeed, type MirrorMode, type Pool } from './protocol';
 import type { IDuelClient } from './tokens';
 
 export class DuelSidebar extends Widget {
@@ -34,6 +34,15 @@ export class DuelSidebar extends Widget {
       testid: 'duel-name-input'
     });
     this._nameHint = h('div', { class: 'jp-DuelSidebar-hint' });
+    this._nameErrorTitle = h('div', { class: 'jp-DuelNameError-title' });
+    this._nameErrorDetail = h('div', { class: 'jp-DuelNameError-detail' });
+    this._nameError = h(
+      'div',
+      { class: 'jp-DuelNameError', testid: 'duel-name-error', role: 'alert' },
+      this._nameErrorTitle,
+      this._nameErrorDetail
+    );
+    this._nameError.hidden = true;
     this._me = h('span', { class: 'jp-DuelSidebar-me', testid: 'duel-me' });
     this._guestTag = h('span', { class: 'jp-DuelTag' }, 'guest');
     this._rating = h('span', { class: 'jp-DuelSidebar-ratingValue', testid: 'duel-rating' }, '–');
@@ -60,6 +69,8 @@ export class DuelSidebar extends Widget {
     );
     this._cancel = h('button', { class: 'jp-mod-styled jp-mod-reject jp-DuelButton', testid: 'duel-cancel' }, 'Cancel');
     this._queueStatus = h('div', { class: 'jp-DuelSidebar-queue', testid: 'duel-queue-status' });
+    this._queueNote = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-queue-note' });
+    this._queueNote.hidden = true;
     this._window = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-queue-window' });
     this._window.hidden = true;
     this._botSpeed = h('select', { class: 'jp-mod-styled', 'aria-label': 'Bot speed', testid: 'duel-bot-speed' });
@@ -102,6 +113,7 @@ export class DuelSidebar extends Widget {
         { class: 'jp-DuelCard' },
         h('label', { class: 'jp-DuelSidebar-label' }, 'Display name'),
         this._nameInput,
+        this._nameError,
         this._nameHint,
         h(
           'div',
@@ -126,6 +138,7 @@ export class DuelSidebar extends Widget {
         h('label', { class: 'jp-DuelSidebar-check' }, this._rankedBox, ' Ranked (changes ratings)'),
         h('div', { class: 'jp-DuelSidebar-buttons' }, this._find, this._cancel),
         this._queueStatus,
+        this._queueNote,
         this._window,
         this._botOffer
       ),
@@ -174,10 +187,29 @@ export class DuelSidebar extends Widget {
     this._render();
   }
 
-  /** The name shown: the registered one, else the one asked for, else the Jupyter user. */
+  /** The name shown: the registered one (without the guest prefix), else the one asked for, else the Jupyter user. */
   private _displayedName(): string {
     const client = this._client;
-    return client.profile?.name ?? (client.requestedName || client.session?.user || '');
+    return client.profile?.display_name ?? (client.requestedName || client.session?.user || '');
+  }
+
+  /** A guest name the service refused, said next to the name field. */
+  private _renderNameError(): void {
+    const error = this._client.nameError;
+    this._nameError.hidden = error === null;
+    if (error === null) {
+      delete this._nameError.dataset.code;
+      return;
+    }
+    this._nameError.dataset.code = error.code;
+    const title = NAME_ERROR_TEXT[error.code] ?? 'This name cannot be used';
+    this._nameErrorTitle.textContent = `“${error.name}”: ${title}.`;
+    this._nameErrorDetail.textContent =
+      error.code === 'name_taken'
+        ? 'Another browser registered this guest name first. Choose another name; meanwhile you play as your Jupyter user.'
+        : error.code === 'name_confusable'
+          ? `${capitalize(error.message)}. Choose a name that reads differently; meanwhile you play as your Jupyter user.`
+          : `${capitalize(error.message)}.`;
   }
 
   private _render(): void {
@@ -199,7 +231,8 @@ export class DuelSidebar extends Widget {
       ? 'This server does not allow guest names: you play as your Jupyter user.'
       : busy
         ? 'The name can change once you are out of the queue or battle.'
-        : 'Press Enter to apply. A name other than your Jupyter user plays as a guest.';
+        : 'Press Enter to apply. A name other than your Jupyter user plays as a guest; this browser keeps it.';
+    this._renderNameError();
 
     const profile = client.profile;
     this._me.textContent = name || '…';
@@ -236,7 +269,8 @@ export class DuelSidebar extends Widget {
     if (queue) {
       const waited = queue.waited_s + (Date.now() - queue.receivedAt) / 1000;
       const players = queue.size === 1 ? '1 player' : `${queue.size} players`;
-      text = `Searching ${queue.pool === 'any' ? 'any pool' : queue.pool} (${queue.ranked ? 'ranked' : 'casual'}) · #${queue.position} of ${players} · ${formatDuration(waited)}`;
+      const kind = `${queue.ranked ? 'Ranked' : 'Casual'} · ${MIRROR_QUEUE_TEXT[queue.mirror] ?? queue.mirror}`;
+      text = `Searching ${queue.pool === 'any' ? 'any pool' : queue.pool} · ${kind} · #${queue.position} of ${players} · ${formatDuration(waited)}`;
       state = 'waiting';
     } else if (client.battle && !client.battle.complete) {
       text = 'Matched — duel in progress.';
@@ -247,6 +281,21 @@ export class DuelSidebar extends Widget {
     }
     this._queueStatus.dataset.state = state;
     this._queueStatus.textContent = text;
+    if (queue) {
+      this._queueStatus.dataset.ranked = String(queue.ranked);
+      this._queueStatus.dataset.mirror = queue.mirror;
+      this._queueStatus.title = MIRROR_QUEUE_TITLE[queue.mirror] ?? '';
+    } else {
+      delete this._queueStatus.dataset.ranked;
+      delete this._queueStatus.dataset.mirror;
+      this._queueStatus.title = '';
+    }
+    // Asked for ranked, queued casual: this server does not rate guests.
+    const demoted = queue !== null && !queue.ranked && client.ranked && (client.profile?.guest ?? false);
+    this._queueNote.hidden = !demoted;
+    this._queueNote.textContent = demoted
+      ? 'Guests play casual duels on this server: ratings are kept for signed-in players.'
+      : '';
 
     // The rating window grows with waiting; the bot is offered once the service says so.
     const gap = queue && typeof queue.window === 'number' ? queue.window : null;
@@ -273,7 +322,8 @@ export class DuelSidebar extends Widget {
             'div',
             {},
             'Duel vs ',
-            h('strong', {}, battle.match.opponent.name),
+            h('strong', {}, battle.match.opponent.display_name),
+            battle.match.opponent.guest ? h('span', { class: 'jp-DuelTag jp-DuelSidebar-tag' }, 'guest') : null,
             battle.practice ? h('span', { class: 'jp-DuelTag jp-mod-bot' }, 'bot') : null
           ),
           battle.practice ? h('div', { class: 'jp-DuelSidebar-hint' }, 'Practice, unrated') : null,
@@ -303,6 +353,10 @@ export class DuelSidebar extends Widget {
   private readonly _problem: HTMLDivElement;
   private readonly _nameInput: HTMLInputElement;
   private readonly _nameHint: HTMLDivElement;
+  private readonly _nameError: HTMLDivElement;
+  private readonly _nameErrorTitle: HTMLDivElement;
+  private readonly _nameErrorDetail: HTMLDivElement;
+  private readonly _queueNote: HTMLDivElement;
   private readonly _me: HTMLSpanElement;
   private readonly _guestTag: HTMLSpanElement;
   private readonly _rating: HTMLSpanElement;
@@ -339,6 +393,29 @@ function stat(label: string, value: number, cls: string): HTMLElement {
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
+
+/** What a refused guest name is told, by error code. */
+const NAME_ERROR_TEXT: Record<string, string> = {
+  name_taken: 'This guest name is used in another browser',
+  name_confusable: 'Looks like another player’s name',
+  invalid_name: 'Not a valid name',
+  guests_disabled: 'This server does not allow guest names'
+};
+
+/** The queue's mirror mode, as the queue status says it. */
+const MIRROR_QUEUE_TEXT: Record<MirrorMode, string> = {
+  live: 'live mirror',
+  delayed: 'delayed mirror',
+  shape: 'outline only',
+  off: 'code hidden'
+};
+
+const MIRROR_QUEUE_TITLE: Record<MirrorMode, string> = {
+  live: 'You and your opponent see each other’s code as it is typed.',
+  delayed: 'You and your opponent see each other’s code some seconds late.',
+  shape: 'You and your opponent see only the outline of each other’s code (line indentation and length), no text.',
+  off: 'Neither player sees the other’s code until the duel ends.'
+};
 
 /** Only the registered state says "connected" (so a text check cannot mistake "disconnected" for it). */
 const STATE_LABELS: Record<string, string> = {

@@ -11,6 +11,7 @@ import type {
   IErrorEvent,
   IMatchFound,
   IOpponentCode,
+  IOpponentShape,
   IOpponentStatus,
   IQueueUpdate,
   ISessionInfo,
@@ -22,6 +23,15 @@ import type {
 
 /** `connected` means registered with the service, not merely a socket being open. */
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+/** A guest name the service refused (`name_taken`, `name_confusable`, `invalid_name`), to show by the name field. */
+export interface INameError {
+  /** The name that was asked for. */
+  name: string;
+  code: string;
+  /** The service's sentence. */
+  message: string;
+}
 
 /** The current queue wait, with the local time the status arrived (to tick the wait time locally). */
 export interface IQueueStatus extends IQueueUpdate {
@@ -78,6 +88,8 @@ export interface IDuelClient {
   readonly lastRestore: IBattleRestore | null;
   /** A human-readable problem with the connection, if any. */
   readonly problem: string | null;
+  /** The last guest name the service refused, until another name is chosen. */
+  readonly nameError: INameError | null;
 
   pool: Pool;
   ranked: boolean;
@@ -89,6 +101,8 @@ export interface IDuelClient {
   readonly battleRestored: ISignal<IDuelClient, IBattleRestore>;
   readonly opponentStatus: ISignal<IDuelClient, IOpponentStatus>;
   readonly opponentCode: ISignal<IDuelClient, IOpponentCode>;
+  /** The opponent's outline (`shape` mirror mode). */
+  readonly opponentShape: ISignal<IDuelClient, IOpponentShape>;
   readonly testResult: ISignal<IDuelClient, ITestResult>;
   readonly submissionResult: ISignal<IDuelClient, ISubmissionResult>;
   readonly battleComplete: ISignal<IDuelClient, IBattleComplete>;

@@ -13,10 +13,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .fairplay import inserted_chars
 from .protocol import SyncCode, apply_delta
 
 if TYPE_CHECKING:
     from .challenges import Challenge
+    from .mirror import DelayedFeed
     from .protocol import SubmissionResult, TestResult
     from .store import Profile
 
@@ -44,13 +46,17 @@ class Seat:
     gone_since: float | None = None
     last_tests: list["TestResult"] = field(default_factory=list)  # the latest run, as its author saw it
     results: list["SubmissionResult"] = field(default_factory=list)  # every finished run, oldest first
+    pastes: list[tuple[float, int]] = field(default_factory=list)  # (seconds into the battle, characters)
+    delayed: "DelayedFeed | None" = None  # in the delayed mirror: the edits not yet shown to the opponent
+    shape_due: bool = False  # in the shape mirror: an outline is about to be sent
 
     @property
     def name(self) -> str:
         return self.profile.name
 
-    def apply_sync(self, msg: SyncCode, max_bytes: int) -> None:
-        """Apply a ``sync_code`` to this seat's copy of the code, or raise SyncRefused and change nothing."""
+    def apply_sync(self, msg: SyncCode, max_bytes: int) -> int:
+        """Apply a ``sync_code`` to this seat's copy of the code, or raise SyncRefused and change nothing.
+        Returns how many characters the edit added (a paste's size, for the fair-play signals)."""
         if msg.text is not None:
             if msg.seq <= self.seq:
                 raise SyncRefused("out_of_sync", f"seq {msg.seq} is not after {self.seq}")
@@ -64,7 +70,9 @@ class Seat:
                 raise SyncRefused("out_of_sync", f"the delta does not fit the text: {exc}") from None
         if len(new_text.encode("utf-8", "surrogatepass")) > max_bytes:
             raise SyncRefused("code_too_large", f"the code is over {max_bytes} bytes")
+        added = inserted_chars(msg.delta) if msg.text is None else len(new_text) - len(self.code)
         self.code, self.seq = new_text, msg.seq
+        return added
 
 
 @dataclass
@@ -83,6 +91,7 @@ class BattleState:
     time_limit_s: int
     started_at: float = field(default_factory=time.time)  # when the clock starts (after the countdown)
     outcome: Outcome | None = None
+    mirror: str = "live"  # mirror.MODES: what each player sees of the other's code
 
     @property
     def over(self) -> bool:
@@ -160,3 +169,13 @@ class BattleState:
         if winner is None:
             return 0.5
         return 1.0 if winner == self.seats[0].name else 0.0
+
+
+def dodge_cooldown(exits: list[float], now: float, base_s: float, max_s: float) -> float:
+    """Seconds before a player may queue again, given when (oldest first) they left battles early in the last
+    day: the first early exit is free, the second costs ``base_s``, each further one doubles it, up to ``max_s``,
+    counted from the latest exit."""
+    if base_s <= 0 or len(exits) < 2:
+        return 0.0
+    cooldown = min(base_s * 2 ** (len(exits) - 2), max_s)
+    return max(0.0, exits[-1] + cooldown - now)

@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 from .protocol import Insert, Retain, SyncCode
 
 if TYPE_CHECKING:
+    from .battleroom import BattleRoom
     from .battles import BattleState, Seat
-    from .service import DuelService
+
+#: The bot's account name, reserved: no player may take it, or a name that looks like it.
+BOT_NAME = "Practice bot"
 
 TICK_S = 0.5
 
 
 class PracticeBot:
-    def __init__(self, service: "DuelService", battle: "BattleState", seat: "Seat", chars_per_minute: float):
-        self.service, self.battle, self.seat = service, battle, seat
+    def __init__(self, room: "BattleRoom", battle: "BattleState", seat: "Seat", chars_per_minute: float):
+        self.room, self.battle, self.seat = room, battle, seat
         self.chars_per_tick = max(1, round(chars_per_minute * TICK_S / 60.0))
-
-    def start(self) -> None:
-        self.service.spawn(self.play())
 
     async def play(self) -> None:
         await asyncio.sleep(max(0.0, self.battle.started_at - time.time()))
@@ -40,8 +40,8 @@ class PracticeBot:
                 msg = SyncCode(battle_id=self.battle.id, seq=seq, text=chunk)
             else:
                 msg = SyncCode(battle_id=self.battle.id, seq=seq, delta=[Retain(retain=typed), Insert(insert=chunk)])
-            await self.service.sync_code(self.seat.name, msg)
+            await self.room.sync_code(self.seat.name, msg)
             typed += len(chunk)
             await asyncio.sleep(TICK_S)
         if not self.battle.over:
-            await self.service.submit(self.seat.name, self.battle.id, code, samples_only=False)
+            await self.room.submit(self.seat.name, self.battle.id, code, samples_only=False)

@@ -1,4 +1,4 @@
-"""Socket.IO event handling: validate each client event, dispatch it to the service, answer refusals.
+"""Socket.IO event handling: validate each client event, dispatch it to its room, answer refusals.
 
 Every client event goes through ``trigger_event``: it is counted against the connection's and the player's rate
 limits (``limits.RateLimiter``), its payload is checked against its model in ``protocol`` before any handler sees
@@ -17,12 +17,10 @@ from pydantic import ValidationError
 
 from . import protocol
 from .limits import RateLimiter, Refusal
-from .protocol import clip
+from .protocol import ServiceError, clip
 
 if TYPE_CHECKING:
     from .service import DuelService
-
-from .service import ServiceError
 
 
 #: Longest ``error.message``; what a client sent appears in it only clipped.
@@ -44,6 +42,7 @@ class DuelNamespace(socketio.AsyncNamespace):
     def __init__(self, service: "DuelService"):
         super().__init__("/")
         self.service = service
+        self.accounts, self.lobby, self.battles = service.accounts, service.lobby, service.battles
         self.players: dict[str, str] = {}  # sid -> player name
         self.limiter = RateLimiter(service.rate_limits)
 
@@ -67,7 +66,7 @@ class DuelNamespace(socketio.AsyncNamespace):
             edit = protocol.fast_sync_code(args[1])
             if edit is not None and name is not None:
                 try:
-                    await self.service.sync_code(name, edit)
+                    await self.battles.sync_code(name, edit)
                     return {"ok": True}
                 except ServiceError as exc:
                     return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
@@ -114,51 +113,45 @@ class DuelNamespace(socketio.AsyncNamespace):
         name = self.players.pop(sid, None)
         if name is not None:
             await self.leave_room(sid, f"player:{name}")
-            await self.service.disconnected(name, sid)
+            await self.accounts.disconnected(name, sid)
 
     # ------------------------------------------------------------ events
 
     async def on_register_user(self, sid, msg: protocol.RegisterUser):
-        profile = self.service.identify(msg.token, msg.display_name)
+        profile, guest_key = self.accounts.identify(msg)
         previous = self.players.get(sid)
         if previous is not None and previous != profile.name:
             await self.leave_room(sid, f"player:{previous}")
-            await self.service.disconnected(previous, sid)
+            await self.accounts.disconnected(previous, sid)
         self.players[sid] = profile.name
         # Rooms are per player, re-entered on every (re)connect: events reach every tab of the player.
         await self.enter_room(sid, f"player:{profile.name}")
-        await self.service.connected(profile.name, sid)
-        battle_id = self.service.battle_of.get(profile.name)
-        payload = protocol.Registered(
-            user=self.service.profile_view(profile),
-            battle_id=battle_id,
-            resume_token=self.service.resume_tokens.issue(battle_id, profile.name) if battle_id else None,
-        )
-        await self.service.emit("registered", payload, sid=sid)
+        await self.accounts.connected(profile.name, sid)
+        await self.service.emit("registered", self.accounts.registered(profile, guest_key), sid=sid)
         return {"name": profile.name}
 
     async def on_join_queue(self, sid, msg: protocol.JoinQueue):
-        await self.service.join_queue(self.players[sid], msg)
+        await self.lobby.join_queue(self.players[sid], msg)
 
     async def on_leave_queue(self, sid, msg: protocol.LeaveQueue):
-        await self.service.leave_queue(self.players[sid])
+        await self.lobby.leave_queue(self.players[sid])
 
     async def on_sync_code(self, sid, msg: protocol.SyncCode):
-        await self.service.sync_code(self.players[sid], msg)
+        await self.battles.sync_code(self.players[sid], msg)
 
     async def on_run_samples(self, sid, msg: protocol.RunSamples):
-        submission_id = await self.service.submit(self.players[sid], msg.battle_id, msg.code, samples_only=True)
+        submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=True)
         return {"submission_id": submission_id}
 
     async def on_submit_code(self, sid, msg: protocol.SubmitCode):
-        submission_id = await self.service.submit(self.players[sid], msg.battle_id, msg.code, samples_only=False)
+        submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=False)
         return {"submission_id": submission_id}
 
     async def on_forfeit(self, sid, msg: protocol.Forfeit):
-        await self.service.forfeit(self.players[sid], msg.battle_id)
+        await self.battles.forfeit(self.players[sid], msg.battle_id)
 
     async def on_resume(self, sid, msg: protocol.Resume):
-        await self.service.resume(self.players[sid], msg.resume_token, sid)
+        await self.battles.resume(self.players[sid], msg.resume_token, sid)
 
     async def on_play_bot(self, sid, msg: protocol.PlayBot):
-        await self.service.play_bot(self.players[sid], msg)
+        await self.lobby.play_bot(self.players[sid], msg)

@@ -2,7 +2,8 @@
 
 ``docs/protocol.md`` documents each model field by field; ``tests/unit/test_protocol_doc.py`` holds the two
 together. Incoming payloads are validated with these models before anything else happens; outgoing payloads
-are built from them, so a field can never appear on the wire without being documented.
+are built from them, so a field can never appear on the wire without being documented. A refusal travels as a
+``ServiceError`` until it is sent as an ``error`` event.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ Text = Annotated[StrictStr, _UNICODE]
 BattleId = Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
 Pool = Literal["any", "easy", "medium", "hard"]
 Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "REFUSED"]
+MirrorMode = Literal["live", "delayed", "shape", "off"]
 
 
 class Incoming(BaseModel):
@@ -108,6 +110,7 @@ def apply_delta(text: str, delta: list[DeltaOp] | list[dict]) -> str:
 class RegisterUser(Incoming):
     token: Annotated[StrictStr, Field(max_length=4096), _UNICODE] | None = None
     display_name: Annotated[StrictStr, Field(min_length=1, max_length=32), _UNICODE] | None = None
+    guest_key: Annotated[StrictStr, Field(min_length=1, max_length=128), _UNICODE] | None = None
 
     @model_validator(mode="after")
     def _one_identity(self) -> "RegisterUser":
@@ -242,6 +245,7 @@ INCOMING: dict[str, type[Incoming]] = {
 
 class PlayerInfo(Outgoing):
     name: str
+    display_name: str
     rating: float
     guest: bool
     bot: bool
@@ -250,6 +254,7 @@ class PlayerInfo(Outgoing):
 
 class UserProfile(Outgoing):
     name: str
+    display_name: str
     rating: float
     guest: bool
     provisional: bool
@@ -263,6 +268,7 @@ class Registered(Outgoing):
     user: UserProfile
     battle_id: str | None
     resume_token: str | None
+    guest_key: str | None
 
 
 class QueueUpdate(Outgoing):
@@ -274,6 +280,7 @@ class QueueUpdate(Outgoing):
     waited_s: float
     window: float
     bot_available: bool
+    mirror: MirrorMode
 
 
 class SampleView(Outgoing):
@@ -294,6 +301,11 @@ class ChallengeView(Outgoing):
     hidden_count: int
 
 
+class MirrorInfo(Outgoing):
+    mode: MirrorMode
+    delay_s: float
+
+
 class MatchFound(Outgoing):
     battle_id: str
     challenge: ChallengeView
@@ -305,6 +317,7 @@ class MatchFound(Outgoing):
     deadline: float
     server_time: float
     resume_token: str
+    mirror: MirrorInfo
 
 
 class OpponentCode(Outgoing):
@@ -312,6 +325,12 @@ class OpponentCode(Outgoing):
     seq: int
     delta: list[dict] | None
     text: str | None
+
+
+class OpponentShape(Outgoing):
+    battle_id: str
+    lines: list[list[int]]
+    chars: int
 
 
 class TestDetail(Outgoing):
@@ -351,6 +370,11 @@ class RatingChange(Outgoing):
     after: float
 
 
+class PlayerCode(Outgoing):
+    name: str
+    code: str
+
+
 class OpponentStatus(Outgoing):
     battle_id: str
     name: str
@@ -367,6 +391,7 @@ class BattleState(MatchFound):
     your_seq: int
     opponent_code: str
     opponent_seq: int
+    opponent_shape: OpponentShape | None
     opponent_connected: bool
     your_tests: list[TestResult]
     your_submissions: list[SubmissionResult]
@@ -380,6 +405,7 @@ class BattleComplete(Outgoing):
     reason: Literal["solved", "forfeit", "time_limit", "disconnect", "aborted"]
     ranked: bool
     ratings: list[RatingChange]
+    codes: list[PlayerCode]
 
 
 class Error(Outgoing):
@@ -389,11 +415,21 @@ class Error(Outgoing):
     retry_after_s: float | None = None
 
 
+class ServiceError(Exception):
+    """A refusal that becomes an ``error`` event (code from ``ERROR_CODES``)."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+
+
 OUTGOING: dict[str, type[Outgoing]] = {
     "registered": Registered,
     "queue_update": QueueUpdate,
     "match_found": MatchFound,
     "opponent_code": OpponentCode,
+    "opponent_shape": OpponentShape,
     "opponent_status": OpponentStatus,
     "battle_state": BattleState,
     "test_result": TestResult,
@@ -411,8 +447,10 @@ ERROR_CODES = {
     "not_registered": "register_user must succeed before this event",
     "auth_failed": "the identity token is missing, forged or expired",
     "guests_disabled": "this service does not accept self-chosen display names",
-    "invalid_name": "a guest name is 1-32 letters, digits, spaces, dots, dashes or underscores",
-    "name_taken": "the guest name belongs to a signed-in player (or the reverse)",
+    "invalid_name": "a guest name is 1-32 letters, digits, spaces, dots, dashes or underscores, after Unicode "
+    "normalisation (NFKC)",
+    "name_taken": "the guest name belongs to another browser (its guest key is missing or wrong)",
+    "name_confusable": "the name looks like another player's name (same letters once look-alikes are mapped)",
     "already_queued": "the player is already waiting in a queue",
     "queue_cooldown": "the player left battles early too often today; retry_after_s says when the queue opens again",
     "not_queued": "the player is not waiting in any queue",

@@ -75,26 +75,25 @@ class ChallengeHandler(DuelAPIHandler):
 
 class QueueInfoHandler(DuelAPIHandler):
     def get(self):
-        self.write_json(self.service.queue_info(self.get_argument("name", None)))
+        self.write_json(self.service.lobby.queue_info(self.get_argument("name", None)))
 
 
 class LeaderboardHandler(DuelAPIHandler):
     def get(self):
-        players = [self.service.profile_view(p).model_dump() for p in self.service.store.leaderboard()]
-        self.write_json({"players": players})
+        self.write_json({"players": [p.model_dump() for p in self.service.accounts.leaderboard()]})
 
 
 class UserHandler(DuelAPIHandler):
     def get(self, name: str):
-        profile = self.service.store.get_user(name)
+        profile = self.service.accounts.user_view(name)
         if profile is None:
             return self.fail(404, "unknown_user", f"no player is called {clip(name)!r}")
-        self.write_json(self.service.profile_view(profile).model_dump())
+        self.write_json(profile.model_dump())
 
 
 class UserBattlesHandler(DuelAPIHandler):
     def get(self, name: str):
-        battles = self.service.history(name)
+        battles = self.service.battles.history(name)
         if battles is None:
             return self.fail(404, "unknown_user", f"no player is called {clip(name)!r}")
         self.write_json({"battles": battles})

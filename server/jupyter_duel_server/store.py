@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from .auth import GUEST_PREFIX, display_name, guest_key_matches, new_guest_key, skeleton
 from .rating import PlayerRating
 
 
@@ -42,8 +43,10 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True, index=True)  # the handle: guests' start "guest:"
     guest: Mapped[bool] = mapped_column(Boolean, default=False)
+    skeleton: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # auth.skeleton
+    guest_key_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the browser's key, hashed
     bot: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[float] = mapped_column(Float)
     rd: Mapped[float] = mapped_column(Float, default=350.0)
@@ -73,6 +76,20 @@ class Battle(Base):
     rating_b_before: Mapped[float] = mapped_column(Float)
     rating_a_after: Mapped[float | None] = mapped_column(Float, nullable=True)
     rating_b_after: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mirror: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the mirror mode it was played with
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)  # fairplay.similarity of final codes
+
+
+class PasteEvent(Base):
+    """A large insertion into a player's code in one edit: a fair-play signal for a person to look at."""
+
+    __tablename__ = "paste_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    chars: Mapped[int] = mapped_column(Integer)
+    at_s: Mapped[float] = mapped_column(Float)  # seconds after the battle's clock started
 
 
 class Submission(Base):
@@ -108,9 +125,14 @@ class Profile:
     def rating_state(self) -> PlayerRating:
         return PlayerRating(self.rating, self.rd, self.volatility, self.games, self.last_rated_at)
 
+    @property
+    def display_name(self) -> str:
+        return display_name(self.name)
+
     def as_dict(self, provisional: bool) -> dict:
         return {
             "name": self.name,
+            "display_name": self.display_name,
             "rating": round(self.rating, 1),
             "guest": self.guest,
             "provisional": provisional,
@@ -129,7 +151,11 @@ def _profile(user: User) -> Profile:
 
 
 class NameTaken(Exception):
-    """A guest asked for the name of a non-guest user (or the reverse)."""
+    """The name belongs to another account: a guest's held by another browser, or the bot's."""
+
+
+class NameConfusable(Exception):
+    """A new guest name looks like an existing player's name; carries that name."""
 
 
 class Store:
@@ -150,6 +176,7 @@ class Store:
         Base.metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._upgrade_names()
         self.initial = initial or PlayerRating(1200.0)
 
     def close(self) -> None:
@@ -157,35 +184,72 @@ class Store:
 
     # ------------------------------------------------------------ users
 
-    def get_or_create_user(self, name: str, guest: bool, bot: bool = False) -> Profile:
+    def _upgrade_names(self) -> None:
+        """Give a database of an older version the guest namespace and the name skeletons."""
+        with self._session.begin() as db:
+            for user in db.scalars(select(User).where(User.guest.is_(True), ~User.name.startswith(GUEST_PREFIX))):
+                user.name = GUEST_PREFIX + user.name
+            for user in db.scalars(select(User).where(User.skeleton.is_(None))):
+                user.skeleton = skeleton(display_name(user.name))
+
+    def _new_user(self, db, handle: str, guest: bool, bot: bool = False, key_hash: str | None = None) -> User:
+        user = User(
+            name=handle,
+            guest=guest,
+            bot=bot,
+            skeleton=skeleton(display_name(handle)),
+            guest_key_hash=key_hash,
+            rating=self.initial.rating,
+            rd=self.initial.rd,
+            volatility=self.initial.volatility,
+            created_at=time.time(),
+        )
+        db.add(user)
+        db.flush()
+        return user
+
+    def get_or_create_user(self, name: str, guest: bool = False, bot: bool = False) -> Profile:
+        """The signed-in user (or the bot) ``name``, created on first sight. Guests go through ``claim_guest``."""
         with self._session.begin() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
-                user = User(
-                    name=name,
-                    guest=guest,
-                    bot=bot,
-                    rating=self.initial.rating,
-                    rd=self.initial.rd,
-                    volatility=self.initial.volatility,
-                    created_at=time.time(),
-                )
-                db.add(user)
-                db.flush()
+                user = self._new_user(db, name, guest, bot)
             elif user.guest != guest or user.bot != bot:
                 raise NameTaken(name)
             return _profile(user)
+
+    def claim_guest(self, name: str, key: str | None) -> tuple[Profile, str | None]:
+        """The guest account called ``name`` for the browser that holds ``key``: (profile, a new key to give that
+        browser, or None). The first browser to register a name gets its key; any other gets NameTaken. A new
+        name that looks like an existing player's (``auth.skeleton``) raises NameConfusable, unless it is that
+        name exactly (a guest called like a signed-in user is told apart by its namespace)."""
+        handle = GUEST_PREFIX + name
+        with self._session.begin() as db:
+            user = db.scalar(select(User).where(User.name == handle))
+            if user is not None:
+                if user.guest_key_hash is not None:
+                    if not guest_key_matches(key, user.guest_key_hash):
+                        raise NameTaken(name)
+                    return _profile(user), None
+                new_key, user.guest_key_hash = new_guest_key()  # a guest from before keys: the first claims it
+                return _profile(user), new_key
+            for other in db.scalars(select(User.name).where(User.skeleton == skeleton(name))):
+                if display_name(other) != name:
+                    raise NameConfusable(display_name(other))
+            new_key, key_hash = new_guest_key()
+            return _profile(self._new_user(db, handle, True, key_hash=key_hash)), new_key
 
     def get_user(self, name: str) -> Profile | None:
         with self._session() as db:
             user = db.scalar(select(User).where(User.name == name))
             return _profile(user) if user else None
 
-    def leaderboard(self, limit: int = 100) -> list[Profile]:
+    def leaderboard(self, limit: int = 100, guests: bool = False) -> list[Profile]:
+        visible = [User.bot.is_(False), User.games > 0] + ([] if guests else [User.guest.is_(False)])
         with self._session() as db:
             users = db.scalars(
                 select(User)
-                .where(User.bot.is_(False), User.games > 0)
+                .where(*visible)
                 .order_by(User.rating.desc(), User.name)
                 .limit(limit)
             )
@@ -194,7 +258,8 @@ class Store:
     # ------------------------------------------------------------ battles
 
     def create_battle(
-        self, battle_id: str, challenge_id: str, a: Profile, b: Profile, ranked: bool, started_at: float
+        self, battle_id: str, challenge_id: str, a: Profile, b: Profile, ranked: bool, started_at: float,
+        mirror: str | None = None,
     ) -> None:
         with self._session.begin() as db:
             db.add(
@@ -208,6 +273,7 @@ class Store:
                     started_at=started_at,
                     rating_a_before=a.rating,
                     rating_b_before=b.rating,
+                    mirror=mirror,
                 )
             )
 
@@ -235,8 +301,11 @@ class Store:
         reason: str,
         ended_at: float,
         rate: Callable[[PlayerRating, PlayerRating], tuple[PlayerRating, PlayerRating]] | None,
+        similarity: float | None = None,
+        pastes: list[tuple[int, int, float]] = (),
     ) -> dict[int, tuple[float, float]]:
-        """Close a running battle and apply the rating change in one transaction.
+        """Close a running battle and apply the rating change in one transaction, with its fair-play signals
+        (the final codes' similarity; pastes as (user id, characters, seconds into the battle)).
 
         ``rate`` gets both players' ratings as stored inside this transaction (first player first) and returns
         the new ones; None leaves ratings and counts alone (unrated or aborted). Returns user id ->
@@ -248,6 +317,8 @@ class Store:
             if battle is None or battle.status != "running":
                 raise ValueError(f"battle {battle_id} is not running")
             battle.status, battle.winner_id, battle.reason, battle.ended_at = status, winner_id, reason, ended_at
+            battle.similarity = similarity
+            db.add_all(PasteEvent(battle_id=battle_id, user_id=u, chars=c, at_s=t) for u, c, t in pastes)
             users = [db.get(User, uid, with_for_update=True) for uid in (battle.player_a_id, battle.player_b_id)]
             before = [u.rating for u in users]
             if rate is not None:
@@ -315,6 +386,11 @@ class Store:
             ).all()
             names = {u.id: u.name for u in db.scalars(select(User).where(User.id.in_(
                 {r.player_a_id for r in rows} | {r.player_b_id for r in rows})))}
+            pastes: dict[str, list[dict]] = {}
+            for paste in db.scalars(select(PasteEvent).where(PasteEvent.battle_id.in_([r.id for r in rows]))
+                                    .order_by(PasteEvent.at_s)):
+                pastes.setdefault(paste.battle_id, []).append(
+                    {"player": names.get(paste.user_id), "chars": paste.chars, "at_s": round(paste.at_s, 1)})
             out = []
             for b in rows:
                 mine_a = b.player_a_id == user.id
@@ -332,6 +408,7 @@ class Store:
                         "battle_id": b.id,
                         "challenge_id": b.challenge_id,
                         "opponent": names.get(opponent_id),
+                        "opponent_display_name": display_name(names.get(opponent_id) or ""),
                         "result": result,
                         "ranked": b.ranked,
                         "rating_before": b.rating_a_before if mine_a else b.rating_b_before,
@@ -340,6 +417,9 @@ class Store:
                         "started_at": b.started_at,
                         "ended_at": b.ended_at,
                         "duration_s": round(b.ended_at - b.started_at, 1) if b.ended_at else None,
+                        "mirror": b.mirror,
+                        "similarity": b.similarity,
+                        "pastes": pastes.get(b.id, []),
                     }
                 )
             return out

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from challenge_builders import write_challenge
-from helpers import Player, ServiceProcess, get_json, start_battle
+from helpers import RATED_GUESTS, Player, ServiceProcess, get_json, start_battle
 from jupyter_duel_server.challenges import Challenge, ChallengeLibrary
 from test_validator import write_pair
 
@@ -86,7 +86,7 @@ def library(extra_pack):
 
 @pytest.fixture
 def service(tmp_path, extra_pack):
-    svc = ServiceProcess(tmp_path, "--allow-guests", f"--DuelService.challenge_dirs={extra_pack}").start()
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, f"--DuelService.challenge_dirs={extra_pack}").start()
     yield svc
     svc.stop()
 

@@ -86,8 +86,15 @@ async def test_embedded_socketio_takes_tokens_not_names(jupyter):
     await player.refused("join_queue", {}, "not_registered")
     _, body = fetch(jupyter, "jupyter-duel/session", name="Grace")
     ack = await player.call("register_user", {"token": body["token"]})
-    assert ack == {"ok": True, "name": "Grace"}
-    assert (await player.expect("registered"))["user"]["guest"] is True
+    assert ack == {"ok": True, "name": "guest:Grace"}
+    registered = await player.expect("registered")
+    assert registered["user"]["guest"] is True and registered["user"]["display_name"] == "Grace"
+    # A token for a guest name proves the Jupyter user, not the browser: only the browser holding the guest key
+    # the name was first given to may use it again.
+    await player.refused("register_user", {"token": body["token"]}, "name_taken")
+    ack = await player.call("register_user", {"token": body["token"], "guest_key": registered["guest_key"]})
+    assert ack == {"ok": True, "name": "guest:Grace"}
+    assert (await player.expect("registered"))["guest_key"] is None  # issued once
     await player.close()
 
 

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from edge_clients import RawPolling, RawWebSocket, settled, tracebacks
-from helpers import Player, ServiceProcess
+from helpers import RATED_GUESTS, Player, ServiceProcess
 
 TEXT = "x" * 50_000  # a full-text edit just under the code-size limit
 FLOOD = 4_000  # edits of TEXT: 200 MB, far more than any bound lets wait
@@ -22,7 +22,7 @@ GROWTH_MB = 64  # what the flood may add to the service's resident memory
 def flood_service(tmp_path):
     config = tmp_path / "jupyter_duel_config.py"
     config.write_text('c.DuelService.rate_limits = {"sync": [0, 1]}\n')
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0", f"--config={config}").start()
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0", f"--config={config}").start()
     yield svc
     svc.stop()
 
@@ -68,7 +68,7 @@ async def test_websocket_client_that_stops_reading_is_disconnected(flood_service
         pongs.cancel()
     assert growth_mb < GROWTH_MB, f"the service grew by {growth_mb} MB"
     status = await flooder.expect("opponent_status")
-    assert status["name"] == "sleepy" and status["connected"] is False
+    assert status["name"] == "guest:sleepy" and status["connected"] is False
     # What sleepy finds when it reads again: whatever was already in flight, then the end of the connection.
     with contextlib.suppress(ConnectionError):
         while True:
@@ -98,7 +98,7 @@ async def test_polling_client_that_stops_polling_is_disconnected(flood_service):
         pongs.cancel()
     assert growth_mb < GROWTH_MB, f"the service grew by {growth_mb} MB"
     status = await flooder.expect("opponent_status")
-    assert status["name"] == "sleepy" and status["connected"] is False
+    assert status["name"] == "guest:sleepy" and status["connected"] is False
     assert (await sleepy.get())[0] == 400  # the session is gone
     await sleepy.close()
     await flooder.close()

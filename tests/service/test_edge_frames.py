@@ -91,13 +91,13 @@ async def test_polling_payloads_are_checked_before_engineio_reads_them(service):
     assert (await poll.event("error"))["code"] == "invalid_frame"
     # The session still works.
     assert (await poll.post('42["register_user", {"display_name": "poller"}]'))[0] == 200
-    assert (await poll.event("registered"))["user"]["name"] == "poller"
+    assert (await poll.event("registered"))["user"]["name"] == "guest:poller"
     await poll.close()
     assert tracebacks(await settled(service.log_lines)) == []
 
 
 async def test_lone_surrogates_are_invalid_payloads(players, service):
-    p1, p2, m1, _ = await start_battle(players)
+    p1, p2, m1, _ = await start_battle(players, ranked=False)
     battle_id = m1["battle_id"]
     before = service.counts()
     bad = "def f():\n    return '\ud800'\n"

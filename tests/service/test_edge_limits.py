@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge_clients import settled, tracebacks
-from helpers import Player, ServiceProcess, get_json, players_on, start_battle
+from helpers import RATED_GUESTS, Player, ServiceProcess, get_json, players_on, start_battle
 from jupyter_duel_server.challenges import ChallengeLibrary
 from jupyter_duel_server.service import DuelService
 
@@ -14,7 +14,7 @@ WRONG = "def {fn}(*args):\n    return None\n"
 
 
 def serve(tmp_path, *args, config: str = "") -> ServiceProcess:
-    options = ["--allow-guests", "--DuelService.countdown_s=0", *args]
+    options = [*RATED_GUESTS, "--DuelService.countdown_s=0", *args]
     if config:
         path = tmp_path / "jupyter_duel_config.py"
         path.write_text(config)
@@ -49,7 +49,8 @@ async def test_rate_limits_per_connection_and_per_player(limited):
         assert get_json(f"{url}/api/queue-info")[1]["waiting"] == 0
 
         # The same player in another tab shares the player's bucket; another player does not.
-        ann_tab = await make("ann")
+        ann_tab = await ann.another_tab()
+        made.append(ann_tab)
         await ann_tab.refused("leave_queue", {}, "rate_limited")
         bob = await make("bob")
         assert (await bob.call("join_queue", {}))["ok"]
@@ -72,7 +73,7 @@ async def test_rate_limited_edits_are_not_relayed(limited):
     url = limited.url
     p1, p2 = await Player(url, "ed").connect(), await Player(url, "flo").connect()
     for p in (p1, p2):
-        assert (await p.call("join_queue", {"pool": "easy"}))["ok"]
+        assert (await p.call("join_queue", {"pool": "easy", "ranked": False}))["ok"]
     battle_id = (await p1.expect("match_found"))["battle_id"]
     await p2.expect("match_found")
     assert (await p1.call("sync_code", {"battle_id": battle_id, "seq": 1, "text": "a"}))["ok"]
@@ -136,4 +137,4 @@ async def test_one_code_size_limit_for_service_and_judge(tmp_path, limit):
         assert (await p1.call("submit_code", {"battle_id": battle_id, "code": code}))["ok"]
         result = await p1.expect("submission_result", timeout=60)
         assert result["verdict"] == "AC" and result["passed"] == result["total"], result
-        assert (await p2.expect("battle_complete"))["winner"] == "alice"
+        assert (await p2.expect("battle_complete"))["winner"] == p1.name

@@ -40,9 +40,10 @@ async def test_register_user_identity_rules(players, service):
     await anon.refused("register_user", {"display_name": "<script>"}, "invalid_name")
     await anon.refused("register_user", {"display_name": 42}, "invalid_payload")
     ack = await anon.call("register_user", {"display_name": "carol"})
-    assert ack == {"ok": True, "name": "carol"}
+    assert ack == {"ok": True, "name": "guest:carol"}
     registered = await anon.expect("registered")
-    assert registered["user"]["name"] == "carol" and registered["user"]["guest"] is True
+    assert registered["user"]["name"] == "guest:carol" and registered["user"]["guest"] is True
+    assert registered["user"]["display_name"] == "carol" and registered["guest_key"]
     assert registered["battle_id"] is None
 
 
@@ -60,7 +61,7 @@ async def test_signed_token_identity(tmp_path):
         token = IdentitySigner("test-secret").issue(Identity("dave", False))
         assert (await player.call("register_user", {"token": token}))["name"] == "dave"
         assert (await player.expect("registered"))["user"] == {
-            "name": "dave", "rating": 1200.0, "guest": False, "provisional": True,
+            "name": "dave", "display_name": "dave", "rating": 1200.0, "guest": False, "provisional": True,
             "games": 0, "wins": 0, "losses": 0, "draws": 0,
         }
         await player.close()
@@ -72,21 +73,22 @@ async def test_full_battle_mirror_results_and_ratings(players, service):
     p1, p2, m1, m2 = await start_battle(players)
     battle_id = m1["battle_id"]
     assert m2["battle_id"] == battle_id
-    assert m1["you"]["name"] == "alice" and m1["opponent"]["name"] == "bob"
-    assert m2["you"]["name"] == "bob" and m2["opponent"]["name"] == "alice"
+    assert m1["you"]["name"] == "guest:alice" and m1["opponent"]["name"] == "guest:bob"
+    assert m2["you"]["name"] == "guest:bob" and m2["opponent"]["name"] == "guest:alice"
+    assert m1["opponent"]["display_name"] == "bob" and m1["opponent"]["guest"] is True
+    assert m1["mirror"] == m2["mirror"] == {"mode": "shape", "delay_s": 0.0}  # ranked: never copyable text
     challenge = m1["challenge"]
     assert challenge["samples"] and challenge["hidden_count"] >= 1
     fn = challenge["function"]
 
-    # Live mirror: full text, then a delta.
+    # The ranked default mirrors the outline: full text, then a delta, shown as lines' indentation and length.
     assert (await p1.call("sync_code", {"battle_id": battle_id, "seq": 1, "text": "def f():\n    pass\n"}))["ok"]
-    mirrored = await p2.expect("opponent_code")
-    assert mirrored["text"] == "def f():\n    pass\n" and mirrored["seq"] == 1
+    shape = await p2.expect("opponent_shape")
+    assert shape == {"battle_id": battle_id, "lines": [[0, 8], [4, 4], [0, 0]], "chars": 18}
     delta = [{"retain": 13}, {"delete": 4}, {"insert": "return 1"}]
     assert (await p1.call("sync_code", {"battle_id": battle_id, "seq": 2, "delta": delta}))["ok"]
-    mirrored = await p2.expect("opponent_code")
-    assert mirrored["delta"] == delta and mirrored["text"] is None
-    assert p1.pending("opponent_code") == 0  # the sender does not get its own code back
+    assert (await p2.expect("opponent_shape"))["lines"] == [[0, 8], [4, 8], [0, 0]]
+    assert p2.pending("opponent_code") == 0 and p1.pending("opponent_shape") == 0
 
     # A wrong submission: both see failing tests; only the author sees sample details.
     ack = await p1.call("submit_code", {"battle_id": battle_id, "code": WRONG.format(fn=fn)})
@@ -106,10 +108,13 @@ async def test_full_battle_mirror_results_and_ratings(players, service):
     assert ack["ok"]
     done1, done2 = await p1.expect("battle_complete"), await p2.expect("battle_complete")
     assert done1 == done2
-    assert done1["winner"] == "bob" and done1["reason"] == "solved" and done1["ranked"] is True
+    assert done1["winner"] == p2.name and done1["reason"] == "solved" and done1["ranked"] is True
     ratings = {r["name"]: r for r in done1["ratings"]}
-    assert ratings["bob"]["after"] > ratings["bob"]["before"] == 1200.0
-    assert ratings["alice"]["after"] < ratings["alice"]["before"] == 1200.0
+    assert ratings[p2.name]["after"] > ratings[p2.name]["before"] == 1200.0
+    assert ratings[p1.name]["after"] < ratings[p1.name]["before"] == 1200.0
+    # Both codes in full once it is over, whatever the mirror showed.
+    assert {c["name"]: c["code"] for c in done1["codes"]} == {
+        p1.name: "def f():\n    return 1\n", p2.name: ""}
     final = await p2.expect("submission_result")
     assert final["verdict"] == "AC" and final["passed"] == final["total"]
 
@@ -135,12 +140,12 @@ async def test_forfeit(players, service):
     p1, p2, m1, _ = await start_battle(players)
     assert (await p1.call("forfeit", {"battle_id": m1["battle_id"]}))["ok"]
     done = await p2.expect("battle_complete")
-    assert done["winner"] == "bob" and done["reason"] == "forfeit"
+    assert done["winner"] == p2.name and done["reason"] == "forfeit"
     await p1.expect("battle_complete")
 
 
 async def test_bad_input_is_refused_and_changes_nothing(players, service):
-    p1, p2, m1, _ = await start_battle(players)
+    p1, p2, m1, _ = await start_battle(players, ranked=False)
     outsider = await players("eve")
     battle_id = m1["battle_id"]
     before = service.counts()
@@ -219,7 +224,7 @@ async def test_judge_busy(players, service):
 
 async def test_same_player_is_not_matched_with_itself(service):
     tab1 = await Player(service.url, "zoe").connect()
-    tab2 = await Player(service.url, "zoe").connect()
+    tab2 = await tab1.another_tab()
     assert (await tab1.call("join_queue", {}))["ok"]
     await tab2.refused("join_queue", {}, "already_queued")
     await tab1.close()

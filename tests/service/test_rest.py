@@ -71,9 +71,12 @@ async def test_queue_info_leaderboard_history(players, service):
     assert (await p1.call("forfeit", {"battle_id": m1["battle_id"]}))["ok"]
     await p2.expect("battle_complete")
     status, board = get(service.url + "/api/leaderboard")
-    assert status == 200 and board["players"][0]["name"] == "bob"
-    status, history = get(service.url + "/api/users/alice/battles")
+    assert status == 200 and board["players"][0]["name"] == p2.name == "guest:bob"
+    assert board["players"][0]["display_name"] == "bob" and board["players"][0]["guest"] is True
+    status, history = get(service.url + f"/api/users/{p1.name}/battles")
     assert status == 200
     [battle] = history["battles"]
-    assert battle["opponent"] == "bob" and battle["result"] == "loss" and battle["reason"] == "forfeit"
+    assert battle["opponent"] == p2.name and battle["opponent_display_name"] == "bob"
+    assert battle["result"] == "loss" and battle["reason"] == "forfeit"
+    assert battle["mirror"] == "shape" and battle["pastes"] == []
     assert battle["rating_after"] < battle["rating_before"]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from helpers import Player, ServiceProcess, get_json as get, judged
+from helpers import RATED_GUESTS, Player, ServiceProcess, get_json as get, judged
 
 
 async def test_restart_keeps_users_ratings_and_battles(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0").start()
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0").start()
     try:
         alice, bob = await Player(svc.url, "alice").connect(), await Player(svc.url, "bob").connect()
         for p in (alice, bob):
@@ -29,20 +29,20 @@ async def test_restart_keeps_users_ratings_and_battles(tmp_path):
     finally:
         svc.stop()
 
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0").start()
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0").start()
     try:
         _, board_after = get(svc.url + "/api/leaderboard")
         assert board_after == board_before
         ratings = {r["name"]: r["after"] for r in done["ratings"]}  # carol has no rated battle yet
         assert {p["name"]: p["rating"] for p in board_after["players"]} == ratings
-        _, history = get(svc.url + "/api/users/bob/battles")
+        _, history = get(svc.url + f"/api/users/{bob.name}/battles")
         by_id = {b["battle_id"]: b for b in history["battles"]}
         assert by_id[finished]["result"] == "win"
         assert by_id[running]["result"] == "aborted"  # no rating change for a battle cut by the restart
         assert by_id[running]["rating_after"] == by_id[running]["rating_before"]
-        # The same name logs back in to the same record.
-        alice = await Player(svc.url, "alice").connect()
-        _, profile = get(svc.url + "/api/users/alice")
+        # The same name, from the same browser (its guest key), logs back in to the same record.
+        alice = await Player(svc.url, "alice", guest_key=alice.guest_key).connect()
+        _, profile = get(svc.url + f"/api/users/{alice.name}")
         assert profile["losses"] == 1 and profile["games"] == 1
         await alice.close()
     finally:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from helpers import Player, ServiceProcess, get_json, judged, players_on
+from helpers import RATED_GUESTS, Player, ServiceProcess, get_json, judged, players_on
 from jupyter_duel_server.challenges import ChallengeLibrary
 
 LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
@@ -19,7 +19,7 @@ TIME_LIMIT_S = 6
 def rules_service(tmp_path):
     svc = ServiceProcess(
         tmp_path,
-        "--allow-guests",
+        *RATED_GUESTS,
         "--DuelService.countdown_s=0",
         f"--DuelService.disconnect_grace_s={GRACE_S}",
         *(f"--DuelService.time_limits={d}={TIME_LIMIT_S}" for d in ("easy", "medium", "hard")),
@@ -31,10 +31,10 @@ def rules_service(tmp_path):
     svc.stop()
 
 
-async def battle(url, a="ann", b="ben"):
+async def battle(url, a="ann", b="ben", ranked=True):
     p1, p2 = await Player(url, a).connect(), await Player(url, b).connect()
     for p in (p1, p2):
-        assert (await p.call("join_queue", {"pool": "easy"}))["ok"]
+        assert (await p.call("join_queue", {"pool": "easy", "ranked": ranked}))["ok"]
     m1, m2 = await p1.expect("match_found"), await p2.expect("match_found")
     return p1, p2, m1, m2
 
@@ -55,7 +55,7 @@ def history(svc, name):
 
 
 async def test_resume_within_grace_loses_no_delta_and_keeps_the_clock(rules_service):
-    p1, p2, m1, _ = await battle(rules_service.url)
+    p1, p2, m1, _ = await battle(rules_service.url, ranked=False)  # casual: the mirror is live
     bid = m1["battle_id"]
     assert m1["deadline"] == pytest.approx(m1["started_at"] + TIME_LIMIT_S)
     assert (await p1.call("sync_code", {"battle_id": bid, "seq": 1, "text": "ab"}))["ok"]
@@ -71,7 +71,7 @@ async def test_resume_within_grace_loses_no_delta_and_keeps_the_clock(rules_serv
     # The opponent keeps typing while p1 is away: p1 misses these events.
     assert (await p2.call("sync_code", {"battle_id": bid, "seq": 2, "delta": [{"retain": 1}, {"insert": "yz"}]}))["ok"]
 
-    back = await Player(rules_service.url, "ann").connect()
+    back = await p1.another_tab()
     assert (await p2.expect("opponent_status"))["connected"] is True
     assert (await back.call("resume", {"resume_token": m1["resume_token"]}))["ok"]
     state = await back.expect("battle_state")
@@ -87,10 +87,9 @@ async def test_resume_within_grace_loses_no_delta_and_keeps_the_clock(rules_serv
 
 async def test_registered_offers_the_running_battle(rules_service):
     p1, p2, m1, _ = await battle(rules_service.url)
-    tab = Player(rules_service.url)
+    tab = Player(rules_service.url, guest_key=p1.guest_key)  # another tab of the same browser
     await tab.client.connect(rules_service.url, transports=["websocket"])
-    assert (await tab.call("register_user", {"display_name": "ann"}))["ok"]
-    registered = await tab.expect("registered")
+    registered = await tab.register({"display_name": "ann"})
     assert registered["battle_id"] == m1["battle_id"] and registered["resume_token"]
     assert (await tab.call("resume", {"resume_token": registered["resume_token"]}))["ok"]
     assert (await tab.expect("battle_state"))["battle_id"] == m1["battle_id"]
@@ -107,10 +106,10 @@ async def test_back_after_the_grace_period_is_too_late(rules_service):
     await judged(p1, bid, "def nothing(): pass\n")  # somebody submitted: the battle counts
     await p1.close()
     done = await p2.expect("battle_complete", timeout=GRACE_S + 10)
-    assert done["winner"] == "ben" and done["reason"] == "disconnect" and done["ranked"] is True
-    late = await Player(rules_service.url, "ann").connect()
+    assert done["winner"] == p2.name and done["reason"] == "disconnect" and done["ranked"] is True
+    late = await p1.another_tab()
     await late.refused("resume", {"resume_token": m1["resume_token"]}, "battle_over")
-    [record] = history(rules_service, "ann")
+    [record] = history(rules_service, p1.name)
     assert record["result"] == "loss" and record["reason"] == "disconnect"
     assert record["rating_after"] < record["rating_before"]
     await late.close()
@@ -123,9 +122,9 @@ async def test_leaving_right_after_the_match_loses_unrated(rules_service):
     p1, p2, m1, _ = await battle(rules_service.url)
     await p1.close()
     done = await p2.expect("battle_complete", timeout=GRACE_S + 10)
-    assert done["winner"] == "ben" and done["reason"] == "disconnect" and done["ranked"] is False
+    assert done["winner"] == p2.name and done["reason"] == "disconnect" and done["ranked"] is False
     assert all(r["before"] == r["after"] for r in done["ratings"])
-    [record] = history(rules_service, "ann")
+    [record] = history(rules_service, p1.name)
     assert record["result"] == "loss" and record["reason"] == "disconnect"
     assert record["rating_after"] == record["rating_before"]
     await p2.close()
@@ -134,7 +133,7 @@ async def test_leaving_right_after_the_match_loses_unrated(rules_service):
 async def test_forfeits_before_any_submission_farm_nothing(rules_service):
     # Farming: throwaway accounts forfeit during the countdown against one main account, again and again.
     main = await Player(rules_service.url, "main").connect()
-    before = get_json(f"{rules_service.url}/api/users/main")[1]["rating"]
+    before = get_json(f"{rules_service.url}/api/users/{main.name}")[1]["rating"]
     for i in range(4):
         feeder = await Player(rules_service.url, f"feeder{i}").connect()
         for p in (main, feeder):
@@ -144,9 +143,9 @@ async def test_forfeits_before_any_submission_farm_nothing(rules_service):
         assert match["ranked"] is True
         assert (await feeder.call("forfeit", {"battle_id": match["battle_id"]}))["ok"]
         done = await main.expect("battle_complete")
-        assert done["winner"] == "main" and done["reason"] == "forfeit" and done["ranked"] is False
+        assert done["winner"] == main.name and done["reason"] == "forfeit" and done["ranked"] is False
         await feeder.close()
-    assert get_json(f"{rules_service.url}/api/users/main")[1]["rating"] == before
+    assert get_json(f"{rules_service.url}/api/users/{main.name}")[1]["rating"] == before
     await main.close()
 
 
@@ -154,7 +153,7 @@ async def test_the_bot_is_not_offered_before_the_wait(rules_service):
     eager = await Player(rules_service.url, "eager").connect()
     error = await eager.refused("play_bot", {"pool": "easy", "speed": "fast"}, "bot_not_offered")  # not queued
     assert "queue" in error["message"]
-    slow = ServiceProcess(rules_service.db_path.parent / "slow", "--allow-guests", "--DuelService.bot_after_s=600")
+    slow = ServiceProcess(rules_service.db_path.parent / "slow", *RATED_GUESTS, "--DuelService.bot_after_s=600")
     (rules_service.db_path.parent / "slow").mkdir()
     slow.start()
     try:
@@ -172,9 +171,8 @@ async def test_the_bot_is_not_offered_before_the_wait(rules_service):
 async def test_a_second_tab_cannot_be_paired_twice(rules_service):
     # Two tabs of one player: while a pairing round sends its events, the second tab asks to join another pool.
     for round_ in range(5):
-        ann, ann_tab = Player(rules_service.url, f"ann{round_}"), Player(rules_service.url, f"ann{round_}")
-        await ann.connect()
-        await ann_tab.connect()
+        ann = await Player(rules_service.url, f"ann{round_}").connect()
+        ann_tab = await ann.another_tab()
         ben, cat = await Player(rules_service.url, f"ben{round_}").connect(), await Player(rules_service.url, f"cat{round_}").connect()
         assert (await cat.call("join_queue", {"pool": "hard"}))["ok"]
         assert (await ann.call("join_queue", {"pool": "easy"}))["ok"]
@@ -194,9 +192,9 @@ async def test_both_gone_aborts(rules_service):
     await p1.close()
     await p2.close()
     await asyncio.sleep(GRACE_S + 1.5)
-    [record] = history(rules_service, "ann")
+    [record] = history(rules_service, p1.name)
     assert record["result"] == "aborted" and record["rating_after"] == record["rating_before"]
-    assert get_json(f"{rules_service.url}/api/users/ben")[1]["games"] == 0
+    assert get_json(f"{rules_service.url}/api/users/{p2.name}")[1]["games"] == 0
 
 
 async def test_forfeit_loses(rules_service):
@@ -204,7 +202,7 @@ async def test_forfeit_loses(rules_service):
     await judged(p1, m1["battle_id"], "def nothing(): pass\n")  # somebody submitted: the forfeit is rated
     assert (await p2.call("forfeit", {"battle_id": m1["battle_id"]}))["ok"]
     done = await p1.expect("battle_complete")
-    assert done["winner"] == "ann" and done["reason"] == "forfeit" and done["ranked"] is True
+    assert done["winner"] == p1.name and done["reason"] == "forfeit" and done["ranked"] is True
     assert all(r["before"] != r["after"] for r in done["ratings"])
     for p in (p1, p2):
         await p.close()
@@ -217,18 +215,18 @@ async def test_time_limit_most_tests_passed_wins(rules_service, passed_ann, pass
     assert (await judged(p1, bid, partial(cid, passed_ann)))["passed"] == passed_ann
     assert (await judged(p2, bid, partial(cid, passed_ben)))["passed"] == passed_ben
     done = await p1.expect("battle_complete", timeout=TIME_LIMIT_S + 10)
-    assert done["reason"] == "time_limit" and done["winner"] == winner
+    assert done["reason"] == "time_limit" and done["winner"] == (winner and p1.name)
     ratings = {r["name"]: r for r in done["ratings"]}
     if winner is None:
-        assert ratings["ann"]["after"] == ratings["ann"]["before"]  # equal players draw: no change
+        assert ratings[p1.name]["after"] == ratings[p1.name]["before"]  # equal players draw: no change
     else:
-        assert ratings["ann"]["after"] > ratings["ann"]["before"]
+        assert ratings[p1.name]["after"] > ratings[p1.name]["before"]
     for p in (p1, p2):
         await p.close()
 
 
 async def test_countdown_refuses_early_submissions(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=30").start()
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=30").start()
     try:
         p1, p2, m1, _ = await battle(svc.url)
         assert m1["started_at"] - m1["server_time"] == pytest.approx(30, abs=1)
@@ -247,7 +245,7 @@ async def test_window_widens_and_practice_bot(rules_service):
     assert first["status"] == "waiting" and first["bot_available"] is False and first["window"] == 100
     offered = await lonely.expect("queue_update", timeout=10)
     assert offered["bot_available"] is True
-    _, info = get_json(f"{rules_service.url}/api/queue-info?name=lonely")
+    _, info = get_json(f"{rules_service.url}/api/queue-info?name={lonely.name}")
     assert info["you"]["position"] == 1 and info["you"]["window"] >= 100
 
     assert (await lonely.call("play_bot", {"pool": "easy", "speed": "fast"}))["ok"]
@@ -277,7 +275,7 @@ async def play(x: Player, y: Player, *, submit: bool) -> dict:
 
 
 async def test_one_pair_gives_rating_points_at_most_k_times_a_day(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0", "--DuelService.submit_cooldown_s=0",
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0", "--DuelService.submit_cooldown_s=0",
                          "--DuelService.pair_rated_per_day=1", "--DuelService.match_interval_s=0.2").start()
     async with players_on(svc) as make:
         a, b, c, d = [await make(name) for name in ("pa", "pb", "pc", "pd")]
@@ -285,14 +283,14 @@ async def test_one_pair_gives_rating_points_at_most_k_times_a_day(tmp_path):
         await play(a, c, submit=True)  # (no immediate rematch: both play somebody else first)
         await play(b, d, submit=True)
         again = await play(a, b, submit=True)
-        assert again["winner"] == "pa" and again["reason"] == "forfeit" and again["ranked"] is False
+        assert again["winner"] == a.name and again["reason"] == "forfeit" and again["ranked"] is False
         assert all(r["before"] == r["after"] for r in again["ratings"])
-        [latest, *_] = history(svc, "pb")
+        [latest, *_] = history(svc, b.name)
         assert latest["result"] == "loss" and latest["rating_after"] == latest["rating_before"]
 
 
 async def test_repeated_early_exits_get_a_growing_queue_cooldown(tmp_path):
-    svc = ServiceProcess(tmp_path, "--allow-guests", "--DuelService.countdown_s=0",
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0",
                          "--DuelService.dodge_cooldown_s=600", "--DuelService.match_interval_s=0.2").start()
     async with players_on(svc) as make:
         dodger, foe1, foe2 = [await make(name) for name in ("dodger", "foe1", "foe2")]

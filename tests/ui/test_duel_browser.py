@@ -1,20 +1,24 @@
-"""Two players duel in a real JupyterLab through two isolated headless Chromium contexts."""
+"""Two players duel in a real JupyterLab through two isolated headless Chromium contexts.
+
+Guests are rated here (``rate_guests``) and ranked duels mirror live, so one duel shows the live mirror, the
+rating change and the final codes revealed at the end.
+"""
 
 from __future__ import annotations
-
-import re
 
 import pytest
 from playwright.sync_api import expect
 
-from browsers import challenge_on, player, type_code
+from browsers import challenge_on, player, switch_theme, type_code
 from helpers import ARTIFACTS, JupyterProcess
 
 
 @pytest.fixture
 def jupyterlab(tmp_path):
     """A real `jupyter lab` with the extension, its own config, data and database."""
-    lab = JupyterProcess(tmp_path, "lab").start()
+    lab = JupyterProcess(
+        tmp_path, "lab", extra=("--DuelService.rate_guests=True", '--DuelService.mirror_modes={"ranked": "live"}')
+    ).start()
     yield lab.url("lab", token=lab.token)
     lab.stop()
 
@@ -29,10 +33,19 @@ def test_two_browsers_duel_to_the_end(chromium, jupyterlab):
     queue = alice.locator('[data-testid="duel-queue-status"]')
     expect(queue).to_have_attribute("data-state", "waiting")
     expect(queue).to_contain_text("#1")
+    expect(queue).to_contain_text("Ranked · live mirror")
     bob.locator('[data-testid="duel-find"]').click()
-    for page in (alice, bob):
+    for page, other in ((alice, "Bob"), (bob, "Alice")):
         expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=20_000)
-        expect(page.locator('[data-testid="duel-opponent"]')).to_be_visible()
+        opponent = page.locator('[data-testid="duel-opponent"]')
+        expect(opponent).to_be_visible()
+        # Display names, never the "guest:" handle; guests are tagged.
+        expect(opponent.locator(".jp-DuelView-player")).to_have_text(other)
+        expect(page.locator('[data-testid="duel-opponent-guest"]')).to_be_visible()
+        expect(page.locator('[data-testid="duel-view"]')).not_to_contain_text("guest:")
+        mode = page.locator('[data-testid="duel-mirror-mode"]')
+        expect(mode).to_have_attribute("data-mode", "live")
+        expect(mode).to_have_text("Live")
     challenge = challenge_on(alice)
     assert challenge_on(bob).id == challenge.id
     alice.screenshot(path=ARTIFACTS / "ui-1-matched-alice.png")
@@ -63,6 +76,15 @@ def test_two_browsers_duel_to_the_end(chromium, jupyterlab):
         outcomes[page] = outcome
     expect(outcomes[alice]).to_contain_text("You won")
     expect(outcomes[bob]).to_contain_text("You lost")
+    expect(outcomes[alice]).to_contain_text("Bob")
+    expect(outcomes[bob]).to_contain_text("Alice")
+    for page in (alice, bob):
+        expect(page.locator('[data-testid="duel-outcome"]')).not_to_contain_text("guest:")
+    # The final codes are revealed: Bob sees Alice's winning code in full.
+    expect(bob.locator('[data-testid="duel-revealed"]')).to_be_visible()
+    revealed = bob.locator('[data-testid="duel-revealed-code"] .cm-content')
+    expect(revealed).to_contain_text(max(challenge.reference.splitlines(), key=len).strip())
+    expect(alice.locator('[data-testid="duel-revealed"]')).to_be_visible()
     assert outcomes[alice].get_attribute("data-result") == "won"
     assert outcomes[bob].get_attribute("data-result") == "lost"
     a_before, a_after = (float(outcomes[alice].get_attribute(k)) for k in ("data-rating-before", "data-rating-after"))
@@ -76,9 +98,5 @@ def test_two_browsers_duel_to_the_end(chromium, jupyterlab):
     expect(bob.locator('[data-testid="duel-rating"]')).to_have_text(str(round(b_after)), timeout=10_000)
 
     # The same view in JupyterLab's dark theme.
-    bob.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    bob.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
-    bob.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^JupyterLab Dark$")).click()
-    expect(bob.locator("body")).to_have_attribute("data-jp-theme-light", "false", timeout=10_000)
-    bob.wait_for_timeout(500)  # let the theme's stylesheet apply before the picture
+    switch_theme(bob, "JupyterLab Dark", light=False)
     bob.screenshot(path=ARTIFACTS / "ui-5-result-bob-dark.png")

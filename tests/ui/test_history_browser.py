@@ -1,4 +1,7 @@
-"""The Duel history widget: battles with results, the rating chart, the leaderboard; and the practice bot."""
+"""The Duel history widget: battles with results, the rating chart, the leaderboard; and the practice bot.
+
+Guests are rated here (``rate_guests``): the leaderboard lists them and a forfeit changes their ratings.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +11,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from helpers import ARTIFACTS, JupyterProcess
-from browsers import challenge_on, player
+from browsers import challenge_on, player, switch_theme
 
 
 @pytest.fixture
 def lab(tmp_path):
     lab = JupyterProcess(
-        tmp_path, "lab", extra=("--DuelService.countdown_s=1", "--DuelService.bot_after_s=1")
+        tmp_path,
+        "lab",
+        extra=("--DuelService.countdown_s=1", "--DuelService.bot_after_s=1", "--DuelService.rate_guests=True"),
     ).start()
     yield lab
     lab.stop()
@@ -30,14 +35,6 @@ def open_history(page: Page):
 def forfeit(page: Page) -> None:
     page.locator('[data-testid="duel-forfeit"]').click()
     page.locator(".jp-Dialog .jp-mod-warn", has_text="Forfeit").click()
-
-
-def switch_theme(page: Page, theme: str, light: bool) -> None:
-    page.locator(".lm-MenuBar-itemLabel", has_text="Settings").click()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Theme$")).hover()
-    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{theme}$")).click()
-    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", str(light).lower(), timeout=10_000)
-    page.wait_for_timeout(800)  # the stylesheet applies, then the chart redraws with the new colours
 
 
 def chart_line_colour(page: Page) -> str:
@@ -76,19 +73,27 @@ def test_history_after_a_forfeit(chromium, lab):
         row = history.locator('[data-testid="duel-history-row"]').first
         expect(row).to_have_attribute("data-result", result, timeout=10_000)
         expect(row).to_contain_text(opponent)
+        expect(row).not_to_contain_text("guest:")
+        # A ranked duel mirrors outlines only (the default), and the history says so.
+        expect(row).to_have_attribute("data-mirror", "shape")
+        expect(row).to_contain_text("outline")
         expect(history.locator('[data-testid="duel-history-row"]')).to_have_count(1)
         chart = page.locator('[data-testid="duel-rating-chart"]')
         expect(chart).to_have_attribute("data-points", re.compile(r"^([2-9]|\d\d+)$"))
         expect(chart.locator("canvas")).to_be_visible()
         board = page.locator('[data-testid="duel-leaderboard"]')
         expect(board.locator('tr[data-me="true"]')).to_contain_text(who.capitalize())
+        expect(board).not_to_contain_text("guest:")
         names = board.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.name)")
-        assert {"Alice", "Bob"} <= set(names), names
+        assert {"guest:Alice", "guest:Bob"} <= set(names), names  # handles; shown as display names
+        shown = board.locator("tbody tr").evaluate_all("rows => rows.map(r => r.dataset.displayName)")
+        assert {"Alice", "Bob"} <= set(shown), shown
+        expect(page.locator(".jp-DuelHistory-who")).to_have_text(who.capitalize())
         page.screenshot(path=ARTIFACTS / f"history-1-light-{who}.png")
 
     # Bob (the winner) ranks above Alice on the leaderboard.
     names = alice.locator('[data-testid="duel-leaderboard"] tbody tr').evaluate_all(
-        "rows => rows.map(r => r.dataset.name)"
+        "rows => rows.map(r => r.dataset.displayName)"
     )
     assert names.index("Bob") < names.index("Alice"), names
 

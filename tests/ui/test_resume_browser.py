@@ -44,6 +44,11 @@ def test_reload_mid_duel_resumes_the_battle(chromium, lab):
         page.evaluate(WATCH_COUNTDOWN)
 
     alice.locator('[data-testid="duel-find"]').click()
+    # Guests are unrated by default: the ranked queue they asked for is casual, and casual duels mirror live.
+    queue = alice.locator('[data-testid="duel-queue-status"]')
+    expect(queue).to_contain_text("Casual · live mirror")
+    expect(queue).to_have_attribute("data-ranked", "false")
+    expect(alice.locator('[data-testid="duel-queue-note"]')).to_contain_text("Guests play casual duels")
     bob.locator('[data-testid="duel-find"]').click()
     for page in (alice, bob):
         expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=20_000)

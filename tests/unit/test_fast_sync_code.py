@@ -61,7 +61,7 @@ def test_fast_path_never_accepts_what_the_models_refuse(payload):
 
 def test_relayed_payload_has_opponent_code_fields():
     edit = fast_sync_code(VALID[3])
-    payload = {"battle_id": BID, "seq": edit.seq, "delta": edit.delta, "text": edit.text}  # as service.sync_code
+    payload = {"battle_id": BID, "seq": edit.seq, "delta": edit.delta, "text": edit.text}  # as BattleRoom.sync_code
     assert payload == OpponentCode(**payload).model_dump(mode="json")
     assert list(payload) == list(OpponentCode.model_fields)
 

@@ -33,6 +33,8 @@ SHARED = {
     "SampleView": protocol.SampleView,
     "TestDetail": protocol.TestDetail,
     "RatingChange": protocol.RatingChange,
+    "MirrorInfo": protocol.MirrorInfo,
+    "PlayerCode": protocol.PlayerCode,
 }
 
 

@@ -1,0 +1,114 @@
+"""Accounts: who a connection is, what others see of a player, and who is online.
+
+``identify`` turns a ``register_user`` payload (a signed identity token, or a guest name where guests are
+allowed) into a stored player. Presence is the set of connected sids per player: a player comes with their
+first connection and goes with their last, and ``Accounts`` tells the battle room and the lobby when either
+happens.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from . import protocol
+from .auth import GUEST_PREFIX, AuthError, Identity, IdentitySigner, check_guest_name, skeleton
+from .bot import BOT_NAME
+from .protocol import ServiceError
+from .store import NameConfusable, NameTaken, Profile, Store
+
+if TYPE_CHECKING:
+    from .battleroom import BattleRoom
+    from .lobby import Lobby
+    from .rating import RatingSystem
+    from .service import DuelService
+
+
+def player_info(profile: Profile, rating: "RatingSystem", bot: bool = False) -> protocol.PlayerInfo:
+    """What a battle shows of one of its players."""
+    return protocol.PlayerInfo(
+        name=profile.name,
+        display_name=profile.display_name,
+        rating=round(profile.rating, 1),
+        guest=profile.guest,
+        bot=bot,
+        provisional=False if bot else rating.provisional(profile.rating_state(), time.time()),
+    )
+
+
+class Accounts:
+    """Identities, profile views and presence."""
+
+    def __init__(self, service: "DuelService", store: Store, signer: IdentitySigner, rating: "RatingSystem",
+                 battles: "BattleRoom", lobby: "Lobby"):
+        self.service, self.store, self.signer, self.rating = service, store, signer, rating
+        self.battles, self.lobby = battles, lobby
+        self.sids: dict[str, set[str]] = {}  # player name -> connected sids
+
+    def identify(self, msg: protocol.RegisterUser) -> tuple[Profile, str | None]:
+        """Turn a register_user payload into a stored player and, for a guest's first registration, the key its
+        browser must keep; or raise ServiceError."""
+        try:
+            if msg.token is not None:
+                identity = self.signer.verify(msg.token)
+            else:
+                if not self.service.allow_guests:
+                    raise ServiceError("guests_disabled", "this service does not accept guest names")
+                identity = Identity(msg.display_name, True)
+            if not identity.guest:
+                if identity.name.startswith(GUEST_PREFIX) or identity.name == BOT_NAME:
+                    raise AuthError("invalid_name", f"the name {identity.name!r} is reserved")
+                return self.store.get_or_create_user(identity.name), None
+            name = check_guest_name(identity.name)
+            if skeleton(name) == skeleton(BOT_NAME):
+                raise NameConfusable(BOT_NAME)
+            return self.store.claim_guest(name, msg.guest_key)
+        except AuthError as exc:
+            raise ServiceError(exc.code, str(exc)) from None
+        except NameTaken:
+            raise ServiceError("name_taken", f"the guest name {identity.name!r} belongs to another browser") from None
+        except NameConfusable as exc:
+            raise ServiceError("name_confusable", f"the name {identity.name!r} looks like {exc.args[0]!r}, which "
+                               "another player has") from None
+
+    def registered(self, profile: Profile, guest_key: str | None) -> protocol.Registered:
+        """What ``registered`` says: the player, and the running battle they may resume."""
+        battle_id = self.battles.battle_id_of(profile.name)
+        return protocol.Registered(
+            user=self.profile_view(profile),
+            battle_id=battle_id,
+            resume_token=self.battles.resume_token(battle_id, profile.name) if battle_id else None,
+            guest_key=guest_key,
+        )
+
+    def profile_view(self, profile: Profile) -> protocol.UserProfile:
+        return protocol.UserProfile(**profile.as_dict(self.rating.provisional(profile.rating_state(), time.time())))
+
+    def user_view(self, name: str) -> protocol.UserProfile | None:
+        profile = self.store.get_user(name)
+        return None if profile is None else self.profile_view(profile)
+
+    def leaderboard(self) -> list[protocol.UserProfile]:
+        """The best rated players; guests only where their ratings count (``DuelService.rate_guests``)."""
+        return [self.profile_view(p) for p in self.store.leaderboard(guests=self.service.rate_guests)]
+
+    # ------------------------------------------------------------ presence
+
+    def online(self) -> int:
+        """How many players have a connection."""
+        return len(self.sids)
+
+    async def connected(self, name: str, sid: str) -> None:
+        first = name not in self.sids
+        self.sids.setdefault(name, set()).add(sid)
+        if first:
+            await self.battles.player_came(name)
+
+    async def disconnected(self, name: str, sid: str) -> None:
+        sids = self.sids.get(name, set())
+        sids.discard(sid)
+        if sids:
+            return
+        self.sids.pop(name, None)
+        self.lobby.player_left(name)
+        await self.battles.player_left(name)

@@ -1,0 +1,445 @@
+"""The battle room: every running battle, from ``match_found`` to ``battle_complete``.
+
+A battle the lobby opens is announced to both players. The room applies each player's edits and shows them to
+the opponent as far as the battle's mirror mode allows (``mirror``: live, delayed, shape or off), judges
+submissions and streams their results, and ends the battle on a solve, a forfeit, the time limit, or an absence
+longer than the grace period (``battles`` holds the rules that decide). The end is stored in one transaction
+with the rating changes and the fair-play signals, and both codes are revealed. ``resume`` sends a returning
+player the battle as they left it. Events and timers go through the service (``emit``, ``relay``, ``later``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+from . import fairplay, mirror, protocol
+from .accounts import player_info
+from .auth import AuthError, ResumeTokens
+from .battles import BattleState, Seat, SyncRefused
+from .challenges import ChallengeLibrary
+from .judge import Judge, TestOutcome
+from .limits import Cooldowns
+from .protocol import ServiceError
+from .rating import SECONDS_PER_DAY
+from .store import Store
+
+if TYPE_CHECKING:
+    from .rating import RatingSystem
+    from .service import DuelService
+
+
+class BattleRoom:
+    """The running battles, their players' seats, judging and the end of each battle."""
+
+    def __init__(self, service: "DuelService", store: Store, challenges: ChallengeLibrary, judge: Judge,
+                 rating: "RatingSystem", resume_tokens: ResumeTokens):
+        self.service, self.store, self.challenges, self.judge = service, store, challenges, judge
+        self.rating, self.resume_tokens = rating, resume_tokens
+        self.log = service.log
+        self.running: dict[str, BattleState] = {}  # battle id -> battle
+        self.battle_of: dict[str, str] = {}  # player name -> running battle id
+        self.cooldowns = Cooldowns()
+        self._rng = random.Random()
+
+    def count(self) -> int:
+        """How many battles are running."""
+        return len(self.running)
+
+    def battle_id_of(self, name: str) -> str | None:
+        """The id of ``name``'s running battle, if any."""
+        return self.battle_of.get(name)
+
+    def resume_token(self, battle_id: str, name: str) -> str:
+        return self.resume_tokens.issue(battle_id, name)
+
+    # ------------------------------------------------------------ opening
+
+    def open(self, first: str, second: str, difficulty: str, ranked: bool, bot: bool = False,
+             pool: str = "any") -> BattleState:
+        """Create the battle and make both players busy, without awaiting anything."""
+        svc = self.service
+        a, b = self.store.get_user(first), self.store.get_user(second)
+        challenge = self.challenges.choose(difficulty, self._rng, packs=svc.packs or None)
+        now = time.time()
+        battle = BattleState(
+            id=uuid.uuid4().hex,
+            challenge=challenge,
+            seats=(Seat(a), Seat(b, bot=bot)),
+            ranked=ranked and not bot,
+            time_limit_s=int(svc.time_limits.get(challenge.difficulty, 900)),
+            started_at=now + svc.countdown_s,
+            mirror=mirror.mode_for(svc.mirror_modes, ranked and not bot, pool),
+        )
+        if battle.mirror == "delayed":
+            for seat in battle.seats:
+                seat.delayed = mirror.DelayedFeed(svc.mirror_delay_s)
+        self.store.create_battle(battle.id, challenge.id, a, b, battle.ranked, battle.started_at, battle.mirror)
+        self.running[battle.id] = battle
+        for seat in battle.seats:
+            self.battle_of[seat.name] = battle.id
+        svc.later(battle.id, battle.deadline - time.time(), self._time_up, battle.id)
+        self.log.info("jupyter-duel: battle %s: %s vs %s on %s", battle.id, *battle.names, challenge.id)
+        return battle
+
+    async def announce(self, battle: BattleState) -> None:
+        """Send ``match_found`` to both players."""
+        for seat in battle.seats:
+            if not seat.bot:
+                await self.service.emit("match_found", protocol.MatchFound(**self._battle_view(battle, seat)),
+                                        to_player=seat.name)
+
+    def _battle_view(self, battle: BattleState, seat: Seat) -> dict:
+        """What ``match_found`` says to ``seat`` (``battle_state`` starts with the same)."""
+        other = battle.opponent(seat.name)
+        return dict(
+            battle_id=battle.id,
+            challenge=protocol.ChallengeView(**battle.challenge.public_view()),
+            you=player_info(seat.profile, self.rating),
+            opponent=player_info(other.profile, self.rating, bot=other.bot),
+            ranked=battle.ranked,
+            time_limit_s=battle.time_limit_s,
+            started_at=battle.started_at,
+            deadline=battle.deadline,
+            server_time=time.time(),
+            resume_token=self.resume_tokens.issue(battle.id, seat.name),
+            mirror=protocol.MirrorInfo(
+                mode=battle.mirror, delay_s=self.service.mirror_delay_s if battle.mirror == "delayed" else 0.0
+            ),
+        )
+
+    def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
+        """The running battle ``battle_id`` and ``name``'s seat in it, or the precise refusal."""
+        battle = self.running.get(battle_id)
+        if battle is None:
+            players = self.store.battle_players(battle_id)
+            if players is None:
+                raise ServiceError("unknown_battle", "no battle has this id")
+            if name not in players:
+                raise ServiceError("not_in_battle", "this is not your battle")
+            raise ServiceError("battle_over", "this battle has finished")
+        seat = battle.seat(name)
+        if seat is None:
+            raise ServiceError("not_in_battle", "this is not your battle")
+        if battle.over:
+            raise ServiceError("battle_over", "this battle has finished")
+        return battle, seat
+
+    # ------------------------------------------------------------ the mirror
+
+    async def sync_code(self, name: str, msg: protocol.SyncEdit | protocol.SyncCode) -> None:
+        if isinstance(msg, protocol.SyncCode):  # the general event path and the practice bot
+            msg = protocol.SyncEdit.of(msg)
+        battle, seat = self.battle_for(name, msg.battle_id)
+        svc = self.service
+        try:
+            added = seat.apply_sync(msg, svc.max_code_bytes)
+        except SyncRefused as exc:
+            raise ServiceError(exc.code, str(exc)) from None
+        if added >= svc.paste_signal_chars and msg.text != battle.challenge.starter_code and len(seat.pastes) < 100:
+            seat.pastes.append((round(time.time() - battle.started_at, 1), added))
+        other = battle.opponent(name)
+        if other.bot:
+            return
+        # protocol.OpponentCode, field for field, without building the model for every edit (the ops are
+        # validated already; tests/unit/test_fast_sync_code.py holds the two together).
+        payload = {"battle_id": battle.id, "seq": msg.seq, "delta": msg.delta, "text": msg.text}
+        if battle.mirror == "live":
+            await svc.relay("opponent_code", payload, other.name)
+        elif battle.mirror == "delayed":
+            seat.delayed.push(time.monotonic(), payload)
+            asyncio.get_running_loop().call_later(svc.mirror_delay_s, self._show_delayed, battle, seat, other.name)
+        elif battle.mirror == "shape" and not seat.shape_due:
+            seat.shape_due = True
+            asyncio.get_running_loop().call_later(svc.mirror_shape_interval_s, self._show_shape, battle, seat,
+                                                  other.name)
+
+    def _show_delayed(self, battle: BattleState, seat: Seat, to_player: str) -> None:
+        payloads = seat.delayed.due(time.monotonic() + 0.001)
+        if payloads and not battle.over:
+            self.service.spawn(self._relay_all(payloads, to_player))
+
+    async def _relay_all(self, payloads: list[dict], to_player: str) -> None:
+        for payload in payloads:
+            await self.service.relay("opponent_code", payload, to_player)
+
+    def _show_shape(self, battle: BattleState, seat: Seat, to_player: str) -> None:
+        seat.shape_due = False
+        if not battle.over:
+            self.service.spawn(self.service.emit("opponent_shape", self._shape_of(battle, seat), to_player=to_player))
+
+    @staticmethod
+    def _shape_of(battle: BattleState, seat: Seat) -> protocol.OpponentShape:
+        return protocol.OpponentShape(
+            battle_id=battle.id, lines=mirror.code_shape(seat.code), chars=len(seat.code)
+        )
+
+    # ------------------------------------------------------------ judging
+
+    def _check_code(self, code: str) -> None:
+        size = len(code.encode("utf-8", "surrogatepass"))
+        limit = self.service.max_code_bytes
+        if size > limit:
+            raise ServiceError("code_too_large", f"the code is {size} bytes; the limit is {limit}")
+
+    async def submit(self, name: str, battle_id: str, code: str, samples_only: bool) -> int:
+        """Start judging; results stream as events. Returns the submission id."""
+        battle, seat = self.battle_for(name, battle_id)
+        self._check_code(code)
+        if not battle.started():
+            raise ServiceError("not_started", f"the battle starts in {battle.started_at - time.time():.1f} s")
+        if self.service.judge_problem is not None:
+            raise ServiceError("judge_unavailable", self.service.judge_problem)
+        if seat.judging:
+            raise ServiceError("judge_busy", "your previous submission is still being judged")
+        kind = "run_samples" if samples_only else "submit_code"
+        wait = self.cooldowns.remaining(name, kind)
+        if wait > 0:
+            raise ServiceError("cooldown", f"{kind} again in {wait:.1f} s", retry_after=wait)
+        seat.judging = True
+        try:
+            submission_id = self.store.add_submission(battle.id, seat.profile.id, code, samples_only)
+        except Exception:
+            seat.judging = False
+            raise
+        self.cooldowns.start(
+            name, kind, self.service.run_samples_cooldown_s if samples_only else self.service.submit_cooldown_s
+        )
+        self.service.spawn(self._judge(battle, seat, submission_id, code, samples_only))
+        return submission_id
+
+    async def _judge(self, battle: BattleState, seat: Seat, submission_id: int, code: str, samples_only: bool):
+        author = seat.name
+        audience = [n for n in ([author] if samples_only else battle.names) if not battle.seat(n).bot]
+        seat.last_tests = []
+
+        async def on_test(outcome: TestOutcome) -> None:
+            for viewer in audience:
+                detail = None
+                if viewer == author and outcome.kind == "sample":
+                    detail = protocol.TestDetail(
+                        call=outcome.call, expected=outcome.expected, got=outcome.got, error=outcome.error
+                    )
+                result = protocol.TestResult(
+                    battle_id=battle.id,
+                    submission_id=submission_id,
+                    player=author,
+                    kind=outcome.kind,
+                    index=outcome.index,
+                    total=outcome.total,
+                    passed=outcome.passed,
+                    verdict=outcome.verdict,
+                    time_ms=round(outcome.time_ms, 3),
+                    detail=detail,
+                )
+                if viewer == author:
+                    seat.last_tests.append(result)
+                await self.service.emit("test_result", result, to_player=viewer)
+
+        try:
+            report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test)
+        except Exception as exc:
+            # The runner itself failed (never the submission): say so, count nothing.
+            self.log.exception("jupyter-duel: judging submission %d failed", submission_id)
+            seat.judging = False
+            for viewer in [author]:
+                await self.service.emit(
+                    "error",
+                    protocol.Error(code="judge_unavailable", message=f"the judge failed: {exc}", event="submit_code"),
+                    to_player=viewer,
+                )
+            return
+        seat.judging = False
+        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total)
+        for viewer in audience:
+            result = protocol.SubmissionResult(
+                battle_id=battle.id,
+                submission_id=submission_id,
+                player=author,
+                samples_only=samples_only,
+                verdict=report.verdict,
+                passed=report.passed,
+                total=report.total,
+                message=report.message if viewer == author else None,
+            )
+            if viewer == author:
+                seat.results.append(result)
+            await self.service.emit("submission_result", result, to_player=viewer)
+        if not samples_only and not battle.over:
+            outcome = battle.on_submission(author, report.passed, report.total)
+            await self._send_opponent_status(battle, author)
+            if outcome is not None:
+                await self._finish(battle)
+
+    # ------------------------------------------------------------ players leaving and coming back
+
+    async def forfeit(self, name: str, battle_id: str) -> None:
+        battle, _seat = self.battle_for(name, battle_id)
+        battle.on_forfeit(name)
+        await self._finish(battle)
+
+    async def resume(self, name: str, token: str, sid: str) -> None:
+        """Send ``battle_state`` for the running battle the token names, if it is this player's."""
+        try:
+            battle_id, token_name = self.resume_tokens.verify(token, self._resume_max_age())
+        except AuthError as exc:
+            raise ServiceError(exc.code, str(exc)) from None
+        if token_name != name:
+            raise ServiceError("bad_resume_token", "this resume token belongs to another player")
+        battle, seat = self.battle_for(name, battle_id)
+        other = battle.opponent(name)
+        # The opponent's code as far as the mirror mode shows it, never further.
+        shown_code, shown_seq, shape = "", 0, None
+        if battle.mirror == "live":
+            shown_code, shown_seq = other.code, other.seq
+        elif battle.mirror == "delayed":
+            shown_code, shown_seq = other.delayed.shown_text, other.delayed.shown_seq
+        elif battle.mirror == "shape":
+            shape = self._shape_of(battle, other)
+        state = protocol.BattleState(
+            **self._battle_view(battle, seat),
+            your_code=seat.code,
+            your_seq=seat.seq,
+            opponent_code=shown_code,
+            opponent_seq=shown_seq,
+            opponent_shape=shape,
+            opponent_connected=other.connected,
+            your_tests=seat.last_tests,
+            your_submissions=seat.results,
+            opponent_submissions=other.submissions,
+            opponent_best_passed=other.best_passed,
+        )
+        await self.service.emit("battle_state", state, sid=sid)
+        if not other.connected:  # the grace countdown, which battle_state does not carry
+            await self._send_opponent_status(battle, other.name)
+
+    def _resume_max_age(self) -> int:
+        svc = self.service
+        return int(max(svc.time_limits.values()) + svc.countdown_s + svc.disconnect_grace_s + 60)
+
+    async def player_came(self, name: str) -> None:
+        """``name`` has a connection again: back in their battle, inside the grace period."""
+        battle = self.running.get(self.battle_of.get(name, ""))
+        if battle is not None and not battle.over:
+            seat = battle.seat(name)
+            if not seat.connected:
+                seat.connected, seat.gone_since = True, None
+                self.service.cancel(f"{battle.id}/{name}")
+                await self._send_opponent_status(battle, name)
+
+    async def player_left(self, name: str) -> None:
+        """``name``'s last connection closed: the grace period of their battle starts."""
+        battle = self.running.get(self.battle_of.get(name, ""))
+        if battle is None or battle.over:
+            return
+        seat = battle.seat(name)
+        seat.connected, seat.gone_since = False, time.time()
+        await self._send_opponent_status(battle, name)
+        self.service.later(f"{battle.id}/{name}", self.service.disconnect_grace_s, self._grace_expired, battle.id,
+                           name)
+
+    async def _grace_expired(self, battle_id: str, name: str) -> None:
+        battle = self.running.get(battle_id)
+        if battle is None or battle.over or battle.seat(name).connected:
+            return
+        battle.on_grace_expired(name)
+        await self._finish(battle)
+
+    async def _send_opponent_status(self, battle: BattleState, about: str) -> None:
+        """Tell ``about``'s opponent how ``about`` is doing."""
+        seat, other = battle.seat(about), battle.opponent(about)
+        if other.bot:
+            return
+        grace = None
+        if not seat.connected and seat.gone_since is not None:
+            grace = round(max(0.0, seat.gone_since + self.service.disconnect_grace_s - time.time()), 1)
+        await self.service.emit(
+            "opponent_status",
+            protocol.OpponentStatus(
+                battle_id=battle.id,
+                name=seat.name,
+                connected=seat.connected,
+                grace_s=grace,
+                submissions=seat.submissions,
+                best_passed=seat.best_passed,
+            ),
+            to_player=other.name,
+        )
+
+    # ------------------------------------------------------------ the end
+
+    async def _time_up(self, battle_id: str) -> None:
+        battle = self.running.get(battle_id)
+        if battle is not None and not battle.over:
+            battle.on_time_limit()
+            await self._finish(battle)
+
+    async def _finish(self, battle: BattleState) -> None:
+        """Persist the outcome with the rating changes (one transaction) and tell both players."""
+        outcome = battle.outcome
+        self.service.cancel(battle.id)
+        for name in battle.names:
+            self.service.cancel(f"{battle.id}/{name}")
+        rated = battle.ranked and outcome.reason != "aborted" and outcome.rated
+        pair_limit = self.service.pair_rated_per_day
+        if rated and pair_limit > 0:
+            a, b = (seat.profile.id for seat in battle.seats)
+            # The same two accounts give each other rating points only so often: no farming a friend.
+            rated = self.store.rated_battles_between(a, b, time.time() - SECONDS_PER_DAY) < pair_limit
+        score, now = battle.score_of_first(), time.time()
+        winner_id = battle.seat(outcome.winner).profile.id if outcome.winner else None
+        a, b = battle.seats
+        similarity = None if (a.bot or b.bot) else fairplay.similarity(a.code, b.code, battle.challenge.starter_code)
+        changes = self.store.finish_battle(
+            battle.id,
+            status="aborted" if outcome.reason == "aborted" else "finished",
+            winner_id=winner_id,
+            reason=outcome.reason,
+            ended_at=now,
+            # Computed inside the store's transaction from the ratings stored then, never from the ratings at
+            # match time: an update from another battle of the same player is never lost.
+            rate=(lambda a, b: self.rating.update(a, b, score, now)) if rated else None,
+            similarity=similarity,
+            pastes=[(seat.profile.id, chars, at) for seat in battle.seats for at, chars in seat.pastes],
+        )
+        self.running.pop(battle.id, None)
+        for seat in battle.seats:
+            if self.battle_of.get(seat.name) == battle.id:
+                del self.battle_of[seat.name]
+        payload = protocol.BattleComplete(
+            battle_id=battle.id,
+            winner=outcome.winner,
+            reason=outcome.reason,
+            ranked=rated,
+            ratings=[
+                protocol.RatingChange(
+                    name=seat.name,
+                    before=round(changes[seat.profile.id][0], 1),
+                    after=round(changes[seat.profile.id][1], 1),
+                )
+                for seat in battle.seats
+            ],
+            # Whatever the mirror hid during the battle, both codes in full now that it is over.
+            codes=[protocol.PlayerCode(name=seat.name, code=seat.code) for seat in battle.seats],
+        )
+        for seat in battle.seats:
+            if not seat.bot:
+                await self.service.emit("battle_complete", payload, to_player=seat.name)
+        self.log.info("jupyter-duel: battle %s over: %s (%s)", battle.id, outcome.winner, outcome.reason)
+
+    # ------------------------------------------------------------ REST view
+
+    def history(self, name: str) -> list[dict] | None:
+        """``name``'s battles, newest first, with their challenges' titles; None for an unknown player."""
+        battles = self.store.user_battles(name)
+        if battles is None:
+            return None
+        for b in battles:
+            try:
+                b["challenge_title"] = self.challenges.get(b["challenge_id"]).title
+            except KeyError:
+                b["challenge_title"] = b["challenge_id"]
+        return battles

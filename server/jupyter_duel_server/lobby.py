@@ -1,0 +1,184 @@
+"""The lobby: players waiting for an opponent, until the battle room takes them.
+
+Joining checks the pool and the queue cooldown of a player who keeps leaving battles early, then puts the
+player in the ``Matchmaker``'s queue. A pairing round runs on every join and every ``match_interval_s``; each
+pair it makes is opened in the battle room. Waiting players hear of their position and rating window
+(``queue_update``), and after ``bot_after_s`` are offered the practice bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING
+
+from . import mirror, protocol
+from .battles import dodge_cooldown
+from .bot import BOT_NAME, PracticeBot
+from .challenges import ChallengeLibrary
+from .matchmaker import Matchmaker, QueueEntry
+from .protocol import ServiceError
+from .rating import SECONDS_PER_DAY
+from .store import Store
+
+if TYPE_CHECKING:
+    from .battleroom import BattleRoom
+    from .service import DuelService
+
+
+class Lobby:
+    """The queue, the pairing loop and the practice bot offer."""
+
+    def __init__(self, service: "DuelService", store: Store, challenges: ChallengeLibrary, matchmaker: Matchmaker,
+                 battles: "BattleRoom"):
+        self.service, self.store, self.challenges = service, store, challenges
+        self.matchmaker, self.battles = matchmaker, battles
+        self.log = service.log
+        self._pairing_task: asyncio.Task | None = None
+        self._sent_window: dict[str, tuple[float, bool]] = {}  # player -> (window, bot offered) last sent
+
+    def close(self) -> None:
+        if self._pairing_task is not None:
+            self._pairing_task.cancel()
+
+    def _check_pool(self, pool: str) -> None:
+        packs = set(self.service.packs)
+        if not any(pool in ("any", c.difficulty) and (not packs or c.pack in packs) for c in self.challenges.all()):
+            raise ServiceError("empty_pool", f"no challenge is available in the {pool!r} pool")
+
+    async def join_queue(self, name: str, msg: protocol.JoinQueue) -> None:
+        if self.battles.battle_id_of(name) is not None:
+            raise ServiceError("in_battle", "finish the running battle first")
+        if name in self.matchmaker:
+            raise ServiceError("already_queued", "already waiting for an opponent")
+        self._check_pool(msg.pool)
+        profile = self.store.get_user(name)
+        wait, exits = self.queue_cooldown(profile.id)
+        if wait > 0:
+            raise ServiceError("queue_cooldown", f"you left {exits} battles early today: the queue opens again "
+                               f"in {wait:.0f} s", retry_after=wait)
+        # A guest's rating is worth nothing (anyone can make one): guests play casual unless the operator says.
+        ranked = msg.ranked and (self.service.rate_guests or not profile.guest)
+        entry = QueueEntry(name, msg.pool, ranked, profile.rating)
+        self.matchmaker.join(entry)
+        self._ensure_pairing_loop()
+        await self.pair()
+        if name in self.matchmaker:
+            await self._send_queue_update(entry, "waiting")
+
+    def queue_cooldown(self, user_id: int) -> tuple[float, int]:
+        """(seconds before the player may queue again, their early exits today). A player who keeps leaving
+        battles early waits (as lichess does with aborts): the first early exit of a day is free, then
+        ``dodge_cooldown_s``, doubling each time, from the latest one."""
+        svc = self.service
+        if svc.dodge_cooldown_s <= 0:
+            return 0.0, 0
+        now = time.time()
+        exits = self.store.early_exits(user_id, now - SECONDS_PER_DAY)
+        return dodge_cooldown(exits, now, svc.dodge_cooldown_s, svc.dodge_cooldown_max_s), len(exits)
+
+    async def leave_queue(self, name: str) -> None:
+        entry = self.matchmaker.leave(name)
+        if entry is None:
+            raise ServiceError("not_queued", "not waiting in any queue")
+        self._sent_window.pop(name, None)
+        await self._send_queue_update(entry, "left")
+
+    def player_left(self, name: str) -> None:
+        """``name``'s last connection closed: they wait no more."""
+        self.matchmaker.leave(name)
+
+    def queue_position(self, name: str) -> dict | None:
+        entry = self.matchmaker.entry(name)
+        if entry is None:
+            return None
+        return {
+            "position": self.matchmaker.position(name),
+            "size": self.matchmaker.pool_size(entry.pool),
+            "waited_s": round(entry.waited(), 2),
+            "window": self.matchmaker.window(entry),
+        }
+
+    async def _send_queue_update(self, entry: QueueEntry, status: str) -> None:
+        window = self.matchmaker.window(entry)
+        bot = status == "waiting" and entry.waited() >= self.service.bot_after_s
+        if status == "waiting":
+            self._sent_window[entry.name] = (window, bot)
+        payload = protocol.QueueUpdate(
+            status=status,
+            pool=entry.pool,
+            ranked=entry.ranked,
+            position=self.matchmaker.position(entry.name),
+            size=self.matchmaker.pool_size(entry.pool),
+            waited_s=round(entry.waited(), 2),
+            window=window,
+            bot_available=bot,
+            mirror=mirror.mode_for(self.service.mirror_modes, entry.ranked, entry.pool),
+        )
+        await self.service.emit("queue_update", payload, to_player=entry.name)
+
+    # ------------------------------------------------------------ pairing
+
+    def _ensure_pairing_loop(self) -> None:
+        if self._pairing_task is None or self._pairing_task.done():
+            self._pairing_task = asyncio.ensure_future(self._pairing_loop())
+
+    async def _pairing_loop(self) -> None:
+        """Pair as windows widen; tell waiting players when their window or the bot offer changes."""
+        while True:
+            await asyncio.sleep(self.service.match_interval_s)
+            try:
+                await self.pair()
+                for entry in self.matchmaker.entries():
+                    now = (self.matchmaker.window(entry), entry.waited() >= self.service.bot_after_s)
+                    if self._sent_window.get(entry.name) != now:
+                        await self._send_queue_update(entry, "waiting")
+            except Exception:
+                self.log.exception("jupyter-duel: pairing round failed")
+
+    async def pair(self) -> None:
+        """One pairing round: open a battle for each pair and announce it."""
+        pairings = self.matchmaker.pair_round()
+        # Every paired player is in a battle before the first await: an event of theirs handled meanwhile (a
+        # second tab's join_queue) finds them busy, never free to be paired twice.
+        battles = [self.battles.open(p.first.name, p.second.name, p.difficulty, p.first.ranked, pool=p.first.pool)
+                   for p in pairings]
+        for pairing, battle in zip(pairings, battles):
+            for entry in (pairing.first, pairing.second):
+                self._sent_window.pop(entry.name, None)
+                await self._send_queue_update(entry, "matched")
+            await self.battles.announce(battle)
+
+    async def play_bot(self, name: str, msg: protocol.PlayBot) -> None:
+        if self.battles.battle_id_of(name) is not None:
+            raise ServiceError("in_battle", "finish the running battle first")
+        self._check_pool(msg.pool)
+        # The bot is what the queue offers after bot_after_s of waiting (queue_update's bot_available): before
+        # that, a human opponent may still come.
+        waiting = self.matchmaker.entry(name)
+        if waiting is None:
+            raise ServiceError("bot_not_offered", "join the queue first: the bot is offered to whoever waits")
+        if waiting.waited() < self.service.bot_after_s:
+            wait = self.service.bot_after_s - waiting.waited()
+            raise ServiceError("bot_not_offered", f"the bot is offered in {wait:.1f} s", retry_after=wait)
+        entry = self.matchmaker.leave(name)
+        if entry is not None:
+            self._sent_window.pop(name, None)
+            await self._send_queue_update(entry, "left")
+        bot = self.store.get_or_create_user(BOT_NAME, guest=False, bot=True)
+        battle = self.battles.open(name, bot.name, msg.pool, ranked=False, bot=True, pool=msg.pool)
+        await self.battles.announce(battle)
+        practice = PracticeBot(self.battles, battle, battle.seat(BOT_NAME), self.service.bot_speeds[msg.speed])
+        self.service.spawn(practice.play())
+
+    # ------------------------------------------------------------ REST view
+
+    def queue_info(self, name: str | None = None) -> dict:
+        info = {
+            "pools": self.matchmaker.sizes(),
+            "waiting": len(self.matchmaker),
+            "battles_running": self.battles.count(),
+        }
+        if name is not None:
+            info["you"] = self.queue_position(name)
+        return info
