@@ -1,10 +1,16 @@
-"""The Jupyter server extension: identity and configuration for the front end, and the embedded service.
+"""The Jupyter server extension: where the front end finds its central service, and the embedded service.
 
-With no ``service_url`` configured, the central service runs inside this Jupyter server, mounted at
-``{base_url}duel/`` behind Jupyter's own authentication: the REST API and the Socket.IO endpoint (both of its
-transports) alike. ``{base_url}jupyter-duel/session`` tells the front end
-where the service is and hands it an identity token for the signed-in Jupyter user (or, where guests are
-allowed, for the name the browser tab chose).
+``{base_url}jupyter-duel/session`` tells the front end which service to use and how to prove who it is:
+
+- ``hub``: under JupyterHub, the class's service ``/services/<hub_service>/`` (found by name; default ``duel``).
+  The browser logs in to it through the hub's OAuth; this server hands out nothing that names a user.
+- ``embedded`` (the default, and the fallback under a hub that has no such service): the central service runs
+  inside this Jupyter server, mounted at ``{base_url}duel/`` behind Jupyter's own authentication (the REST API and
+  the Socket.IO endpoint, both of its transports). The session hands the front end an identity token, signed with
+  the embedded service's in-memory secret, for the signed-in Jupyter user (who runs this service, so an
+  instructor of it) or, where guests are allowed, for the name the browser tab chose.
+- ``external``: a standalone service at ``service_url``; the browser plays there as a guest. No identity token is
+  signed for it: a secret shared with a student's own server would let any code they run act as anybody.
 """
 
 from __future__ import annotations
@@ -31,6 +37,27 @@ class SessionHandler(APIHandler):
     def get(self):
         ext = self.extension
         user = self.current_user.username
+        if ext.mode == "external":
+            return self.finish({
+                "mode": "external", "user": user, "name": user, "guest": True, "guests_allowed": True,
+                "token": None, "socketio_url": ext.service_origin, "socketio_path": ext.service_socketio_path,
+                "api_url": url_path_join(ext.service_url, "api/"), "version": __version__,
+            })
+        embedded = self._embedded(ext, user)
+        if embedded is None:
+            return
+        if ext.mode == "hub":
+            prefix = url_path_join(os.environ.get("JUPYTERHUB_BASE_URL", "/"), "services", ext.hub_service)
+            return self.finish({
+                "mode": "hub", "user": user, "name": user, "guest": False, "guests_allowed": False, "token": None,
+                "socketio_url": "", "socketio_path": url_path_join(prefix, "socket.io"),
+                "api_url": url_path_join(prefix, "api/"), "login_url": url_path_join(prefix, "api/me"),
+                "version": __version__, "fallback": embedded,
+            })
+        self.finish(embedded)
+
+    def _embedded(self, ext: "DuelExtension", user: str) -> dict | None:
+        """The session for the embedded service, or None after answering with an error."""
         requested = (self.get_argument("name", "") or "").strip()
         name, guest = user, False
         if requested and requested != user:
@@ -42,33 +69,30 @@ class SessionHandler(APIHandler):
                 name, guest = check_guest_name(requested), True
             except AuthError as exc:
                 return self._fail(400, exc.code, str(exc))
-        token = ext.signer.issue(_identity(name, guest))
         base = self.base_url
-        self.finish(
-            {
-                "user": user,
-                "name": name,
-                "guest": guest,
-                "guests_allowed": ext.allow_guests,
-                "token": token,
-                "socketio_url": ext.service_origin if ext.service_url else "",
-                "socketio_path": ext.service_socketio_path or url_path_join(base, "duel", "socket.io"),
-                "api_url": url_path_join(ext.service_url or base, "duel", "api/")
-                if not ext.service_url
-                else url_path_join(ext.service_url, "api/"),
-                "version": __version__,
-            }
-        )
+        return {
+            "mode": "embedded",
+            "user": user,
+            "name": name,
+            "guest": guest,
+            "guests_allowed": ext.allow_guests,
+            # The Jupyter user runs this service: its instructor. A guest name chosen in a tab never is.
+            "token": ext.signer.issue(_identity(name, guest, instructor=not guest)),
+            "socketio_url": "",
+            "socketio_path": url_path_join(base, "duel", "socket.io"),
+            "api_url": url_path_join(base, "duel", "api/"),
+            "version": __version__,
+        }
 
     def _fail(self, status: int, code: str, message: str) -> None:
         self.set_status(status)
         self.finish({"error": {"code": code, "message": message}})
 
 
-def _identity(name: str, guest: bool):
+def _identity(name: str, guest: bool, instructor: bool):
     from jupyter_duel_server.auth import Identity
 
-    return Identity(name, guest)
+    return Identity(name, guest, instructor=instructor)
 
 
 def _protected(handler_cls):
@@ -80,6 +104,8 @@ def _protected(handler_cls):
         for name in ("get", "post", "put", "patch", "delete")
         if name in vars(handler_cls)
     }
+    # Behind Jupyter's authentication, every caller is this server's user, who runs the service.
+    methods["trusted_owner"] = True
     return type("Jupyter" + handler_cls.__name__, (APIHandler, handler_cls), methods)
 
 
@@ -111,17 +137,23 @@ class DuelExtension(ExtensionApp):
 
     name = "jupyter_duel"
 
+    hub_service = Unicode(
+        help="Under JupyterHub: the name of the class's jupyter-duel service (/services/<name>/). Default: "
+        "JUPYTER_DUEL_HUB_SERVICE, else 'duel'. Empty: use the embedded service even under a hub."
+    ).tag(config=True)
+
+    @default("hub_service")
+    def _default_hub_service(self):
+        return os.environ.get("JUPYTER_DUEL_HUB_SERVICE", "duel")
+
     service_url = Unicode(
         "",
-        help="URL of an external central service (e.g. a JupyterHub service). Empty: run it in this server.",
+        help="URL of a standalone central service (jupyter duel serve) where this server's users play as guests. "
+        "Empty: the hub's service under JupyterHub, else the embedded one.",
     ).tag(config=True)
 
     service_socketio_path = Unicode(
-        "", help="Socket.IO path of the external service (default: /socket.io under its URL)."
-    ).tag(config=True)
-
-    service_secret = Unicode(
-        "", help="Secret shared with the external service to sign identity tokens (or JUPYTER_DUEL_SECRET)."
+        "", help="Socket.IO path of the standalone service (default: /socket.io under its URL)."
     ).tag(config=True)
 
     allow_guests = Bool(
@@ -131,18 +163,21 @@ class DuelExtension(ExtensionApp):
 
     @default("allow_guests")
     def _default_allow_guests(self):
-        return not self.service_url and "JUPYTERHUB_API_TOKEN" not in os.environ
+        return self.mode == "embedded" and "JUPYTERHUB_API_TOKEN" not in os.environ
+
+    @property
+    def mode(self) -> str:
+        """``external``, ``hub`` or ``embedded``: see the module's docstring."""
+        if self.service_url:
+            return "external"
+        if self.hub_service and os.environ.get("JUPYTERHUB_API_URL") and os.environ.get("JUPYTERHUB_BASE_URL"):
+            return "hub"
+        return "embedded"
 
     def initialize_settings(self):
         self.service = None
         self.service_origin = ""
         if self.service_url:
-            from jupyter_duel_server.auth import IdentitySigner
-
-            secret = self.service_secret or os.environ.get("JUPYTER_DUEL_SECRET", "")
-            if not secret:
-                raise ValueError("DuelExtension.service_secret is required with an external service_url")
-            self.signer = IdentitySigner(secret)
             if not self.service_socketio_path:
                 from urllib.parse import urlparse
 
@@ -165,7 +200,8 @@ class DuelExtension(ExtensionApp):
                 allow_guests=False,
             )
             self.signer = self.service.signer
-        self.log.info("jupyter-duel %s: %s", __version__, self.service_url or "embedded central service")
+        self.log.info("jupyter-duel %s: %s", __version__, {"external": self.service_url, "hub": f"the hub's service "
+                      f"{self.hub_service!r}", "embedded": "embedded central service"}[self.mode])
 
     def initialize_handlers(self):
         self.handlers.append(("jupyter-duel/session", SessionHandler, {"extension": self}))

@@ -21,10 +21,12 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
 }
 
-# System packages the tests need (Debian): Chromium for the browser tests, libseccomp for the sandbox's checks.
+# System packages the tests need (Debian): Chromium for the browser tests, libseccomp for the sandbox's checks,
+# Debian's python3 with venv for the JupyterHub tests' users (their servers cannot run a Python under /root).
 ensure_system_packages() {
     local missing=()
     command -v chromium >/dev/null || missing+=(chromium)
+    dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "ok installed" || missing+=(python3-venv)
     ldconfig -p 2>/dev/null | grep -q "libseccomp.so.2" || missing+=(libseccomp2)
     fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -33,4 +35,14 @@ ensure_system_packages() {
     [ "$(id -u)" = 0 ] || sudo="sudo"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# configurable-http-proxy for the JupyterHub tests (tests/hub), exactly as pinned in its committed lock file.
+HUB_PROXY_DIR="tests/hub/proxy"
+ensure_hub_proxy() {
+    local bin="$HUB_PROXY_DIR/node_modules/.bin/configurable-http-proxy" want
+    want="$(node -p "require('./$HUB_PROXY_DIR/package-lock.json').packages['node_modules/configurable-http-proxy'].version")"
+    [ -x "$bin" ] && [ "$("$bin" --version 2>/dev/null)" = "$want" ] && return 0
+    log "installing configurable-http-proxy $want for the JupyterHub tests"
+    npm ci --prefix "$HUB_PROXY_DIR" --no-audit --no-fund --loglevel=error >/dev/null
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the tests need (Chromium from Debian, the project with its test extras) and run every test.
+# Install everything the tests need (Chromium from Debian, the project with its test extras, the JupyterHub tests'
+# proxy) and run every test.
 # Usage: bash scripts/test.sh [pytest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,7 @@ ensure_system_packages
 ensure_venv
 log "installing jupyter-duel with its test dependencies"
 "$VENV/bin/python" -m pip install --quiet ".[test]"
+ensure_hub_proxy
 
 mkdir -p test-artifacts
 log "running the test suite"

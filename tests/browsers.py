@@ -81,3 +81,36 @@ def challenge_on(page: Page):
     matches = [c for c in LIBRARY.all() if c.title in text]
     assert len(matches) == 1, f"cannot tell the challenge from the duel view: {[c.id for c in matches]}"
     return matches[0]
+
+
+def forfeit(page: Page) -> None:
+    """Forfeit the running duel, confirming the dialog."""
+    page.locator('[data-testid="duel-forfeit"]').click()
+    page.locator(".jp-Dialog .jp-mod-warn", has_text="Forfeit").click()
+
+
+def palette_labels(page: Page, query: str, shown: str) -> list[str]:
+    """Open the command palette, search ``query`` and return the labels it lists once the search is applied (the
+    item labelled ``shown`` is listed); the palette is closed again."""
+    page.locator("#jp-main-dock-panel").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Control+Shift+C")
+    search = page.locator(".lm-CommandPalette-input")
+    expect(search).to_be_visible(timeout=10_000)
+    search.fill(query)
+    items = page.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel")
+    expect(items.filter(has_text=re.compile(f"^{re.escape(shown)}$"))).to_have_count(1, timeout=10_000)
+    labels = items.all_inner_texts()
+    page.keyboard.press("Escape")
+    expect(search).to_be_hidden()
+    return labels
+
+
+def activate_tab(page: Page, label: str) -> None:
+    """Bring the main-area tab whose title is ``label`` to the front."""
+    page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text=re.compile(f"^{re.escape(label)}$")).click()
+
+
+def sample_lookup_code(challenge) -> str:
+    """A solution that knows only the sample tests' answers: it passes the samples and (almost) nothing else."""
+    table = {tuple(test.args): test.expected for test in challenge.samples}
+    return f"def {challenge.function}(*args):\n    return {table!r}.get(args)\n"

@@ -18,6 +18,18 @@
  * (a new view after a page reload, a refresh of the existing one after a reconnect). Edits the service has not
  * seen (typed while offline) win over its copy and are sent as the full text with `seq = your_seq + 1`.
  * Nothing is emitted while disconnected (Socket.IO's send buffer is bypassed and cleared): the resume resends.
+ *
+ * JupyterHub: when the session endpoint answers `mode: "hub"`, the duel service is the hub's. The browser logs
+ * in to it first: `login_url` is loaded as a navigation in a hidden frame (it goes through the hub's OAuth and
+ * leaves the service's cookie; the hub accepts that cookie from a page script's request only with the XSRF
+ * token the answer carries, which every REST call then sends). The socket connects to the service on this
+ * origin and registers with the hub identity (`register_user {}`: no token, no guest name). When the hub has
+ * no duel service (its URL answers 404, 502 or 503), the session's `fallback` (this server's own service) is
+ * used instead, and `serviceNote` says so. The choice is made once per page.
+ *
+ * Instructors (`registered.instructor`) may follow the room (`watch_room`) and single battles (`spectate`);
+ * both are re-requested after every reconnect while some view still follows them. Challenges between players
+ * (`challenge_player`, `answer_challenge`) are kept as `offers`, with their latest status.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { URLExt } from '@jupyterlab/coreutils';
@@ -31,15 +43,21 @@ import type {
   BotSpeed,
   IBattleComplete,
   IBattleState,
+  IChallengeOffer,
   IErrorEvent,
+  IHubLogin,
   IMatchFound,
   IOpponentCode,
   IOpponentShape,
   IOpponentStatus,
+  IPlayerInfo,
   IQueueUpdate,
   IRegistered,
   IRegisterUser,
+  IRoomState,
   ISessionInfo,
+  ISpectateState,
+  ISpectatorCode,
   ISubmissionResult,
   ISyncCode,
   ITestResult,
@@ -48,7 +66,16 @@ import type {
 } from './protocol';
 import { outcomeFor } from './protocol';
 import { fetchHistory, fetchProfile, readJson as readResponseJson } from './rest';
-import type { ConnectionState, IBattle, IBattleRestore, IDuelClient, INameError, IQueueStatus } from './tokens';
+import type {
+  ConnectionState,
+  IAck,
+  IBattle,
+  IBattleRestore,
+  IDuelClient,
+  INameError,
+  IOfferState,
+  IQueueStatus
+} from './tokens';
 
 const NAME_KEY = 'jupyter-duel:name';
 const POOL_KEY = 'jupyter-duel:pool';
@@ -66,6 +93,19 @@ const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued', 'cooldown']);
 const NAME_ERRORS = new Set(['name_taken', 'name_confusable', 'invalid_name', 'guests_disabled']);
 /** Answers to `resume` that only mean "nothing to resume". */
 const STALE_RESUME_ERRORS = new Set(['bad_resume_token', 'battle_over', 'unknown_battle', 'not_in_battle']);
+/** Events whose refusals the view that sent them shows in place (from the ack), so no pop-up. */
+const INLINE_EVENTS = new Set([
+  'challenge_player',
+  'answer_challenge',
+  'class_settings',
+  'pair_players',
+  'abort_battle',
+  'spectate'
+]);
+/** How long a settled challenge offer stays listed (ms). */
+const OFFER_KEPT_MS = 120_000;
+/** Statuses of the hub's login URL that mean "no duel service on this hub". */
+const NO_HUB_SERVICE = new Set([404, 502, 503]);
 
 interface IStoredResume {
   battle_id: string;
@@ -87,6 +127,86 @@ export class SessionError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The hub service's login failed: `status` 0 when the request itself failed. */
+export class HubLoginError extends Error {
+  constructor(
+    readonly status: number,
+    message: string
+  ) {
+    super(message);
+  }
+}
+
+/** How long the hub's sign-in may take (it is a few redirects). */
+const HUB_LOGIN_TIMEOUT_MS = 30_000;
+
+/**
+ * Log in to the hub's duel service.
+ *
+ * First a probe: the service's health (open to all) answers 200 when the service is there; the hub answers a
+ * path of no service with a redirect into itself (then 404), or 502 / 503 for a service that is down: all of
+ * which mean "no duel service here" (status 404 when redirected). Then the sign-in itself, as a navigation in a
+ * hidden frame of this origin: the hub's OAuth redirects come back to `login_url` with the service's cookie set,
+ * and the page the frame ends on is the service's JSON answer (with the XSRF token for REST calls).
+ */
+export async function hubLogin(loginUrl: string, apiUrl: string): Promise<IHubLogin> {
+  let probe: Response;
+  try {
+    probe = await fetch(URLExt.join(apiUrl, 'health'), {
+      method: 'GET',
+      credentials: 'same-origin',
+      cache: 'no-store',
+      redirect: 'manual'
+    });
+  } catch (reason) {
+    throw new HubLoginError(0, `the hub's duel service cannot be reached (${describe(reason)})`);
+  }
+  if (!probe.ok) {
+    const status = probe.type === 'opaqueredirect' ? 404 : probe.status;
+    throw new HubLoginError(status, `the hub's duel service answered ${status}`);
+  }
+  return new Promise<IHubLogin>((resolve, reject) => {
+    const frame = document.createElement('iframe');
+    frame.setAttribute('aria-hidden', 'true');
+    frame.tabIndex = -1;
+    frame.style.display = 'none';
+    const finish = (error: HubLoginError | null, login?: IHubLogin): void => {
+      window.clearTimeout(timer);
+      frame.remove();
+      if (error) {
+        reject(error);
+      } else {
+        resolve(login!);
+      }
+    };
+    const timer = window.setTimeout(
+      () => finish(new HubLoginError(0, 'the sign-in to the hub’s duel service took too long')),
+      HUB_LOGIN_TIMEOUT_MS
+    );
+    frame.addEventListener('load', () => {
+      let text = '';
+      try {
+        text = frame.contentDocument?.body?.textContent ?? '';
+      } catch {
+        // Another origin: the hub sent the frame to a sign-in page elsewhere.
+      }
+      try {
+        const login = JSON.parse(text) as IHubLogin;
+        if (typeof login?.name === 'string') {
+          finish(null, login);
+          return;
+        }
+      } catch {
+        // not the service's answer
+      }
+      finish(new HubLoginError(401, 'the hub did not complete the sign-in to its duel service'));
+    });
+    const separator = loginUrl.includes('?') ? '&' : '?';
+    frame.src = `${loginUrl}${separator}_=${Date.now()}`;
+    document.body.append(frame);
+  });
 }
 
 /** Ask the Jupyter server extension for an identity token (optionally for a guest name). */
@@ -141,6 +261,27 @@ export class DuelClient implements IDuelClient, IDisposable {
   get nameError(): INameError | null {
     return this._nameError;
   }
+  get instructor(): boolean {
+    return this._instructor;
+  }
+  get serviceNote(): string | null {
+    return this._serviceNote;
+  }
+  get hubLoginUrl(): string | null {
+    return this._target === 'fallback' ? this._hubLoginUrl : null;
+  }
+  get room(): IRoomState | null {
+    return this._roomWatchers > 0 ? this._room : null;
+  }
+  get offers(): readonly IOfferState[] {
+    return this._offers;
+  }
+  get lastOpponent(): IPlayerInfo | null {
+    return this._lastOpponent;
+  }
+  get clockOffsetMs(): number {
+    return this._clockOffsetMs;
+  }
   get lastRestore(): IBattleRestore | null {
     const restore = this._lastRestore;
     return restore && restore.battle === this._battle && !restore.battle.complete ? restore : null;
@@ -193,6 +334,27 @@ export class DuelClient implements IDuelClient, IDisposable {
   get errorReceived(): Signal<this, IErrorEvent> {
     return this._errorReceived;
   }
+  get challengeOffer(): Signal<this, IOfferState> {
+    return this._challengeOffer;
+  }
+  get roomState(): Signal<this, IRoomState> {
+    return this._roomState;
+  }
+  get spectateState(): Signal<this, ISpectateState> {
+    return this._spectateState;
+  }
+  get spectatorCode(): Signal<this, ISpectatorCode> {
+    return this._spectatorCode;
+  }
+  get spectatorTestResult(): Signal<this, ITestResult> {
+    return this._spectatorTestResult;
+  }
+  get spectatorSubmissionResult(): Signal<this, ISubmissionResult> {
+    return this._spectatorSubmissionResult;
+  }
+  get spectatorComplete(): Signal<this, IBattleComplete> {
+    return this._spectatorComplete;
+  }
 
   get isDisposed(): boolean {
     return this._isDisposed;
@@ -206,6 +368,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._sync?.stop();
     this._socket?.disconnect();
     this._socket = null;
+    window.clearInterval(this._offerTimer);
     Signal.clearData(this);
   }
 
@@ -298,13 +461,86 @@ export class DuelClient implements IDuelClient, IDisposable {
     return this._emit('forfeit', { battle_id: id });
   }
 
+  challengePlayer(name: string, options: { pool?: Pool; ranked?: boolean } = {}): Promise<IAck> {
+    return this.request('challenge_player', {
+      name,
+      pool: options.pool ?? this._pool,
+      ranked: options.ranked ?? this._ranked
+    });
+  }
+
+  answerChallenge(offerId: string, accept: boolean): Promise<IAck> {
+    return this.request('answer_challenge', { offer_id: offerId, accept });
+  }
+
+  rematch(): Promise<IAck> {
+    const opponent = this._lastOpponent;
+    if (!opponent) {
+      return Promise.resolve(failed('no_opponent', 'There is no last opponent to offer a rematch to.'));
+    }
+    const last = this._battle?.complete ? this._battle : null;
+    return this.challengePlayer(opponent.name, { ranked: last ? last.match.ranked : this._ranked });
+  }
+
+  watchRoom(watch: boolean): void {
+    const before = this._roomWatchers;
+    this._roomWatchers = Math.max(0, before + (watch ? 1 : -1));
+    if ((before === 0) !== (this._roomWatchers === 0)) {
+      if (this._roomWatchers === 0) {
+        this._room = null;
+      }
+      if (this._instructor) {
+        // Otherwise nothing is followed anyway (and the service would refuse it).
+        this._send('watch_room', { watch: this._roomWatchers > 0 });
+      }
+    }
+  }
+
+  spectate(battleId: string, watch: boolean): Promise<IAck> {
+    if (watch) {
+      this._spectating.add(battleId);
+    } else if (!this._spectating.delete(battleId)) {
+      return Promise.resolve({ ok: true });
+    }
+    return this.request('spectate', { battle_id: battleId, watch });
+  }
+
+  classSettings(pack: string | null, challengeId: string | null): Promise<IAck> {
+    return this.request('class_settings', { pack, challenge_id: challengeId });
+  }
+
+  pairPlayers(first: string, second: string, ranked: boolean): Promise<IAck> {
+    return this.request('pair_players', { first, second, ranked });
+  }
+
+  abortBattle(battleId: string, reason: string): Promise<IAck> {
+    return this.request('abort_battle', { battle_id: battleId, reason });
+  }
+
+  /** Send `event` once registered and resolve with the service's ack (or a local failure). */
+  request(event: string, payload: object): Promise<IAck> {
+    const socket = this._socket;
+    if (!socket || !this._registered || !socket.connected) {
+      return Promise.resolve(failed('not_connected', 'Not connected to the duel service yet.', event));
+    }
+    return new Promise<IAck>(resolve => {
+      socket.timeout(15_000).emit(event, payload, (err: Error | null, ack: IAck | undefined) => {
+        if (err) {
+          resolve(failed('timeout', 'The duel service did not answer in time.', event));
+        } else {
+          resolve(ack && typeof ack === 'object' ? ack : { ok: true });
+        }
+      });
+    });
+  }
+
   // ---------------------------------------------------------------- connection
 
   /** The session endpoint tells where the service lives, so it is asked before the socket is created. */
   private async _openSocket(): Promise<void> {
     let session: ISessionInfo;
     try {
-      session = await this._fetchSessionForName();
+      session = await this._currentSession();
     } catch (reason) {
       this._problem = `Cannot reach the duel session endpoint: ${describe(reason)}`;
       this._setState('disconnected');
@@ -318,6 +554,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     }
     const socket = io(session.socketio_url || window.location.origin, {
       path: session.socketio_path,
+      extraHeaders: session.xsrf_token ? { 'X-XSRFToken': session.xsrf_token } : undefined,
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
       reconnection: true,
@@ -355,31 +592,100 @@ export class DuelClient implements IDuelClient, IDisposable {
     socket.on('test_result', (msg: ITestResult) => {
       if (msg.battle_id === this._battle?.match.battle_id) {
         this._testResult.emit(msg);
+      } else if (this._spectating.has(msg.battle_id)) {
+        this._spectatorTestResult.emit(msg);
       }
     });
     socket.on('submission_result', (msg: ISubmissionResult) => {
       if (msg.battle_id === this._battle?.match.battle_id) {
         this._submissionResult.emit(msg);
+      } else if (this._spectating.has(msg.battle_id)) {
+        this._spectatorSubmissionResult.emit(msg);
       }
     });
     socket.on('battle_complete', (msg: IBattleComplete) => this._onBattleComplete(msg));
     socket.on('error', (msg: IErrorEvent) => this._onError(msg));
+    socket.on('challenge_offer', (msg: IChallengeOffer) => this._onChallengeOffer(msg));
+    socket.on('room_state', (msg: IRoomState) => {
+      this._noteServerTime(msg.server_time);
+      if (this._roomWatchers > 0) {
+        this._room = msg;
+        this._roomState.emit(msg);
+      }
+    });
+    socket.on('spectate_state', (msg: ISpectateState) => {
+      this._noteServerTime(msg.server_time);
+      if (this._spectating.has(msg.battle_id)) {
+        this._spectateState.emit(msg);
+      }
+    });
+    socket.on('spectator_code', (msg: ISpectatorCode) => {
+      if (this._spectating.has(msg.battle_id)) {
+        this._spectatorCode.emit(msg);
+      }
+    });
+  }
+
+  /**
+   * The session to connect with: the endpoint's answer, or under a hub the hub's service once logged in to it
+   * (or this server's own service when the hub has none). Also sets `session`.
+   */
+  private async _currentSession(): Promise<ISessionInfo> {
+    const answer = await this._fetchSessionForName();
+    if (answer.mode !== 'hub') {
+      this._target = 'direct';
+      this._session = answer;
+      return answer;
+    }
+    if (this._target === 'fallback' && answer.fallback) {
+      this._session = answer.fallback;
+      return answer.fallback;
+    }
+    try {
+      if (!answer.login_url) {
+        throw new HubLoginError(404, 'the hub names no duel service');
+      }
+      const login = await hubLogin(answer.login_url, answer.api_url);
+      this._target = 'hub';
+      this._serviceNote = null;
+      this._session = { ...answer, xsrf_token: login.xsrf_token ?? null };
+      // Socket.IO's long-polling requests are script requests too: they carry the token (websockets need none).
+      if (this._socket && login.xsrf_token) {
+        this._socket.io.opts.extraHeaders = { 'X-XSRFToken': login.xsrf_token };
+      }
+      return this._session;
+    } catch (reason) {
+      // Once connected to the hub's service, a failed login is a problem to retry, never a switch of service.
+      if (this._target === 'hub' || !answer.fallback) {
+        throw reason;
+      }
+      const status = reason instanceof HubLoginError ? reason.status : 0;
+      this._target = 'fallback';
+      // The service is there but the sign-in did not complete: signing in by hand (in a tab) may.
+      this._hubLoginUrl = NO_HUB_SERVICE.has(status) ? null : (answer.login_url ?? null);
+      this._serviceNote = NO_HUB_SERVICE.has(status)
+        ? 'This hub has no duel service: you play on this server’s own duel service, with people using this server only.'
+        : `Signing in to the hub’s duel service failed (${describe(reason)}): you play on this server’s own duel service meanwhile.`;
+      this._session = answer.fallback;
+      return answer.fallback;
+    }
   }
 
   /** Fetch a token for the requested name; fall back to the Jupyter user when the name is refused. */
   private async _fetchSessionForName(): Promise<ISessionInfo> {
+    // Guest names are not offered under a hub.
+    const name = this._target === 'hub' || this._target === 'fallback' ? '' : this._requestedName;
     try {
-      this._session = await fetchSession(this._requestedName);
+      return await fetchSession(name);
     } catch (reason) {
       const refused = reason instanceof SessionError && (reason.status === 400 || reason.status === 403);
-      if (!refused || !this._requestedName) {
+      if (!refused || !name) {
         throw reason;
       }
       const error = reason as SessionError;
       this._refuseName(error.code, error.message);
-      this._session = await fetchSession('');
+      return fetchSession('');
     }
-    return this._session;
   }
 
   /** Runs on every `connect`: tokens are short-lived, so a fresh one is fetched each time. */
@@ -387,7 +693,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._setState('connecting');
     let session: ISessionInfo;
     try {
-      session = await this._fetchSessionForName();
+      session = await this._currentSession();
     } catch (reason) {
       this._problem = `Cannot get a duel token: ${describe(reason)}`;
       this._stateChanged.emit();
@@ -398,7 +704,22 @@ export class DuelClient implements IDuelClient, IDisposable {
     if (socket !== this._socket || !socket.connected) {
       return;
     }
-    const payload: IRegisterUser = { token: session.token };
+    if (this._target === 'hub') {
+      socket.emit('register_user', {} as IRegisterUser); // the connection's hub identity
+      return;
+    }
+    if (session.mode === 'external') {
+      // A standalone service signs nobody in: this browser plays there as a guest, its name bound to its key.
+      const name = this._requestedName || session.name;
+      const guest: IRegisterUser = { display_name: name };
+      const guestKey = readGuestKey(session, name);
+      if (guestKey) {
+        guest.guest_key = guestKey;
+      }
+      socket.emit('register_user', guest);
+      return;
+    }
+    const payload: IRegisterUser = { token: session.token ?? undefined };
     const key = session.guest ? readGuestKey(session, session.name) : null;
     if (key) {
       payload.guest_key = key;
@@ -419,6 +740,8 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._registered = false;
     this._profile = null;
     this._queue = null;
+    this._offers = [];
+    this._lastOpponent = null;
     if (!socket) {
       this.connect();
       return;
@@ -435,6 +758,16 @@ export class DuelClient implements IDuelClient, IDisposable {
       return false;
     }
     this._socket.emit(event, payload);
+    return true;
+  }
+
+  /** Like `_emit`, without the warning: for what is re-sent after every registration anyway. */
+  private _send(event: string, payload: object): boolean {
+    const socket = this._socket;
+    if (!socket || !this._registered || !socket.connected) {
+      return false;
+    }
+    socket.emit(event, payload);
     return true;
   }
 
@@ -459,6 +792,18 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._registered = true;
     this._problem = null;
     this._profile = msg.user;
+    this._instructor = msg.instructor === true;
+    if (this._instructor) {
+      // A new connection follows nothing: follow again what views still show.
+      if (this._roomWatchers > 0) {
+        this._socket?.emit('watch_room', { watch: true });
+      }
+      for (const battleId of this._spectating) {
+        this._socket?.emit('spectate', { battle_id: battleId, watch: true });
+      }
+    } else {
+      this._room = null;
+    }
     if (msg.guest_key && msg.user.guest && this._session) {
       writeGuestKey(this._session, msg.user.display_name, msg.guest_key);
     }
@@ -479,6 +824,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   private _onMatchFound(msg: IMatchFound): void {
+    this._noteServerTime(msg.server_time);
     this._sync?.stop();
     this._queue = null;
     this._orphanBattleId = null;
@@ -499,6 +845,7 @@ export class DuelClient implements IDuelClient, IDisposable {
 
   /** The answer to `resume`: rebuild (after a reload) or refresh (after a reconnect) the running battle. */
   private _onBattleState(msg: IBattleState): void {
+    this._noteServerTime(msg.server_time);
     this._resuming = null;
     writeJson<IStoredResume>(RESUME_KEY, { battle_id: msg.battle_id, token: msg.resume_token });
     if (this._orphanBattleId === msg.battle_id) {
@@ -623,6 +970,11 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   private _onBattleComplete(msg: IBattleComplete): void {
+    const own = this._battle?.match.battle_id === msg.battle_id || msg.battle_id === this._orphanBattleId;
+    if (!own && this._spectating.has(msg.battle_id)) {
+      this._spectatorComplete.emit(msg);
+      return;
+    }
     if (msg.battle_id === this._orphanBattleId) {
       this._orphanBattleId = null;
     }
@@ -635,6 +987,9 @@ export class DuelClient implements IDuelClient, IDisposable {
       battle.complete = msg;
       this._sync?.stop();
       this._sync = null;
+      if (!battle.match.opponent.bot) {
+        this._lastOpponent = battle.match.opponent;
+      }
       this._updateProfileAfter(battle.match.you.name, msg);
       this._battleComplete.emit(msg);
     } else if (!battle || battle.match.battle_id !== msg.battle_id) {
@@ -715,10 +1070,54 @@ export class DuelClient implements IDuelClient, IDisposable {
     } else if (msg.code === 'not_registered' && this._socket) {
       void this._register(this._socket);
     }
-    if (!QUIET_ERRORS.has(msg.code)) {
+    if (!QUIET_ERRORS.has(msg.code) && !(msg.event && INLINE_EVENTS.has(msg.event))) {
       Notification.error(`Duel: ${msg.message}`, { autoClose: 6000 });
     }
     this._errorReceived.emit(msg);
+  }
+
+  /** A challenge offer, new or with a new status: kept (settled ones for a while) and announced. */
+  private _onChallengeOffer(msg: IChallengeOffer): void {
+    const me = this._profile?.name;
+    const now = Date.now();
+    const state: IOfferState = {
+      offer: msg,
+      incoming: me !== undefined ? msg.challenged.name === me : msg.challenger.name !== me,
+      receivedAt: now,
+      expiresAt: msg.expires_at * 1000 - this._clockOffsetMs,
+      rematch: this._lastOpponent !== null && [msg.challenger.name, msg.challenged.name].includes(this._lastOpponent.name)
+    };
+    const previous = this._offers.find(o => o.offer.offer_id === msg.offer_id);
+    if (previous) {
+      state.rematch = previous.rematch;
+    }
+    this._offers = [state, ...this._offers.filter(o => o.offer.offer_id !== msg.offer_id)].filter(
+      o => o.offer.status === 'offered' || now - o.receivedAt < OFFER_KEPT_MS
+    );
+    if (!this._offerTimer) {
+      // Expired offers leave the list even if the service's word about them is missed.
+      this._offerTimer = window.setInterval(() => this._pruneOffers(), 5000);
+    }
+    this._challengeOffer.emit(state);
+    this._stateChanged.emit();
+  }
+
+  private _pruneOffers(): void {
+    const now = Date.now();
+    const kept = this._offers.filter(o =>
+      o.offer.status === 'offered' ? o.expiresAt + 10_000 > now : now - o.receivedAt < OFFER_KEPT_MS
+    );
+    if (kept.length !== this._offers.length) {
+      this._offers = kept;
+      this._stateChanged.emit();
+    }
+  }
+
+  /** The offset between the service's clock and this browser's, from any message that carries the former. */
+  private _noteServerTime(serverTime: number): void {
+    if (typeof serverTime === 'number' && Number.isFinite(serverTime)) {
+      this._clockOffsetMs = Date.now() - serverTime * 1000;
+    }
   }
 
   private _setState(state: ConnectionState): void {
@@ -744,6 +1143,21 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _resuming: string | null = null;
   private _lastRestore: IBattleRestore | null = null;
   private _isDisposed = false;
+  private _instructor = false;
+  /** Where the socket goes: decided with the first session (`hub` and `fallback` only under JupyterHub). */
+  private _target: 'direct' | 'hub' | 'fallback' | null = null;
+  private _hubLoginUrl: string | null = null;
+  private _serviceNote: string | null = null;
+  /** How many views follow the room. */
+  private _roomWatchers = 0;
+  private _room: IRoomState | null = null;
+  /** Battles some view spectates. */
+  private _spectating = new Set<string>();
+  private _offers: IOfferState[] = [];
+  private _offerTimer = 0;
+  private _lastOpponent: IPlayerInfo | null = null;
+  /** Local time minus service time, in milliseconds. */
+  private _clockOffsetMs = 0;
 
   private _stateChanged = new Signal<this, void>(this);
   private _matchFound = new Signal<this, IBattle>(this);
@@ -755,6 +1169,18 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _submissionResult = new Signal<this, ISubmissionResult>(this);
   private _battleComplete = new Signal<this, IBattleComplete>(this);
   private _errorReceived = new Signal<this, IErrorEvent>(this);
+  private _challengeOffer = new Signal<this, IOfferState>(this);
+  private _roomState = new Signal<this, IRoomState>(this);
+  private _spectateState = new Signal<this, ISpectateState>(this);
+  private _spectatorCode = new Signal<this, ISpectatorCode>(this);
+  private _spectatorTestResult = new Signal<this, ITestResult>(this);
+  private _spectatorSubmissionResult = new Signal<this, ISubmissionResult>(this);
+  private _spectatorComplete = new Signal<this, IBattleComplete>(this);
+}
+
+/** A refusal made here (not connected, no answer), shaped like the service's. */
+function failed(code: string, message: string, event: string | null = null): IAck {
+  return { ok: false, error: { code, message, event } };
 }
 
 /**

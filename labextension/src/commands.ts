@@ -10,6 +10,14 @@ export namespace CommandIDs {
   export const showDuel = 'duel:show-duel';
   /** The main-area history / rating chart / leaderboard widget. */
   export const openHistory = 'duel:open-history';
+  /** Instructors: the main-area class view (running duels, queue, class controls). */
+  export const openClassView = 'duel:open-class-view';
+  /** Instructors: follow one battle live (args: `battleId`, optional `label`). */
+  export const spectate = 'duel:spectate';
+  /** Show the sidebar's "Challenge a player" card. */
+  export const challengePlayer = 'duel:challenge-player';
+  /** Offer a rematch to the last opponent. */
+  export const rematch = 'duel:rematch';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

@@ -19,6 +19,7 @@ import { CodeEditor, CodeEditorWrapper, type IEditorServices } from '@jupyterlab
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 
+import { offerCard, offerStatusText } from './challenges';
 import { formatDelta, formatDuration, h } from './dom';
 import { duelIcon } from './icons';
 import { OpponentMirror } from './mirror';
@@ -36,7 +37,7 @@ import {
   type Outcome
 } from './protocol';
 import { ShapeView } from './shape';
-import type { IBattle, IBattleRestore, IDuelClient } from './tokens';
+import type { IBattle, IBattleRestore, IDuelClient, IOfferState } from './tokens';
 
 const PYTHON_MIME = 'text/x-python';
 
@@ -378,6 +379,8 @@ export class DuelView extends Widget {
     client.errorReceived.connect(this._onError, this);
     client.opponentStatus.connect(this._onOpponentStatus, this);
     client.battleRestored.connect(this._onRestored, this);
+    client.challengeOffer.connect(this._renderRematch, this);
+    client.stateChanged.connect(this._renderRematch, this);
     // Shortcuts are caught in the capture phase: CodeMirror consumes Ctrl+Enter before JupyterLab's keymap sees it.
     this.node.addEventListener('keydown', this._onKeydown, true);
     this._clockTimer = window.setInterval(() => this._renderClock(), 250);
@@ -458,6 +461,8 @@ export class DuelView extends Widget {
     this._client.errorReceived.disconnect(this._onError, this);
     this._client.opponentStatus.disconnect(this._onOpponentStatus, this);
     this._client.battleRestored.disconnect(this._onRestored, this);
+    this._client.challengeOffer.disconnect(this._renderRematch, this);
+    this._client.stateChanged.disconnect(this._renderRematch, this);
     this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
     super.dispose();
     this._editorModel.dispose();
@@ -847,12 +852,32 @@ export class DuelView extends Widget {
     node.className = `jp-DuelOutcome jp-mod-${outcome}`;
     const again = h('button', { class: 'jp-mod-styled jp-mod-accept jp-DuelButton' }, 'Find another opponent');
     again.addEventListener('click', () => this._client.findOpponent());
+    const reason =
+      msg.reason === 'aborted' && msg.note
+        ? `Aborted by the instructor: ${msg.note}`
+        : `The duel ended because ${REASON_TEXT[msg.reason]}.`;
+    this._completedAt = Date.now();
+    const canRematch = !match.opponent.bot && !match.you.bot;
+    if (canRematch) {
+      this._rematchButton = h(
+        'button',
+        {
+          class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton',
+          testid: 'duel-rematch',
+          title: `Offer ${match.opponent.display_name} another duel`
+        },
+        'Rematch'
+      );
+      this._rematchButton.addEventListener('click', () => void this._offerRematch());
+      this._rematchBox = h('div', { class: 'jp-DuelRematch', testid: 'duel-rematch-box' });
+    }
     node.replaceChildren(
       h(
         'div',
         { class: 'jp-DuelOutcome-main' },
         h('div', { class: 'jp-DuelOutcome-title' }, OUTCOME_TEXT[outcome]),
-        h('div', { class: 'jp-DuelOutcome-reason' }, `The duel ended because ${REASON_TEXT[msg.reason]}.`)
+        h('div', { class: 'jp-DuelOutcome-reason', testid: 'duel-outcome-reason' }, reason),
+        this._rematchBox
       ),
       h(
         'div',
@@ -861,9 +886,62 @@ export class DuelView extends Widget {
         theirs ? ratingLine(match.opponent.display_name, theirs.before, theirs.after) : null,
         msg.ranked ? null : h('div', { class: 'jp-DuelSidebar-hint' }, 'Casual duel: ratings unchanged.')
       ),
-      again
+      h('div', { class: 'jp-DuelOutcome-actions' }, this._rematchButton, again)
     );
     this._outcome.show();
+    this._renderRematch();
+  }
+
+  /** Offer the opponent of this duel another one. */
+  private async _offerRematch(): Promise<void> {
+    const button = this._rematchButton;
+    if (!button) {
+      return;
+    }
+    button.disabled = true;
+    this._rematchError = null;
+    const match = this._battle.match;
+    const ack = await this._client.challengePlayer(match.opponent.name, { ranked: match.ranked });
+    if (!ack.ok) {
+      this._rematchError = ack.error?.message ?? 'The rematch offer was refused.';
+    }
+    this._renderRematch();
+  }
+
+  /** The rematch box: the latest offer between the two players since this duel ended, with Accept / Decline. */
+  private _renderRematch(): void {
+    const box = this._rematchBox;
+    const button = this._rematchButton;
+    if (!box || !button || this.isDisposed) {
+      return;
+    }
+    const client = this._client;
+    const opponent = this._battle.match.opponent.name;
+    const latest: IOfferState | undefined = client.offers.find(
+      o =>
+        o.receivedAt >= this._completedAt &&
+        (o.incoming ? o.offer.challenger.name === opponent : o.offer.challenged.name === opponent)
+    );
+    const key = latest ? `${latest.offer.offer_id}:${latest.offer.status}` : '';
+    const busy = client.queue !== null || (client.battle !== null && client.battle !== this._battle && !client.battle.complete);
+    button.disabled = busy || latest?.offer.status === 'offered' || latest?.offer.status === 'accepted';
+    if (key === this._rematchKey && this._rematchError === this._rematchShownError) {
+      const text = box.querySelector('[data-testid="duel-rematch-offer-text"]');
+      if (latest && text) {
+        text.textContent = offerStatusText(latest);
+      }
+      return;
+    }
+    this._rematchKey = key;
+    this._rematchShownError = this._rematchError;
+    const children: HTMLElement[] = [];
+    if (latest) {
+      children.push(offerCard(client, latest, 'duel-rematch-offer'));
+    }
+    if (this._rematchError) {
+      children.push(h('div', { class: 'jp-DuelOffer-error', testid: 'duel-rematch-error', role: 'alert' }, this._rematchError));
+    }
+    box.replaceChildren(...children);
   }
 
   private _setJudging(event: string | null): void {
@@ -883,6 +961,12 @@ export class DuelView extends Widget {
     this._editor.editor.setOption('readOnly', over || waiting);
   }
 
+  private _completedAt = 0;
+  private _rematchButton: HTMLButtonElement | null = null;
+  private _rematchBox: HTMLDivElement | null = null;
+  private _rematchKey: string | null = null;
+  private _rematchError: string | null = null;
+  private _rematchShownError: string | null = null;
   /** When a run or submission refused for coming too soon is sent again (0: none pending). */
   private _retryAt = 0;
   private _retryTimer = 0;

@@ -5,22 +5,36 @@
  * - `jupyter-duel:sidebar`  the left-sidebar Duel panel (identity, rating, matchmaking);
  * - `jupyter-duel:duel-view` opens a duel view in the main area on every `match_found`;
  * - `jupyter-duel:commands` matchmaking commands in the palette;
- * - `jupyter-duel:history`  the Duel history widget (battles, rating chart, leaderboard), `duel:open-history`.
+ * - `jupyter-duel:history`  the Duel history widget (battles, rating chart, leaderboard), `duel:open-history`;
+ * - `jupyter-duel:challenges` challenges between players: notifications of incoming offers, `duel:rematch`;
+ * - `jupyter-duel:class-view` instructors: the class view (`duel:open-class-view`);
+ * - `jupyter-duel:spectate`  instructors: one spectate view per followed battle (`duel:spectate`).
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager, MainAreaWidget } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 
+import { offerHeadline, offerKind } from './challenges';
+import { ClassView } from './classview';
 import { DuelClient } from './client';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { DuelView } from './duelview';
 import { DuelHistory } from './history';
 import { DuelSidebar } from './sidebar';
-import { IDuelClient, type IBattle, type IBattleRestore } from './tokens';
+import { SpectateView } from './spectate';
+import { IDuelClient, type IBattle, type IBattleRestore, type IOfferState } from './tokens';
 
 export { IDuelClient } from './tokens';
-export type { ConnectionState, IBattle, IBattleRestore, IOpponentState, IQueueStatus } from './tokens';
+export type {
+  ConnectionState,
+  IAck,
+  IBattle,
+  IBattleRestore,
+  IOfferState,
+  IOpponentState,
+  IQueueStatus
+} from './tokens';
 
 const clientPlugin: JupyterFrontEndPlugin<IDuelClient> = {
   id: 'jupyter-duel:client',
@@ -53,7 +67,18 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Show the Duel panel in the left sidebar',
       execute: () => app.shell.activateById(sidebar.id)
     });
+    app.commands.addCommand(CommandIDs.challengePlayer, {
+      label: 'Challenge a Player',
+      caption: 'Offer a duel to one online player',
+      isEnabled: () => client.connectionState === 'connected',
+      execute: () => {
+        app.shell.activateById(sidebar.id);
+        sidebar.focusChallenge();
+      }
+    });
+    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.challengePlayer));
     palette?.addItem({ command: CommandIDs.openPanel, category: PALETTE_CATEGORY });
+    palette?.addItem({ command: CommandIDs.challengePlayer, category: PALETTE_CATEGORY });
   }
 };
 
@@ -199,4 +224,146 @@ const historyPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default [clientPlugin, sidebarPlugin, duelViewPlugin, commandsPlugin, historyPlugin];
+const challengesPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:challenges',
+  description: 'Challenges between players: incoming offers as notifications, rematches.',
+  autoStart: true,
+  requires: [IDuelClient],
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, client: IDuelClient, palette: ICommandPalette | null): void => {
+    // An incoming offer is a card in the Duel panel; when the panel is not in view, a notification too.
+    const toasts = new Map<string, string>();
+    const panelShown = (): boolean => {
+      const panel = document.getElementById('jupyter-duel-sidebar');
+      return !!panel && panel.offsetParent !== null;
+    };
+    client.challengeOffer.connect((_, state: IOfferState) => {
+      const offer = state.offer;
+      const toast = toasts.get(offer.offer_id);
+      if (offer.status !== 'offered') {
+        if (toast) {
+          Notification.dismiss(toast);
+          toasts.delete(offer.offer_id);
+        }
+        return;
+      }
+      if (!state.incoming || toast || panelShown()) {
+        return;
+      }
+      const answer = (accept: boolean) => {
+        toasts.delete(offer.offer_id);
+        void client.answerChallenge(offer.offer_id, accept).then(ack => {
+          if (!ack.ok) {
+            Notification.error(`Duel: ${ack.error?.message ?? 'the answer was refused'}`, { autoClose: 6000 });
+          }
+        });
+      };
+      const id = Notification.info(`${offerHeadline(state)} (${offerKind(offer)}).`, {
+        autoClose: false,
+        actions: [
+          { label: 'Accept', displayType: 'accent', callback: () => answer(true) },
+          { label: 'Decline', callback: () => answer(false) }
+        ]
+      });
+      toasts.set(offer.offer_id, id);
+    });
+
+    const canRematch = (): boolean => {
+      const battle = client.battle;
+      const busy = client.queue !== null || (battle !== null && battle.complete === null);
+      return client.connectionState === 'connected' && client.lastOpponent !== null && !busy;
+    };
+    app.commands.addCommand(CommandIDs.rematch, {
+      label: () => (client.lastOpponent ? `Offer ${client.lastOpponent.display_name} a Rematch` : 'Offer a Rematch'),
+      caption: 'Challenge the opponent of your last duel again',
+      isEnabled: canRematch,
+      execute: async () => {
+        const ack = await client.rematch();
+        if (!ack.ok) {
+          Notification.error(`Duel: ${ack.error?.message ?? 'the rematch offer was refused'}`, { autoClose: 6000 });
+        }
+      }
+    });
+    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.rematch));
+    palette?.addItem({ command: CommandIDs.rematch, category: PALETTE_CATEGORY });
+  }
+};
+
+const classViewPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:class-view',
+  description: 'Instructors: the class view of every running duel, the queue and the class controls.',
+  autoStart: true,
+  requires: [IDuelClient],
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, client: IDuelClient, palette: ICommandPalette | null): void => {
+    let view: ClassView | null = null;
+    app.commands.addCommand(CommandIDs.openClassView, {
+      label: 'Open Class View',
+      caption: 'Instructors: every running duel live, the queue, pairing, class settings and results',
+      isVisible: () => client.instructor,
+      isEnabled: () => client.instructor,
+      execute: () => {
+        if (!client.instructor) {
+          return;
+        }
+        if (!view || view.isDisposed) {
+          view = new ClassView({ client, commands: app.commands });
+        }
+        if (!view.isAttached) {
+          app.shell.add(view, 'main', { mode: 'tab-after' });
+        }
+        app.shell.activateById(view.id);
+      }
+    });
+    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.openClassView));
+    palette?.addItem({ command: CommandIDs.openClassView, category: PALETTE_CATEGORY });
+  }
+};
+
+const spectatePlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:spectate',
+  description: 'Instructors: follow a running duel live, both codes side by side.',
+  autoStart: true,
+  requires: [IDuelClient, IEditorServices, IRenderMimeRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    client: IDuelClient,
+    editorServices: IEditorServices,
+    rendermime: IRenderMimeRegistry
+  ): void => {
+    const views = new Map<string, SpectateView>();
+    app.commands.addCommand(CommandIDs.spectate, {
+      label: args => (args.label ? `Spectate ${args.label as string}` : 'Spectate Duel'),
+      caption: 'Instructors: follow both codes of a duel live',
+      isEnabled: args => client.instructor && typeof args.battleId === 'string',
+      execute: args => {
+        const battleId = args.battleId as string;
+        let view = views.get(battleId);
+        if (!view || view.isDisposed) {
+          view = new SpectateView({
+            battleId,
+            client,
+            editorServices,
+            rendermime,
+            label: typeof args.label === 'string' ? args.label : undefined
+          });
+          views.set(battleId, view);
+          view.disposed.connect(() => views.delete(battleId));
+          app.shell.add(view, 'main', { mode: 'tab-after' });
+        }
+        app.shell.activateById(view.id);
+      }
+    });
+  }
+};
+
+export default [
+  clientPlugin,
+  sidebarPlugin,
+  duelViewPlugin,
+  commandsPlugin,
+  historyPlugin,
+  challengesPlugin,
+  classViewPlugin,
+  spectatePlugin
+];

@@ -69,6 +69,49 @@ export interface IPlayBot {
   speed?: BotSpeed;
 }
 
+/** Offer a duel to one online player (a rematch is an offer to the last opponent). */
+export interface IChallengePlayer {
+  /** The challenged player's handle. */
+  name: string;
+  pool?: Pool;
+  ranked?: boolean;
+}
+
+export interface IAnswerChallenge {
+  offer_id: string;
+  accept: boolean;
+}
+
+/** Instructors: follow the room (`room_state` now and after every change) or stop. */
+export interface IWatchRoom {
+  watch?: boolean;
+}
+
+/** Instructors: follow one battle at full fidelity (`spectate_state`, then `spectator_code`...) or stop. */
+export interface ISpectate {
+  battle_id: string;
+  watch?: boolean;
+}
+
+/** Instructors: every new battle draws from this pack / uses this challenge (null: back to normal). */
+export interface IClassSettings {
+  pack: string | null;
+  challenge_id: string | null;
+}
+
+/** Instructors: open a battle between two online players (handles) who are not in a battle. */
+export interface IPairPlayers {
+  first: string;
+  second: string;
+  ranked?: boolean;
+}
+
+/** Instructors: end a running battle, unrated; the reason reaches both players as `battle_complete.note`. */
+export interface IAbortBattle {
+  battle_id: string;
+  reason: string;
+}
+
 // ------------------------------------------------------------------ shared objects
 
 export interface IUserProfile {
@@ -138,6 +181,8 @@ export interface IRegistered {
   resume_token: string | null;
   /** The first time a guest name is registered: the key this browser must send with it from now on. */
   guest_key: string | null;
+  /** The player may follow the room, spectate, pair players and abort battles. */
+  instructor: boolean;
 }
 
 export interface IQueueUpdate {
@@ -266,6 +311,103 @@ export interface IBattleComplete {
   ratings: IRatingChange[];
   /** Both final codes, whatever the mirror mode. */
   codes: IPlayerCode[];
+  /** With `reason: "aborted"` by an instructor: their reason; null otherwise. */
+  note?: string | null;
+}
+
+export type OfferStatus = 'offered' | 'accepted' | 'declined' | 'expired' | 'cancelled';
+
+/** A duel offered by one player to another, sent to both at every change of its status. */
+export interface IChallengeOffer {
+  offer_id: string;
+  server_time: number;
+  status: OfferStatus;
+  challenger: IPlayerInfo;
+  challenged: IPlayerInfo;
+  pool: Pool;
+  ranked: boolean;
+  /** When an open offer expires (service epoch seconds). */
+  expires_at: number;
+}
+
+/** One player of a running battle, as the room shows it to instructors. */
+export interface IRoomPlayer {
+  /** A handle. */
+  name: string;
+  display_name: string;
+  guest: boolean;
+  connected: boolean;
+  submissions: number;
+  best_passed: number;
+  /** Large insertions in one edit so far. */
+  pastes: number;
+}
+
+export interface IRoomBattle {
+  battle_id: string;
+  challenge_id: string;
+  challenge_title: string;
+  difficulty: string;
+  ranked: boolean;
+  mirror: MirrorMode;
+  players: IRoomPlayer[];
+  total_tests: number;
+  started_at: number;
+  deadline: number;
+  /** The two codes' similarity now, 0..1 (null: nothing to compare yet). */
+  similarity: number | null;
+}
+
+export interface IRoomWaiting {
+  /** A handle. */
+  name: string;
+  display_name: string;
+  pool: Pool;
+  ranked: boolean;
+  rating: number;
+  waited_s: number;
+}
+
+/** What an instructor watching the room gets, at once and after every change. */
+export interface IRoomState {
+  battles: IRoomBattle[];
+  queue: IRoomWaiting[];
+  /** Handles of every connected player. */
+  online: string[];
+  /** The class setting: the pack new battles draw from, or null. */
+  pack: string | null;
+  /** The class setting: the challenge new battles use, or null. */
+  challenge_id: string | null;
+  /** Names of the loaded challenge packs. */
+  packs: string[];
+  server_time: number;
+}
+
+/** The answer to `spectate`: the battle as it is now, at full fidelity. */
+export interface ISpectateState {
+  battle_id: string;
+  challenge: IChallengeView;
+  players: IPlayerInfo[];
+  codes: IPlayerCode[];
+  /** The `seq` of each player's code, in `players` order. */
+  seqs: number[];
+  ranked: boolean;
+  mirror: MirrorMode;
+  started_at: number;
+  deadline: number;
+  server_time: number;
+  /** The judged submissions so far, oldest first. */
+  results: ISubmissionResult[];
+}
+
+/** One edit of one player of a spectated battle (apply like `opponent_code`). */
+export interface ISpectatorCode {
+  battle_id: string;
+  /** A handle. */
+  player: string;
+  seq: number;
+  delta: DeltaOp[] | null;
+  text: string | null;
 }
 
 export interface IErrorEvent {
@@ -276,16 +418,41 @@ export interface IErrorEvent {
   retry_after_s?: number | null;
 }
 
+/**
+ * Where the service is: `embedded` in this Jupyter server, `external` (another server, tokens signed here) or
+ * `hub` (the JupyterHub service: the browser logs in to it with its hub identity, no token).
+ */
+export type SessionMode = 'embedded' | 'external' | 'hub';
+
 /** What `GET {baseUrl}jupyter-duel/session` answers (see the Jupyter server extension). */
 export interface ISessionInfo {
+  /** Absent from older servers: `embedded` or `external` then. */
+  mode?: SessionMode;
   user: string;
   name: string;
   guest: boolean;
   guests_allowed: boolean;
-  token: string;
+  /** Null in hub mode: the hub identity is the proof. */
+  token: string | null;
   socketio_url: string;
   socketio_path: string;
   api_url: string;
+  /** Hub mode: where the browser logs in to the service (answers `IHubLogin` once the OAuth dance is done). */
+  login_url?: string;
+  version?: string;
+  /** Hub mode: this server's own (embedded) service, used when the hub has no duel service. */
+  fallback?: ISessionInfo | null;
+  /** Hub mode, once signed in (not sent by the endpoint): the XSRF token REST calls to the service carry. */
+  xsrf_token?: string | null;
+}
+
+/** What the hub service's `login_url` answers once the browser is logged in. */
+export interface IHubLogin {
+  name: string;
+  display_name: string;
+  instructor: boolean;
+  /** The token the hub wants with every cookie-authenticated request of a page script (header X-XSRFToken). */
+  xsrf_token?: string;
 }
 
 // ------------------------------------------------------------------ REST
@@ -322,6 +489,24 @@ export interface IHistoryEntry {
   /** Token similarity of the two final codes, 0..1 (null: nothing to compare). */
   similarity?: number | null;
   pastes?: IPasteSignal[];
+}
+
+/** One row of `GET {api_url}players/online`. */
+export interface IOnlinePlayer {
+  /** A handle. */
+  name: string;
+  display_name: string;
+  guest: boolean;
+  /** In a battle (cannot be challenged now). */
+  busy: boolean;
+}
+
+/** One row of `GET {api_url}challenges`. */
+export interface IChallengeSummary {
+  id: string;
+  title: string;
+  difficulty: 'easy' | 'medium' | 'hard';
+  tags: string[];
 }
 
 /** The name to show for a handle when no `display_name` came with it. */

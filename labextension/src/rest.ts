@@ -3,12 +3,13 @@
  *
  * `api_url` comes from the session endpoint. Embedded in Jupyter it is a path under Jupyter's base URL and the
  * handlers sit behind Jupyter's authentication, so the request goes through `ServerConnection.makeRequest`
- * (token and XSRF headers). A standalone service on another origin is open and is fetched directly.
+ * (token and XSRF headers). A service elsewhere is fetched directly: with the browser's cookies when it is on
+ * this origin (the JupyterHub service knows the browser by its login cookie), without them on another origin.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import type { IHistoryEntry, ISessionInfo, IUserProfile } from './protocol';
+import type { IChallengeSummary, IHistoryEntry, IOnlinePlayer, ISessionInfo, IUserProfile } from './protocol';
 
 /** A refused or failed REST call, with the service's error code when it sent one. */
 export class ApiError extends Error {
@@ -21,16 +22,24 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `{api_url}{path}` and decode the JSON answer. */
-export async function apiGet<T>(session: ISessionInfo, path: string): Promise<T> {
+/** GET `{api_url}{path}` (the path may carry a query string) and return the raw response. */
+export async function apiFetch(session: ISessionInfo, path: string): Promise<Response> {
   const base = new URL(session.api_url, window.location.href).href;
   const url = URLExt.join(base, path);
   const settings = ServerConnection.makeSettings();
-  const sameServer = url.indexOf(settings.baseUrl) === 0;
-  const response = sameServer
-    ? await ServerConnection.makeRequest(url, { method: 'GET', cache: 'no-store' }, settings)
-    : await fetch(url, { method: 'GET', cache: 'no-store', credentials: 'omit' });
-  return readJson<T>(response, 'The duel API');
+  const absoluteBase = new URL(settings.baseUrl, window.location.href).href;
+  if (url.indexOf(absoluteBase) === 0) {
+    return ServerConnection.makeRequest(url, { method: 'GET', cache: 'no-store' }, settings);
+  }
+  const sameOrigin = new URL(url).origin === window.location.origin;
+  // The hub's service knows the browser by its cookie, which the hub accepts from a script with the XSRF token.
+  const headers: Record<string, string> = sameOrigin && session.xsrf_token ? { 'X-XSRFToken': session.xsrf_token } : {};
+  return fetch(url, { method: 'GET', cache: 'no-store', credentials: sameOrigin ? 'same-origin' : 'omit', headers });
+}
+
+/** GET `{api_url}{path}` and decode the JSON answer. */
+export async function apiGet<T>(session: ISessionInfo, path: string): Promise<T> {
+  return readJson<T>(await apiFetch(session, path), 'The duel API');
 }
 
 /**
@@ -75,4 +84,25 @@ export async function fetchLeaderboard(session: ISessionInfo): Promise<IUserProf
 /** One player's profile. */
 export async function fetchProfile(session: ISessionInfo, name: string): Promise<IUserProfile> {
   return apiGet<IUserProfile>(session, `users/${encodeURIComponent(name)}`);
+}
+
+/** Who is connected now, with whether each is in a battle. */
+export async function fetchOnlinePlayers(session: ISessionInfo): Promise<IOnlinePlayer[]> {
+  const body = await apiGet<{ players: IOnlinePlayer[] }>(session, 'players/online');
+  return body.players ?? [];
+}
+
+/** Every loaded challenge (id, title, difficulty, tags). */
+export async function fetchChallenges(session: ISessionInfo): Promise<IChallengeSummary[]> {
+  const body = await apiGet<{ challenges: IChallengeSummary[] }>(session, 'challenges');
+  return body.challenges ?? [];
+}
+
+/** Instructors: the finished battles as CSV (this service session's, or every battle with `all`). */
+export async function fetchClassResults(session: ISessionInfo, all: boolean): Promise<Blob> {
+  const response = await apiFetch(session, all ? 'class/results.csv?all=1' : 'class/results.csv');
+  if (!response.ok) {
+    await readJson(response, 'The class results');
+  }
+  return response.blob();
 }

@@ -5,8 +5,10 @@
  * and ticks the queue wait time locally every second.
  */
 import type { CommandRegistry } from '@lumino/commands';
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
+import { ChallengePanel } from './challenges';
 import { CommandIDs } from './commands';
 import { formatDuration, h } from './dom';
 import { duelIcon } from './icons';
@@ -98,16 +100,41 @@ export class DuelSidebar extends Widget {
       'History & leaderboard'
     );
     history.addEventListener('click', () => void this._commands.execute(CommandIDs.openHistory));
+    this._classView = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-DuelButton',
+        testid: 'duel-open-class-view',
+        title: 'Instructors: every running duel, the queue, pairing and results'
+      },
+      'Class view'
+    );
+    this._classView.addEventListener('click', () => void this._commands.execute(CommandIDs.openClassView));
+    this._classView.hidden = true;
+    this._instructorTag = h(
+      'span',
+      {
+        class: 'jp-DuelTag jp-mod-subtle',
+        testid: 'duel-instructor',
+        title: 'You may open the class view: every running duel, spectating, pairing and results'
+      },
+      'instructor'
+    );
+    this._instructorTag.hidden = true;
+    this._serviceNote = h('div', { class: 'jp-DuelSidebar-note', testid: 'duel-service-note', role: 'note' });
+    this._serviceNote.hidden = true;
     this._battleBox = h('div', { class: 'jp-DuelSidebar-battle' });
+    this._challenges = new ChallengePanel({ client: this._client });
 
     this.node.append(
       h(
         'header',
         { class: 'jp-DuelSidebar-header' },
-        h('h2', { class: 'jp-DuelSidebar-title' }, 'Duel'),
+        h('div', { class: 'jp-DuelSidebar-titleBox' }, h('h2', { class: 'jp-DuelSidebar-title' }, 'Duel'), this._instructorTag),
         this._connection
       ),
       this._problem,
+      this._serviceNote,
       h(
         'section',
         { class: 'jp-DuelCard' },
@@ -128,7 +155,7 @@ export class DuelSidebar extends Widget {
           )
         ),
         this._record,
-        history
+        h('div', { class: 'jp-DuelSidebar-buttons jp-mod-wrap' }, history, this._classView)
       ),
       h(
         'section',
@@ -142,7 +169,8 @@ export class DuelSidebar extends Widget {
         this._window,
         this._botOffer
       ),
-      this._battleBox
+      this._battleBox,
+      this._challenges.node
     );
 
     this._nameInput.addEventListener('keydown', event => {
@@ -171,7 +199,26 @@ export class DuelSidebar extends Widget {
   dispose(): void {
     window.clearInterval(this._timer);
     this._client.stateChanged.disconnect(this._render, this);
+    this._challenges.dispose();
     super.dispose();
+  }
+
+  /** The challenge card lives in this node, outside the widget tree: tell it when it shows and hides. */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this._challenges.setHidden(false);
+  }
+
+  protected onBeforeHide(msg: Message): void {
+    super.onBeforeHide(msg);
+    this._challenges.setHidden(true);
+  }
+
+  /** Bring the "Challenge a player" card into view and focus its player list. */
+  focusChallenge(): void {
+    this._challenges.node.scrollIntoView({ block: 'nearest' });
+    void this._challenges.refresh();
+    this._challenges.node.querySelector('select')?.focus();
   }
 
   /** Apply the typed name (Enter or blur). Empty means "play as my Jupyter user". */
@@ -227,7 +274,10 @@ export class DuelSidebar extends Widget {
     const busy = client.queue !== null || (client.battle !== null && !client.battle.complete);
     const guestsAllowed = client.session?.guests_allowed ?? true;
     this._nameInput.disabled = busy || !guestsAllowed;
-    this._nameHint.textContent = !guestsAllowed
+    this._nameHint.textContent =
+      client.session?.mode === 'hub'
+      ? 'You play as your hub user here: guest names are not offered on a hub.'
+      : !guestsAllowed
       ? 'This server does not allow guest names: you play as your Jupyter user.'
       : busy
         ? 'The name can change once you are out of the queue or battle.'
@@ -237,6 +287,20 @@ export class DuelSidebar extends Widget {
     const profile = client.profile;
     this._me.textContent = name || '…';
     this._guestTag.hidden = !(profile?.guest ?? false);
+    const instructor = state === 'connected' && client.instructor;
+    this._instructorTag.hidden = !instructor;
+    this._classView.hidden = !instructor;
+    const note = client.serviceNote;
+    this._serviceNote.hidden = !note;
+    if (note) {
+      const login = client.hubLoginUrl;
+      this._serviceNote.replaceChildren(
+        note,
+        ...(login
+          ? [' ', h('a', { href: login, target: '_blank', rel: 'noopener', class: 'jp-DuelLink' }, 'Sign in to the hub’s duel service')]
+          : [])
+      );
+    }
     this._rating.textContent = profile ? String(Math.round(profile.rating)) : '–';
     this._provisional.hidden = !(profile?.provisional ?? false);
     this._record.replaceChildren(
@@ -371,6 +435,10 @@ export class DuelSidebar extends Widget {
   private readonly _cancel: HTMLButtonElement;
   private readonly _queueStatus: HTMLDivElement;
   private readonly _battleBox: HTMLDivElement;
+  private readonly _classView: HTMLButtonElement;
+  private readonly _instructorTag: HTMLSpanElement;
+  private readonly _serviceNote: HTMLDivElement;
+  private readonly _challenges: ChallengePanel;
 }
 
 export namespace DuelSidebar {

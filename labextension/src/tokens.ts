@@ -8,13 +8,18 @@ import type {
   BotSpeed,
   IBattleComplete,
   IBattleState,
+  IChallengeOffer,
   IErrorEvent,
   IMatchFound,
   IOpponentCode,
   IOpponentShape,
   IOpponentStatus,
+  IPlayerInfo,
   IQueueUpdate,
+  IRoomState,
   ISessionInfo,
+  ISpectateState,
+  ISpectatorCode,
   ISubmissionResult,
   ITestResult,
   IUserProfile,
@@ -70,6 +75,26 @@ export interface IBattleRestore {
   code: string;
 }
 
+/** The service's acknowledgement of one event (or a local failure shaped like it). */
+export interface IAck {
+  ok: boolean;
+  error?: { code: string; message: string; event?: string | null };
+  [key: string]: unknown;
+}
+
+/** A challenge offer as this player knows it: the latest status, and which side of it they are on. */
+export interface IOfferState {
+  offer: IChallengeOffer;
+  /** This player is the challenged one. */
+  incoming: boolean;
+  /** Local epoch milliseconds when the status arrived. */
+  receivedAt: number;
+  /** Local epoch milliseconds when an open offer expires. */
+  expiresAt: number;
+  /** Between the two players of the last finished battle. */
+  rematch: boolean;
+}
+
 export interface IDuelClient {
   readonly connectionState: ConnectionState;
   /** The last session endpoint answer (Jupyter user, whether guests are allowed). */
@@ -90,6 +115,20 @@ export interface IDuelClient {
   readonly problem: string | null;
   /** The last guest name the service refused, until another name is chosen. */
   readonly nameError: INameError | null;
+  /** The registered player may watch the room, spectate, pair players and abort battles. */
+  readonly instructor: boolean;
+  /** Something to tell about where the service is (e.g. the hub has none and this server's own is used). */
+  readonly serviceNote: string | null;
+  /** Under a hub whose duel service could not be signed in to: its login URL (to open by hand). */
+  readonly hubLoginUrl: string | null;
+  /** The room as last sent, while some view watches it. */
+  readonly room: IRoomState | null;
+  /** Challenge offers to and from this player: open ones, and settled ones for a while; newest first. */
+  readonly offers: readonly IOfferState[];
+  /** The opponent of the last finished battle (not the bot): whom a rematch is offered to. */
+  readonly lastOpponent: IPlayerInfo | null;
+  /** This browser's clock minus the service's, in milliseconds (0 until a message told the service's time). */
+  readonly clockOffsetMs: number;
 
   pool: Pool;
   ranked: boolean;
@@ -107,6 +146,17 @@ export interface IDuelClient {
   readonly submissionResult: ISignal<IDuelClient, ISubmissionResult>;
   readonly battleComplete: ISignal<IDuelClient, IBattleComplete>;
   readonly errorReceived: ISignal<IDuelClient, IErrorEvent>;
+  /** A challenge offer arrived or changed status. */
+  readonly challengeOffer: ISignal<IDuelClient, IOfferState>;
+  /** Instructors, while watching: the room now. */
+  readonly roomState: ISignal<IDuelClient, IRoomState>;
+  /** Instructors: a spectated battle as it is now (first answer to `spectate`, and after every reconnect). */
+  readonly spectateState: ISignal<IDuelClient, ISpectateState>;
+  readonly spectatorCode: ISignal<IDuelClient, ISpectatorCode>;
+  readonly spectatorTestResult: ISignal<IDuelClient, ITestResult>;
+  readonly spectatorSubmissionResult: ISignal<IDuelClient, ISubmissionResult>;
+  /** A spectated battle ended. */
+  readonly spectatorComplete: ISignal<IDuelClient, IBattleComplete>;
 
   /** Open the connection (idempotent). */
   connect(): void;
@@ -123,6 +173,20 @@ export interface IDuelClient {
   runSamples(code: string): boolean;
   submit(code: string): boolean;
   forfeit(battleId?: string): boolean;
+  /** Offer a duel to an online player (pool and ranked default to the player's choices). */
+  challengePlayer(name: string, options?: { pool?: Pool; ranked?: boolean }): Promise<IAck>;
+  answerChallenge(offerId: string, accept: boolean): Promise<IAck>;
+  /** Offer a duel to the last opponent. */
+  rematch(): Promise<IAck>;
+  /** Instructors: one more (true) or one fewer (false) view following the room. */
+  watchRoom(watch: boolean): void;
+  /** Instructors: follow one battle (or stop). */
+  spectate(battleId: string, watch: boolean): Promise<IAck>;
+  classSettings(pack: string | null, challengeId: string | null): Promise<IAck>;
+  pairPlayers(first: string, second: string, ranked: boolean): Promise<IAck>;
+  abortBattle(battleId: string, reason: string): Promise<IAck>;
+  /** Send any client event and wait for its ack. */
+  request(event: string, payload: object): Promise<IAck>;
 }
 
 export const IDuelClient = new Token<IDuelClient>(

@@ -45,24 +45,22 @@ class Accounts:
         self.battles, self.lobby = battles, lobby
         self.sids: dict[str, set[str]] = {}  # player name -> connected sids
 
-    def identify(self, msg: protocol.RegisterUser) -> tuple[Profile, str | None]:
-        """Turn a register_user payload into a stored player and, for a guest's first registration, the key its
-        browser must keep; or raise ServiceError."""
+    def identify(self, msg: protocol.RegisterUser, proven: Identity | None = None
+                 ) -> tuple[Profile, str | None, bool]:
+        """Turn a register_user payload into a stored player, the key a guest's browser must keep (at its first
+        registration) and whether the player is an instructor; or raise ServiceError. ``proven`` is who the
+        connection's own HTTP request proved to be (the hub's front door), used when the payload names nobody."""
         try:
-            if msg.token is not None:
-                identity = self.signer.verify(msg.token)
-            else:
-                if not self.service.allow_guests:
-                    raise ServiceError("guests_disabled", "this service does not accept guest names")
-                identity = Identity(msg.display_name, True)
+            identity = self._identity(msg, proven)
             if not identity.guest:
                 if identity.name.startswith(GUEST_PREFIX) or identity.name == BOT_NAME:
                     raise AuthError("invalid_name", f"the name {identity.name!r} is reserved")
-                return self.store.get_or_create_user(identity.name), None
+                instructor = identity.instructor or identity.name in self.service.instructors
+                return self.store.get_or_create_user(identity.name), None, instructor
             name = check_guest_name(identity.name)
             if skeleton(name) == skeleton(BOT_NAME):
                 raise NameConfusable(BOT_NAME)
-            return self.store.claim_guest(name, msg.guest_key)
+            return (*self.store.claim_guest(name, msg.guest_key), False)
         except AuthError as exc:
             raise ServiceError(exc.code, str(exc)) from None
         except NameTaken:
@@ -71,7 +69,23 @@ class Accounts:
             raise ServiceError("name_confusable", f"the name {identity.name!r} looks like {exc.args[0]!r}, which "
                                "another player has") from None
 
-    def registered(self, profile: Profile, guest_key: str | None) -> protocol.Registered:
+    def _identity(self, msg: protocol.RegisterUser, proven: Identity | None) -> Identity:
+        if self.service.hub:  # the hub says who everybody is: no tokens, no guests
+            if msg.token is not None or msg.display_name is not None or proven is None:
+                raise AuthError("auth_failed", "log in through the hub: send register_user with no token and no "
+                                "display_name, on a connection made after GET api/me")
+            return proven
+        if msg.token is not None:
+            return self.signer.verify(msg.token)
+        if msg.display_name is not None:
+            if not self.service.allow_guests:
+                raise ServiceError("guests_disabled", "this service does not accept guest names")
+            return Identity(msg.display_name, True)
+        if proven is None:
+            raise AuthError("auth_failed", "send an identity token or, where guests are allowed, a display name")
+        return proven
+
+    def registered(self, profile: Profile, guest_key: str | None, instructor: bool) -> protocol.Registered:
         """What ``registered`` says: the player, and the running battle they may resume."""
         battle_id = self.battles.battle_id_of(profile.name)
         return protocol.Registered(
@@ -79,6 +93,7 @@ class Accounts:
             battle_id=battle_id,
             resume_token=self.battles.resume_token(battle_id, profile.name) if battle_id else None,
             guest_key=guest_key,
+            instructor=instructor,
         )
 
     def profile_view(self, profile: Profile) -> protocol.UserProfile:
@@ -98,11 +113,19 @@ class Accounts:
         """How many players have a connection."""
         return len(self.sids)
 
+    def is_online(self, name: str) -> bool:
+        return name in self.sids
+
+    def online_players(self) -> list[str]:
+        """Handles of every player with a connection."""
+        return sorted(self.sids)
+
     async def connected(self, name: str, sid: str) -> None:
         first = name not in self.sids
         self.sids.setdefault(name, set()).add(sid)
         if first:
             await self.battles.player_came(name)
+            self.lobby.changed()
 
     async def disconnected(self, name: str, sid: str) -> None:
         sids = self.sids.get(name, set())
@@ -110,5 +133,5 @@ class Accounts:
         if sids:
             return
         self.sids.pop(name, None)
-        self.lobby.player_left(name)
+        await self.lobby.player_left(name)
         await self.battles.player_left(name)

@@ -57,6 +57,10 @@ class DuelServeApp(JupyterApp):
     }
     flags = {
         "allow-guests": ({"DuelService": {"allow_guests": True}}, "Accept self-chosen guest names."),
+        "hub": (
+            {"DuelService": {"hub": True}},
+            "Run as a JupyterHub service: users log in through the Hub (see docs/hosting.md).",
+        ),
         "unsandboxed": (
             {"DuelService": {"sandbox": False}},
             "UNSAFE: judge in a plain subprocess without the kernel sandbox (for developing the service only).",
@@ -76,7 +80,7 @@ class DuelServeApp(JupyterApp):
     async def _serve(self):
         service = DuelService(parent=self, log=self.log)
         await service.start()
-        app = tornado.web.Application(service.handlers())
+        app = tornado.web.Application(service.handlers(), **service.tornado_settings())
         server = app.listen(self.port, address=self.ip, max_body_size=2 * 1024 * 1024)
         port = next(iter(server._sockets.values())).getsockname()[1]
         # A line scripts (tests, benchmarks) wait for before connecting.

@@ -29,6 +29,7 @@ GUEST_PREFIX = "guest:"
 class Identity:
     name: str
     guest: bool
+    instructor: bool = False  # may watch every duel and run the class (never a guest)
 
     @property
     def handle(self) -> str:
@@ -104,7 +105,9 @@ class IdentitySigner:
         self.max_age_s = max_age_s
 
     def issue(self, identity: Identity) -> str:
-        return self._serializer.dumps({"name": identity.name, "guest": identity.guest})
+        return self._serializer.dumps(
+            {"name": identity.name, "guest": identity.guest, "instructor": identity.instructor}
+        )
 
     def verify(self, token: str) -> Identity:
         try:
@@ -115,7 +118,8 @@ class IdentitySigner:
             raise AuthError("auth_failed", "the identity token is not valid") from None
         if not isinstance(data, dict) or not isinstance(data.get("name"), str):
             raise AuthError("auth_failed", "the identity token is not valid")
-        return Identity(data["name"], bool(data.get("guest")))
+        guest = bool(data.get("guest"))
+        return Identity(data["name"], guest, instructor=bool(data.get("instructor")) and not guest)
 
 
 class ResumeTokens:

@@ -5,7 +5,9 @@ the opponent as far as the battle's mirror mode allows (``mirror``: live, delaye
 submissions and streams their results, and ends the battle on a solve, a forfeit, the time limit, or an absence
 longer than the grace period (``battles`` holds the rules that decide). The end is stored in one transaction
 with the rating changes and the fair-play signals, and both codes are revealed. ``resume`` sends a returning
-player the battle as they left it. Events and timers go through the service (``emit``, ``relay``, ``later``).
+player the battle as they left it. Instructors may spectate a battle (both codes at full fidelity, whatever the
+mirror) and abort it with a reason. Events and timers go through the service (``emit``, ``relay``, ``later``);
+``changed`` is called whenever what the class view shows of the battles changes.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import asyncio
 import random
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from . import fairplay, mirror, protocol
 from .accounts import player_info
@@ -44,6 +46,10 @@ class BattleRoom:
         self.battle_of: dict[str, str] = {}  # player name -> running battle id
         self.cooldowns = Cooldowns()
         self._rng = random.Random()
+        # The class's choice (an instructor's class_settings): every new battle from this pack, or on this one.
+        self.class_pack: str | None = None
+        self.class_challenge: str | None = None
+        self.changed: Callable[[], None] = lambda: None  # the class view's hook
 
     def count(self) -> int:
         """How many battles are running."""
@@ -63,7 +69,7 @@ class BattleRoom:
         """Create the battle and make both players busy, without awaiting anything."""
         svc = self.service
         a, b = self.store.get_user(first), self.store.get_user(second)
-        challenge = self.challenges.choose(difficulty, self._rng, packs=svc.packs or None)
+        challenge = self._choose_challenge(difficulty)
         now = time.time()
         battle = BattleState(
             id=uuid.uuid4().hex,
@@ -83,7 +89,25 @@ class BattleRoom:
             self.battle_of[seat.name] = battle.id
         svc.later(battle.id, battle.deadline - time.time(), self._time_up, battle.id)
         self.log.info("jupyter-duel: battle %s: %s vs %s on %s", battle.id, *battle.names, challenge.id)
+        self.changed()
         return battle
+
+    def _choose_challenge(self, difficulty: str):
+        if self.class_challenge is not None:
+            try:
+                return self.challenges.get(self.class_challenge)
+            except KeyError:
+                self.class_challenge = None
+        if self.class_pack is not None:
+            try:  # the class's pack, at the pool's difficulty when it has one, else any of its challenges
+                return self.challenges.choose(difficulty, self._rng, packs=[self.class_pack])
+            except LookupError:
+                return self.challenges.choose("any", self._rng, packs=[self.class_pack])
+        return self.challenges.choose(difficulty, self._rng, packs=self.service.packs or None)
+
+    def battles(self) -> list[BattleState]:
+        """The running battles, oldest first."""
+        return list(self.running.values())
 
     async def announce(self, battle: BattleState) -> None:
         """Send ``match_found`` to both players."""
@@ -141,6 +165,11 @@ class BattleRoom:
             raise ServiceError(exc.code, str(exc)) from None
         if added >= svc.paste_signal_chars and msg.text != battle.challenge.starter_code and len(seat.pastes) < 100:
             seat.pastes.append((round(time.time() - battle.started_at, 1), added))
+            self.changed()
+        if battle.spectators:  # instructors see every edit, whatever the mirror shows the opponent
+            watched = {"battle_id": battle.id, "player": name, "seq": msg.seq, "delta": msg.delta, "text": msg.text}
+            for sid in list(battle.spectators):
+                await svc.sio.emit("spectator_code", watched, to=sid)
         other = battle.opponent(name)
         if other.bot:
             return
@@ -238,6 +267,10 @@ class BattleRoom:
                 if viewer == author:
                     seat.last_tests.append(result)
                 await self.service.emit("test_result", result, to_player=viewer)
+            if battle.spectators:
+                seen = outcome_for_spectators(battle, submission_id, author, outcome)
+                for sid in list(battle.spectators):
+                    await self.service.emit("test_result", seen, sid=sid)
 
         try:
             report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test)
@@ -268,7 +301,15 @@ class BattleRoom:
             if viewer == author:
                 seat.results.append(result)
             await self.service.emit("submission_result", result, to_player=viewer)
+        seen = protocol.SubmissionResult(
+            battle_id=battle.id, submission_id=submission_id, player=author, samples_only=samples_only,
+            verdict=report.verdict, passed=report.passed, total=report.total, message=None,
+        )
+        battle.results.append(seen)
+        for sid in list(battle.spectators):
+            await self.service.emit("submission_result", seen, sid=sid)
         if not samples_only and not battle.over:
+            self.changed()
             outcome = battle.on_submission(author, report.passed, report.total)
             await self._send_opponent_status(battle, author)
             if outcome is not None:
@@ -329,6 +370,7 @@ class BattleRoom:
                 seat.connected, seat.gone_since = True, None
                 self.service.cancel(f"{battle.id}/{name}")
                 await self._send_opponent_status(battle, name)
+                self.changed()
 
     async def player_left(self, name: str) -> None:
         """``name``'s last connection closed: the grace period of their battle starts."""
@@ -338,6 +380,7 @@ class BattleRoom:
         seat = battle.seat(name)
         seat.connected, seat.gone_since = False, time.time()
         await self._send_opponent_status(battle, name)
+        self.changed()
         self.service.later(f"{battle.id}/{name}", self.service.disconnect_grace_s, self._grace_expired, battle.id,
                            name)
 
@@ -404,6 +447,7 @@ class BattleRoom:
             rate=(lambda a, b: self.rating.update(a, b, score, now)) if rated else None,
             similarity=similarity,
             pastes=[(seat.profile.id, chars, at) for seat in battle.seats for at, chars in seat.pastes],
+            note=battle.note,
         )
         self.running.pop(battle.id, None)
         for seat in battle.seats:
@@ -424,11 +468,59 @@ class BattleRoom:
             ],
             # Whatever the mirror hid during the battle, both codes in full now that it is over.
             codes=[protocol.PlayerCode(name=seat.name, code=seat.code) for seat in battle.seats],
+            note=battle.note,
         )
         for seat in battle.seats:
             if not seat.bot:
                 await self.service.emit("battle_complete", payload, to_player=seat.name)
+        for sid in battle.spectators:
+            await self.service.emit("battle_complete", payload, sid=sid)
+        battle.spectators.clear()
+        self.changed()
         self.log.info("jupyter-duel: battle %s over: %s (%s)", battle.id, outcome.winner, outcome.reason)
+
+    # ------------------------------------------------------------ instructors
+
+    async def spectate(self, sid: str, battle_id: str, watch: bool) -> None:
+        """Start (``spectate_state``, then every edit and result) or stop showing a battle to an instructor."""
+        battle = self.running.get(battle_id)
+        if battle is None or battle.over:
+            if not watch:
+                return
+            raise ServiceError("unknown_battle" if self.store.battle_players(battle_id) is None else "battle_over",
+                               "no running battle has this id")
+        if not watch:
+            battle.spectators.discard(sid)
+            return
+        battle.spectators.add(sid)
+        state = protocol.SpectateState(
+            battle_id=battle.id,
+            challenge=protocol.ChallengeView(**battle.challenge.public_view()),
+            players=[player_info(seat.profile, self.rating, bot=seat.bot) for seat in battle.seats],
+            codes=[protocol.PlayerCode(name=seat.name, code=seat.code) for seat in battle.seats],
+            seqs=[seat.seq for seat in battle.seats],
+            ranked=battle.ranked,
+            mirror=battle.mirror,
+            started_at=battle.started_at,
+            deadline=battle.deadline,
+            server_time=time.time(),
+            results=battle.results,
+        )
+        await self.service.emit("spectate_state", state, sid=sid)
+
+    def forget_spectator(self, sid: str) -> None:
+        for battle in self.running.values():
+            battle.spectators.discard(sid)
+
+    async def abort(self, battle_id: str, reason: str) -> None:
+        """End a running battle unrated, with the instructor's reason shown to its players."""
+        battle = self.running.get(battle_id)
+        if battle is None or battle.over:
+            raise ServiceError("unknown_battle" if self.store.battle_players(battle_id) is None else "battle_over",
+                               "no running battle has this id")
+        battle.on_abort()
+        battle.note = reason
+        await self._finish(battle)
 
     # ------------------------------------------------------------ REST view
 
@@ -443,3 +535,13 @@ class BattleRoom:
             except KeyError:
                 b["challenge_title"] = b["challenge_id"]
         return battles
+
+
+def outcome_for_spectators(battle: BattleState, submission_id: int, author: str, outcome: TestOutcome
+                           ) -> protocol.TestResult:
+    """A test's result as spectators see it: as the opponent does, without the details of sample tests."""
+    return protocol.TestResult(
+        battle_id=battle.id, submission_id=submission_id, player=author, kind=outcome.kind, index=outcome.index,
+        total=outcome.total, passed=outcome.passed, verdict=outcome.verdict, time_ms=round(outcome.time_ms, 3),
+        detail=None,
+    )

@@ -92,6 +92,9 @@ class BattleState:
     started_at: float = field(default_factory=time.time)  # when the clock starts (after the countdown)
     outcome: Outcome | None = None
     mirror: str = "live"  # mirror.MODES: what each player sees of the other's code
+    note: str | None = None  # why an instructor aborted it
+    spectators: set[str] = field(default_factory=set)  # sids of instructors watching it at full fidelity
+    results: list["SubmissionResult"] = field(default_factory=list)  # every finished run, as spectators see it
 
     @property
     def over(self) -> bool:

@@ -19,7 +19,7 @@ import random
 import re
 import tomllib
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 

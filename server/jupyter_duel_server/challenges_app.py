@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from jupyter_core.application import JupyterApp
-from traitlets import Bool, Int, List, Unicode
+from traitlets import Bool, Int
 
 from . import __version__
 from .challenges import ChallengeLibrary

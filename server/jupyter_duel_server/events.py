@@ -20,6 +20,7 @@ from .limits import RateLimiter, Refusal
 from .protocol import ServiceError, clip
 
 if TYPE_CHECKING:
+    from .auth import Identity
     from .service import DuelService
 
 
@@ -44,6 +45,8 @@ class DuelNamespace(socketio.AsyncNamespace):
         self.service = service
         self.accounts, self.lobby, self.battles = service.accounts, service.lobby, service.battles
         self.players: dict[str, str] = {}  # sid -> player name
+        self.proven: dict[str, "Identity"] = {}  # sid -> who its HTTP request proved to be (the hub's front door)
+        self.instructors: set[str] = set()  # sids registered as instructors
         self.limiter = RateLimiter(service.rate_limits)
 
     async def trigger_event(self, event, *args):
@@ -85,6 +88,8 @@ class DuelNamespace(socketio.AsyncNamespace):
                 raise ServiceError("invalid_payload", _describe(exc)) from None
             if event != "register_user" and sid not in self.players:
                 raise ServiceError("not_registered", "send register_user first")
+            if event in protocol.INSTRUCTOR_EVENTS and sid not in self.instructors:
+                raise ServiceError("not_instructor", f"{event} is for instructors only")
             result = await getattr(self, "on_" + event)(sid, msg)
             return {"ok": True, **(result or {})}
         except ServiceError as exc:
@@ -106,10 +111,17 @@ class DuelNamespace(socketio.AsyncNamespace):
     # ------------------------------------------------------------ connection
 
     async def on_connect(self, sid, environ, auth=None):
+        # Who the connection's first HTTP request proved to be, where a front door checks (the hub's).
+        identity = getattr(environ.get("tornado.handler"), "duel_identity", None)
+        if identity is not None:
+            self.proven[sid] = identity
         return True
 
     async def on_disconnect(self, sid, reason=None):
         self.limiter.forget_connection(sid)
+        self.proven.pop(sid, None)
+        self.instructors.discard(sid)
+        self.service.classroom.forget(sid)
         name = self.players.pop(sid, None)
         if name is not None:
             await self.leave_room(sid, f"player:{name}")
@@ -118,7 +130,7 @@ class DuelNamespace(socketio.AsyncNamespace):
     # ------------------------------------------------------------ events
 
     async def on_register_user(self, sid, msg: protocol.RegisterUser):
-        profile, guest_key = self.accounts.identify(msg)
+        profile, guest_key, instructor = self.accounts.identify(msg, self.proven.get(sid))
         previous = self.players.get(sid)
         if previous is not None and previous != profile.name:
             await self.leave_room(sid, f"player:{previous}")
@@ -127,7 +139,11 @@ class DuelNamespace(socketio.AsyncNamespace):
         # Rooms are per player, re-entered on every (re)connect: events reach every tab of the player.
         await self.enter_room(sid, f"player:{profile.name}")
         await self.accounts.connected(profile.name, sid)
-        await self.service.emit("registered", self.accounts.registered(profile, guest_key), sid=sid)
+        if instructor:
+            self.instructors.add(sid)
+        else:
+            self.instructors.discard(sid)
+        await self.service.emit("registered", self.accounts.registered(profile, guest_key, instructor), sid=sid)
         return {"name": profile.name}
 
     async def on_join_queue(self, sid, msg: protocol.JoinQueue):
@@ -155,3 +171,26 @@ class DuelNamespace(socketio.AsyncNamespace):
 
     async def on_play_bot(self, sid, msg: protocol.PlayBot):
         await self.lobby.play_bot(self.players[sid], msg)
+
+    async def on_challenge_player(self, sid, msg: protocol.ChallengePlayer):
+        await self.lobby.challenge(self.players[sid], msg)
+
+    async def on_answer_challenge(self, sid, msg: protocol.AnswerChallenge):
+        await self.lobby.answer_challenge(self.players[sid], msg)
+
+    # ------------------------------------------------------------ instructors (checked in trigger_event)
+
+    async def on_watch_room(self, sid, msg: protocol.WatchRoom):
+        await self.service.classroom.watch(sid, msg.watch)
+
+    async def on_spectate(self, sid, msg: protocol.Spectate):
+        await self.battles.spectate(sid, msg.battle_id, msg.watch)
+
+    async def on_class_settings(self, sid, msg: protocol.ClassSettings):
+        await self.service.classroom.settings(msg)
+
+    async def on_pair_players(self, sid, msg: protocol.PairPlayers):
+        await self.service.classroom.pair(msg)
+
+    async def on_abort_battle(self, sid, msg: protocol.AbortBattle):
+        await self.service.classroom.abort(msg)

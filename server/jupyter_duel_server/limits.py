@@ -32,14 +32,16 @@ import socketio
 import tornado.websocket
 from socketio import packet as sio_packet
 
+from .origins import tornado_environ
 from .protocol import clip
 
 #: Which events share a token bucket. Events not listed (unknown names, refused frames) are "other".
 EVENT_CLASSES: dict[str, tuple[str, ...]] = {
     "sync": ("sync_code",),
     "judge": ("run_samples", "submit_code"),
-    "lobby": ("join_queue", "leave_queue", "play_bot", "forfeit"),
-    "session": ("register_user", "resume"),
+    "lobby": ("join_queue", "leave_queue", "play_bot", "forfeit", "challenge_player", "answer_challenge"),
+    "session": ("register_user", "resume", "watch_room", "spectate"),
+    "class": ("class_settings", "pair_players", "abort_battle"),
     "other": (),
 }
 
@@ -49,6 +51,7 @@ DEFAULT_RATE_LIMITS: dict[str, list[float]] = {
     "judge": [2.0, 10.0],
     "lobby": [5.0, 20.0],
     "session": [5.0, 20.0],
+    "class": [5.0, 20.0],
     "other": [5.0, 20.0],
 }
 
@@ -348,6 +351,10 @@ def edge_handler(handler_cls, sio: EdgeServer, *, max_message_bytes: int, log: l
             self._closing_put = None
             self._unsent_bytes = 0
             self._unsent_messages = 0
+
+        def check_origin(self, origin: str) -> bool:
+            # The websocket upgrade: the same rule as Engine.IO's polling requests (origins.py).
+            return sio.eio.cors_allowed_origins(origin, tornado_environ(self.request))
 
         @property
         def max_message_size(self) -> int:

@@ -4,13 +4,18 @@ Joining checks the pool and the queue cooldown of a player who keeps leaving bat
 player in the ``Matchmaker``'s queue. A pairing round runs on every join and every ``match_interval_s``; each
 pair it makes is opened in the battle room. Waiting players hear of their position and rating window
 (``queue_update``), and after ``bot_after_s`` are offered the practice bot.
+
+Besides the queue, a player may challenge another by name (a rematch is a challenge to the last opponent), and
+an instructor may pair two players: either way ``open_pair`` takes both out of the queue into a new battle.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from . import mirror, protocol
 from .battles import dodge_cooldown
@@ -26,8 +31,22 @@ if TYPE_CHECKING:
     from .service import DuelService
 
 
+#: Seconds a challenge waits for its answer.
+CHALLENGE_TTL_S = 60.0
+
+
+@dataclass
+class Offer:
+    id: str
+    challenger: str
+    challenged: str
+    pool: str
+    ranked: bool
+    expires_at: float
+
+
 class Lobby:
-    """The queue, the pairing loop and the practice bot offer."""
+    """The queue, the pairing loop, the practice bot offer, challenges between players."""
 
     def __init__(self, service: "DuelService", store: Store, challenges: ChallengeLibrary, matchmaker: Matchmaker,
                  battles: "BattleRoom"):
@@ -36,6 +55,8 @@ class Lobby:
         self.log = service.log
         self._pairing_task: asyncio.Task | None = None
         self._sent_window: dict[str, tuple[float, bool]] = {}  # player -> (window, bot offered) last sent
+        self.offers: dict[str, Offer] = {}  # open challenges by id
+        self.changed: Callable[[], None] = lambda: None  # the class view's hook
 
     def close(self) -> None:
         if self._pairing_task is not None:
@@ -61,6 +82,7 @@ class Lobby:
         ranked = msg.ranked and (self.service.rate_guests or not profile.guest)
         entry = QueueEntry(name, msg.pool, ranked, profile.rating)
         self.matchmaker.join(entry)
+        self.changed()
         self._ensure_pairing_loop()
         await self.pair()
         if name in self.matchmaker:
@@ -81,12 +103,16 @@ class Lobby:
         entry = self.matchmaker.leave(name)
         if entry is None:
             raise ServiceError("not_queued", "not waiting in any queue")
+        self.changed()
         self._sent_window.pop(name, None)
         await self._send_queue_update(entry, "left")
 
-    def player_left(self, name: str) -> None:
-        """``name``'s last connection closed: they wait no more."""
+    async def player_left(self, name: str) -> None:
+        """``name``'s last connection closed: out of the queue, their challenges cancelled."""
         self.matchmaker.leave(name)
+        self._sent_window.pop(name, None)
+        await self._cancel_offers_of(name)
+        self.changed()
 
     def queue_position(self, name: str) -> dict | None:
         entry = self.matchmaker.entry(name)
@@ -143,6 +169,8 @@ class Lobby:
         # second tab's join_queue) finds them busy, never free to be paired twice.
         battles = [self.battles.open(p.first.name, p.second.name, p.difficulty, p.first.ranked, pool=p.first.pool)
                    for p in pairings]
+        if pairings:
+            self.changed()
         for pairing, battle in zip(pairings, battles):
             for entry in (pairing.first, pairing.second):
                 self._sent_window.pop(entry.name, None)
@@ -171,7 +199,95 @@ class Lobby:
         practice = PracticeBot(self.battles, battle, battle.seat(BOT_NAME), self.service.bot_speeds[msg.speed])
         self.service.spawn(practice.play())
 
-    # ------------------------------------------------------------ REST view
+    # ------------------------------------------------------------ pairs made by hand
+
+    def _ranked_between(self, first: str, second: str, ranked: bool) -> bool:
+        """Whether a battle of these two may be ranked: not with a guest, unless guests are rated."""
+        if not ranked or self.service.rate_guests:
+            return ranked
+        return not any(self.store.get_user(n).guest for n in (first, second))
+
+    async def open_pair(self, first: str, second: str, ranked: bool, pool: str = "any"):
+        """Take ``first`` and ``second`` out of the queue (and their challenges) into a new battle."""
+        for name in (first, second):
+            if self.battles.battle_id_of(name) is not None:
+                raise ServiceError("player_busy", f"{name} is in a battle already")
+        battle = self.battles.open(first, second, pool, self._ranked_between(first, second, ranked), pool=pool)
+        self.matchmaker.record_battle(first, second)
+        for name in (first, second):
+            entry = self.matchmaker.leave(name)
+            if entry is not None:
+                self._sent_window.pop(name, None)
+                await self._send_queue_update(entry, "matched")
+            await self._cancel_offers_of(name)
+        self.changed()
+        await self.battles.announce(battle)
+        return battle
+
+    async def challenge(self, name: str, msg: protocol.ChallengePlayer) -> None:
+        """``name`` challenges ``msg.name``: both hear of the offer, which the challenged answers."""
+        target = msg.name
+        if target == name:
+            raise ServiceError("unknown_player", "challenge somebody else")
+        if not self.service.accounts.is_online(target):
+            raise ServiceError("unknown_player", "no online player has this name")
+        if self.battles.battle_id_of(name) is not None:
+            raise ServiceError("in_battle", "finish the running battle first")
+        if self.battles.battle_id_of(target) is not None:
+            raise ServiceError("player_busy", f"{target} is in a battle")
+        if any({o.challenger, o.challenged} == {name, target} for o in self.offers.values()):
+            raise ServiceError("player_busy", "a challenge between you two is open already")
+        self._check_pool(msg.pool)
+        offer = Offer(uuid.uuid4().hex, name, target, msg.pool, self._ranked_between(name, target, msg.ranked),
+                      time.time() + CHALLENGE_TTL_S)
+        self.offers[offer.id] = offer
+        self.service.later(f"offer/{offer.id}", CHALLENGE_TTL_S, self._close_offer, offer.id, "expired")
+        await self._send_offer(offer, "offered")
+
+    async def answer_challenge(self, name: str, msg: protocol.AnswerChallenge) -> None:
+        offer = self.offers.get(msg.offer_id)
+        if offer is None or offer.challenged != name:
+            raise ServiceError("unknown_offer", "no open challenge to you has this id")
+        if not msg.accept:
+            await self._close_offer(offer.id, "declined")
+            return
+        if not self.service.accounts.is_online(offer.challenger):
+            await self._close_offer(offer.id, "cancelled")
+            raise ServiceError("unknown_player", "the challenger has gone")
+        await self._close_offer(offer.id, "accepted")
+        await self.open_pair(offer.challenger, offer.challenged, offer.ranked, offer.pool)
+
+    async def _close_offer(self, offer_id: str, status: str) -> None:
+        offer = self.offers.pop(offer_id, None)
+        if offer is not None:
+            self.service.cancel(f"offer/{offer_id}")
+            await self._send_offer(offer, status)
+
+    async def _cancel_offers_of(self, name: str) -> None:
+        for offer in [o for o in self.offers.values() if name in (o.challenger, o.challenged)]:
+            await self._close_offer(offer.id, "cancelled")
+
+    async def _send_offer(self, offer: Offer, status: str) -> None:
+        from .accounts import player_info
+
+        payload = protocol.ChallengeOffer(
+            offer_id=offer.id,
+            server_time=time.time(),
+            status=status,
+            challenger=player_info(self.store.get_user(offer.challenger), self.service.rating),
+            challenged=player_info(self.store.get_user(offer.challenged), self.service.rating),
+            pool=offer.pool,
+            ranked=offer.ranked,
+            expires_at=offer.expires_at,
+        )
+        for name in (offer.challenger, offer.challenged):
+            await self.service.emit("challenge_offer", payload, to_player=name)
+
+    # ------------------------------------------------------------ views
+
+    def waiting(self) -> list[QueueEntry]:
+        """Everybody waiting, in arrival order."""
+        return self.matchmaker.entries()
 
     def queue_info(self, name: str | None = None) -> dict:
         info = {

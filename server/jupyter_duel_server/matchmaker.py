@@ -3,7 +3,7 @@
 Each waiting player accepts opponents within a rating window that widens the longer they wait. A pairing round
 sorts the waiting players by rating and picks, by dynamic programming over that order, the set of pairs that
 matches the most players with the smallest total rating gap, where a pair must be compatible: different people,
-not an immediate rematch, both ranked or both casual, overlapping pools, and a gap within both players' windows.
+not an immediate rematch (unless both have waited ``rematch_after_s`` with nobody else), both ranked or both casual, overlapping pools, and a gap within both players' windows.
 Pairing neighbours in rating order is what minimises the total gap of points on a line; the DP also lets a
 pair skip one player between them, so one incompatible neighbour does not block a good pair.
 """
@@ -60,6 +60,10 @@ class Matchmaker(LoggingConfigurable):
     )
     window_interval_s = Float(5.0, help="Seconds of waiting per widening step.").tag(config=True)
     window_cap = Float(1000.0, help="The widest window.").tag(config=True)
+    rematch_after_s = Float(
+        15.0, help="Two players who just played each other are paired again only once both have waited this "
+        "long (when nobody else came for them: e.g. the only two in the room)."
+    ).tag(config=True)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -112,6 +116,9 @@ class Matchmaker(LoggingConfigurable):
             sizes[e.pool] += 1
         return sizes
 
+    def _rematch(self, a: str, b: str) -> bool:
+        return self.last_opponent.get(a) == b or self.last_opponent.get(b) == a
+
     def record_battle(self, a: str, b: str) -> None:
         """Remember who last played whom, so the same two are not paired again straight away."""
         self.last_opponent[a], self.last_opponent[b] = b, a
@@ -122,7 +129,7 @@ class Matchmaker(LoggingConfigurable):
         """The pool a pair would play in, or None when they may not be paired now."""
         if a.name == b.name or a.ranked != b.ranked:
             return None
-        if self.last_opponent.get(a.name) == b.name or self.last_opponent.get(b.name) == a.name:
+        if self._rematch(a.name, b.name) and min(a.waited(), b.waited()) < self.rematch_after_s:
             return None
         if abs(a.rating - b.rating) > min(window_a, window_b):
             return None
@@ -153,7 +160,7 @@ class Matchmaker(LoggingConfigurable):
         names = [e.name for e in group]
         pools = [e.pool for e in group]
         joined = [e.joined_at for e in group]
-        last = self.last_opponent
+        last, rematch_after = self.last_opponent, self.rematch_after_s
 
         def window(i: int) -> float:
             return min(cap, start + ((now - joined[i]) // interval) * step)
@@ -164,7 +171,9 @@ class Matchmaker(LoggingConfigurable):
             if gap > start and (gap > window(i) or gap > window(j)):
                 return None
             a, b = names[i], names[j]
-            if a == b or last.get(a) == b or last.get(b) == a:
+            if a == b:
+                return None
+            if (last.get(a) == b or last.get(b) == a) and now - max(joined[i], joined[j]) < rematch_after:
                 return None
             pa, pb = pools[i], pools[j]
             if pa == "any":
@@ -187,7 +196,8 @@ class Matchmaker(LoggingConfigurable):
             # Windows only matter past the narrowest one, which every waiting player has.
             if gap <= start or (gap <= window(i) and gap <= window(i - 1)):
                 a, b = names[i], names[i - 1]
-                if a != b and last.get(a) != b and last.get(b) != a:
+                rematch = last.get(a) == b or last.get(b) == a
+                if a != b and not (rematch and now - max(joined[i], joined[i - 1]) < rematch_after):
                     pa, pb = pools[i], pools[i - 1]
                     pool = pb if pa == "any" else pa if (pb == "any" or pa == pb) else None
             if pool is not None:

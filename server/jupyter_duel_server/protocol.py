@@ -114,8 +114,8 @@ class RegisterUser(Incoming):
 
     @model_validator(mode="after")
     def _one_identity(self) -> "RegisterUser":
-        if (self.token is None) == (self.display_name is None):
-            raise ValueError("give exactly one of token or display_name")
+        if self.token is not None and self.display_name is not None:
+            raise ValueError("give at most one of token or display_name")
         return self
 
 
@@ -227,6 +227,45 @@ class PlayBot(Incoming):
     speed: Literal["slow", "normal", "fast"] = "normal"
 
 
+Handle = Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
+
+
+class ChallengePlayer(Incoming):
+    name: Handle
+    pool: Pool = "any"
+    ranked: StrictBool = True
+
+
+class AnswerChallenge(Incoming):
+    offer_id: Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
+    accept: StrictBool
+
+
+class WatchRoom(Incoming):
+    watch: StrictBool = True
+
+
+class Spectate(Incoming):
+    battle_id: BattleId
+    watch: StrictBool = True
+
+
+class ClassSettings(Incoming):
+    pack: Annotated[StrictStr, Field(min_length=1, max_length=128), _UNICODE] | None = None
+    challenge_id: Annotated[StrictStr, Field(min_length=1, max_length=128), _UNICODE] | None = None
+
+
+class PairPlayers(Incoming):
+    first: Handle
+    second: Handle
+    ranked: StrictBool = True
+
+
+class AbortBattle(Incoming):
+    battle_id: BattleId
+    reason: Annotated[StrictStr, Field(min_length=1, max_length=200), _UNICODE]
+
+
 INCOMING: dict[str, type[Incoming]] = {
     "register_user": RegisterUser,
     "join_queue": JoinQueue,
@@ -237,7 +276,17 @@ INCOMING: dict[str, type[Incoming]] = {
     "forfeit": Forfeit,
     "resume": Resume,
     "play_bot": PlayBot,
+    "challenge_player": ChallengePlayer,
+    "answer_challenge": AnswerChallenge,
+    "watch_room": WatchRoom,
+    "spectate": Spectate,
+    "class_settings": ClassSettings,
+    "pair_players": PairPlayers,
+    "abort_battle": AbortBattle,
 }
+
+#: Events only an instructor may send.
+INSTRUCTOR_EVENTS = frozenset({"watch_room", "spectate", "class_settings", "pair_players", "abort_battle"})
 
 
 # ---------------------------------------------------------------- server -> client
@@ -269,6 +318,7 @@ class Registered(Outgoing):
     battle_id: str | None
     resume_token: str | None
     guest_key: str | None
+    instructor: bool
 
 
 class QueueUpdate(Outgoing):
@@ -406,6 +456,83 @@ class BattleComplete(Outgoing):
     ranked: bool
     ratings: list[RatingChange]
     codes: list[PlayerCode]
+    note: str | None
+
+
+class ChallengeOffer(Outgoing):
+    offer_id: str
+    server_time: float
+    status: Literal["offered", "accepted", "declined", "expired", "cancelled"]
+    challenger: PlayerInfo
+    challenged: PlayerInfo
+    pool: Pool
+    ranked: bool
+    expires_at: float
+
+
+class RoomPlayer(Outgoing):
+    name: str
+    display_name: str
+    guest: bool
+    connected: bool
+    submissions: int
+    best_passed: int
+    pastes: int
+
+
+class RoomBattle(Outgoing):
+    battle_id: str
+    challenge_id: str
+    challenge_title: str
+    difficulty: str
+    ranked: bool
+    mirror: MirrorMode
+    players: list[RoomPlayer]
+    total_tests: int
+    started_at: float
+    deadline: float
+    similarity: float | None
+
+
+class RoomWaiting(Outgoing):
+    name: str
+    display_name: str
+    pool: Pool
+    ranked: bool
+    rating: float
+    waited_s: float
+
+
+class RoomState(Outgoing):
+    battles: list[RoomBattle]
+    queue: list[RoomWaiting]
+    online: list[str]
+    pack: str | None
+    challenge_id: str | None
+    packs: list[str]
+    server_time: float
+
+
+class SpectateState(Outgoing):
+    battle_id: str
+    challenge: ChallengeView
+    players: list[PlayerInfo]
+    codes: list[PlayerCode]
+    seqs: list[int]
+    ranked: bool
+    mirror: MirrorMode
+    started_at: float
+    deadline: float
+    server_time: float
+    results: list[SubmissionResult]
+
+
+class SpectatorCode(Outgoing):
+    battle_id: str
+    player: str
+    seq: int
+    delta: list[dict] | None
+    text: str | None
 
 
 class Error(Outgoing):
@@ -435,6 +562,10 @@ OUTGOING: dict[str, type[Outgoing]] = {
     "test_result": TestResult,
     "submission_result": SubmissionResult,
     "battle_complete": BattleComplete,
+    "challenge_offer": ChallengeOffer,
+    "room_state": RoomState,
+    "spectate_state": SpectateState,
+    "spectator_code": SpectatorCode,
     "error": Error,
 }
 
@@ -467,5 +598,11 @@ ERROR_CODES = {
     "judge_busy": "a submission of this player is still being judged",
     "cooldown": "the player ran the judge too recently; retry_after_s says when the next run is accepted",
     "judge_unavailable": "the judge cannot run submissions on this host (the message says what is missing)",
+    "not_instructor": "the event is for instructors only",
+    "unknown_player": "no online player has this name",
+    "player_busy": "the player is in a battle already, or has an open challenge",
+    "unknown_offer": "no open challenge has this id for this player",
+    "unknown_pack": "no loaded challenge pack has this name",
+    "unknown_challenge": "no loaded challenge has this id",
     "internal": "the service failed to handle the event; nothing was changed",
 }

@@ -1,7 +1,11 @@
-"""The REST API: read-only JSON views of challenges, the lobby, players and their history.
+"""The REST API: read-only JSON views of challenges, the lobby, players and their history; the class's results
+as CSV for instructors.
 
 Challenge views come from ``Challenge.public_view``, which never contains hidden tests or the reference
-solution. An embedding host can protect every handler by subclassing and overriding ``check_access``.
+solution. An embedding host can protect every handler by subclassing and overriding ``check_access``. Who is an
+instructor: as a JupyterHub service, whom the hub says (``duel_identity``, set by ``hub.hub_protected``);
+embedded in a Jupyter server, its signed-in user (the extension sets ``trusted_owner``); on its own, whoever
+sends an instructor's identity token (``Authorization: token ...``).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tornado import web
 
+from .auth import AuthError, display_name
 from .protocol import clip
 
 if TYPE_CHECKING:
@@ -21,6 +26,20 @@ class DuelAPIHandler(web.RequestHandler):
     """Base: JSON in and out, errors as ``{"error": {"code", "message"}}``."""
 
     service: "DuelService"
+    trusted_owner = False  # True behind a Jupyter server's own authentication: its user runs the service
+
+    def requester_is_instructor(self) -> bool:
+        identity = getattr(self, "duel_identity", None)
+        if identity is None and not self.trusted_owner:
+            header = self.request.headers.get("Authorization", "")
+            if header.startswith("token "):
+                try:
+                    identity = self.service.signer.verify(header[len("token "):].strip())
+                except AuthError:
+                    return False
+        if identity is not None:
+            return identity.instructor or identity.name in self.service.instructors
+        return self.trusted_owner
 
     def initialize(self, service: "DuelService") -> None:
         self.service = service
@@ -99,6 +118,27 @@ class UserBattlesHandler(DuelAPIHandler):
         self.write_json({"battles": battles})
 
 
+class OnlinePlayersHandler(DuelAPIHandler):
+    def get(self):
+        players = []
+        for name in self.service.accounts.online_players():
+            profile = self.service.store.get_user(name)
+            players.append({"name": name, "display_name": display_name(name), "guest": bool(profile and profile.guest),
+                            "busy": self.service.battles.battle_id_of(name) is not None})
+        self.write_json({"players": players})
+
+
+class ClassResultsHandler(DuelAPIHandler):
+    def get(self):
+        if not self.requester_is_instructor():
+            return self.fail(403, "not_instructor", "the class's results are for instructors")
+        since = 0.0 if self.get_argument("all", "") in ("1", "true") else None
+        self.set_header("Content-Type", "text/csv; charset=UTF-8")
+        self.set_header("Content-Disposition", 'attachment; filename="duel-results.csv"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(self.service.classroom.results_csv(since))
+
+
 def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
     """Routes under ``prefix`` (ending in '/')."""
     kw = {"service": service}
@@ -111,4 +151,6 @@ def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
         (api + "leaderboard", LeaderboardHandler, kw),
         (api + r"users/([^/]+)", UserHandler, kw),
         (api + r"users/([^/]+)/battles", UserBattlesHandler, kw),
+        (api + "players/online", OnlinePlayersHandler, kw),
+        (api + r"class/results\.csv", ClassResultsHandler, kw),
     ]

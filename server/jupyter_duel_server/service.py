@@ -33,11 +33,13 @@ from .accounts import Accounts
 from .auth import IdentitySigner, ResumeTokens
 from .battleroom import BattleRoom
 from .challenges import ChallengeLibrary
+from .classroom import Classroom
 from .events import DuelNamespace
 from .judge import Judge
 from .limits import DEFAULT_RATE_LIMITS, EVENT_CLASSES, EdgeServer, edge_handler
 from .lobby import Lobby
 from .matchmaker import Matchmaker
+from .origins import origin_checker
 from .protocol import ServiceError
 from .rating import RATING_SYSTEMS, SECONDS_PER_DAY, RatingSystem
 from .rest import rest_handlers
@@ -63,6 +65,25 @@ class DuelService(LoggingConfigurable):
         help="Secret that signs identity and resume tokens. Default: JUPYTER_DUEL_SECRET, else random per "
         "process (fine when embedded). Set it when the service runs apart from the Jupyter servers that issue "
         "identity tokens.",
+    ).tag(config=True)
+
+    hub = Bool(
+        False, help="Run as a JupyterHub service (hub-managed, or external with an API token): every user is "
+        "who the Hub says (HubOAuth), from JupyterHub's JUPYTERHUB_* environment; guests and identity tokens "
+        "are refused."
+    ).tag(config=True)
+
+    hub_instructor_scope = Unicode(
+        "custom:duel:admin", help="The Hub scope that makes a user an instructor (give it with a role in the hub's "
+        "load_roles; list it in the service's oauth_client_allowed_scopes)."
+    ).tag(config=True)
+
+    hub_admins_are_instructors = Bool(
+        True, help="Hub admins are instructors too (the service's token needs read:users to see who is admin)."
+    ).tag(config=True)
+
+    instructors = List(
+        Unicode(), help="Players (handles) who are instructors whatever their identity says."
     ).tag(config=True)
 
     allow_guests = Bool(
@@ -124,8 +145,9 @@ class DuelService(LoggingConfigurable):
         default_value=DEFAULT_RATE_LIMITS,
         help="Token buckets per event class, each [events per second, burst], applied per connection and per "
         "player (refused with 'rate_limited'). Classes: sync (sync_code), judge (submit_code, run_samples), lobby "
-        "(join_queue, leave_queue, play_bot, forfeit), session (register_user, resume), other (unknown events, "
-        "refused frames). A class left out keeps its default; a rate of 0 lifts its limit.",
+        "(join_queue, leave_queue, play_bot, forfeit, challenge_player, answer_challenge), session "
+        "(register_user, resume, watch_room, spectate), class (class_settings, pair_players, abort_battle), other "
+        "(unknown events, refused frames). A class left out keeps its default; a rate of 0 lifts its limit.",
     ).tag(config=True)
 
     @validate("rate_limits")
@@ -286,7 +308,7 @@ class DuelService(LoggingConfigurable):
             log=self.log,
             max_http_buffer_size=self.max_message_bytes,
             async_mode="tornado",
-            cors_allowed_origins=list(self.cors_allowed_origins) or None,
+            cors_allowed_origins=origin_checker(list(self.cors_allowed_origins)),
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_timeout,
             logger=False,
@@ -303,7 +325,13 @@ class DuelService(LoggingConfigurable):
                                   ResumeTokens(self.secret))
         self.lobby = Lobby(self, self.store, self.challenges, self.matchmaker, self.battles)
         self.accounts = Accounts(self, self.store, self.signer, self.rating, self.battles, self.lobby)
+        self.classroom = Classroom(self, self.store, self.challenges, self.battles, self.lobby, self.accounts)
         self.sio.register_namespace(DuelNamespace(self))
+        self.front_door = None
+        if self.hub:
+            from .hub import HubFrontDoor
+
+            self.front_door = HubFrontDoor(self)
         self.log.info(
             "jupyter-duel service: %d challenge(s), %s ratings, database %s",
             len(self.challenges.all()),
@@ -333,9 +361,10 @@ class DuelService(LoggingConfigurable):
         self.store.close()
 
     def handlers(self) -> list[tuple]:
-        """Tornado routes of the REST API and the Socket.IO endpoint under ``base_path``."""
+        """Tornado routes of the REST API and the Socket.IO endpoint under ``base_path``; as a JupyterHub
+        service, each behind the hub (``hub.hub_protected``), with the OAuth routes."""
         prefix = self.base_path if self.base_path.endswith("/") else self.base_path + "/"
-        return rest_handlers(self, prefix) + [
+        routes = rest_handlers(self, prefix) + [
             (
                 prefix + "socket.io/",
                 edge_handler(
@@ -346,6 +375,18 @@ class DuelService(LoggingConfigurable):
                 ),
             ),
         ]
+        if self.front_door is None:
+            return routes
+        from .hub import hub_protected
+
+        protected = [(path, hub_protected(cls, self.front_door, open_paths=("/api/health",)), *rest)
+                     for path, cls, *rest in routes]
+        return self.front_door.handlers(prefix) + protected
+
+    def tornado_settings(self) -> dict:
+        """Settings the Tornado application serving ``handlers`` needs (the hub's OAuth cookies are signed)."""
+        secret = self.secret if isinstance(self.secret, bytes) else self.secret.encode()
+        return {"cookie_secret": secret} if self.front_door is not None else {}
 
     def health(self) -> dict:
         """The ``/api/health`` view."""

@@ -78,6 +78,7 @@ class Battle(Base):
     rating_b_after: Mapped[float | None] = mapped_column(Float, nullable=True)
     mirror: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the mirror mode it was played with
     similarity: Mapped[float | None] = mapped_column(Float, nullable=True)  # fairplay.similarity of final codes
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)  # an instructor's reason for an abort
 
 
 class PasteEvent(Base):
@@ -303,6 +304,7 @@ class Store:
         rate: Callable[[PlayerRating, PlayerRating], tuple[PlayerRating, PlayerRating]] | None,
         similarity: float | None = None,
         pastes: list[tuple[int, int, float]] = (),
+        note: str | None = None,
     ) -> dict[int, tuple[float, float]]:
         """Close a running battle and apply the rating change in one transaction, with its fair-play signals
         (the final codes' similarity; pastes as (user id, characters, seconds into the battle)).
@@ -317,7 +319,7 @@ class Store:
             if battle is None or battle.status != "running":
                 raise ValueError(f"battle {battle_id} is not running")
             battle.status, battle.winner_id, battle.reason, battle.ended_at = status, winner_id, reason, ended_at
-            battle.similarity = similarity
+            battle.similarity, battle.note = similarity, note
             db.add_all(PasteEvent(battle_id=battle_id, user_id=u, chars=c, at_s=t) for u, c, t in pastes)
             users = [db.get(User, uid, with_for_update=True) for uid in (battle.player_a_id, battle.player_b_id)]
             before = [u.rating for u in users]
@@ -423,6 +425,32 @@ class Store:
                     }
                 )
             return out
+
+    def finished_battles(self, since: float) -> list[dict]:
+        """Every battle that ended since ``since`` (oldest first), with both players' names, ratings and signals:
+        the rows of a class's results export."""
+        with self._session() as db:
+            rows = db.scalars(select(Battle).where(Battle.status != "running", Battle.ended_at >= since)
+                              .order_by(Battle.ended_at)).all()
+            ids = {r.player_a_id for r in rows} | {r.player_b_id for r in rows}
+            names = {u.id: u.name for u in db.scalars(select(User).where(User.id.in_(ids)))}
+            pastes: dict[tuple[str, int], int] = {}
+            for paste in db.scalars(select(PasteEvent).where(PasteEvent.battle_id.in_([r.id for r in rows]))):
+                key = (paste.battle_id, paste.user_id)
+                pastes[key] = pastes.get(key, 0) + 1
+            return [
+                {
+                    "battle_id": b.id, "challenge_id": b.challenge_id, "started_at": b.started_at,
+                    "ended_at": b.ended_at, "player_a": names.get(b.player_a_id), "player_b": names.get(b.player_b_id),
+                    "winner": names.get(b.winner_id) if b.winner_id else None, "status": b.status,
+                    "reason": b.reason, "ranked": b.ranked, "mirror": b.mirror,
+                    "rating_a_before": b.rating_a_before, "rating_a_after": b.rating_a_after,
+                    "rating_b_before": b.rating_b_before, "rating_b_after": b.rating_b_after,
+                    "similarity": b.similarity, "pastes_a": pastes.get((b.id, b.player_a_id), 0),
+                    "pastes_b": pastes.get((b.id, b.player_b_id), 0), "note": b.note,
+                }
+                for b in rows
+            ]
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (used by tests to prove that refused input changed nothing)."""

@@ -34,7 +34,7 @@ async def test_register_and_queue_and_leave(players, service):
 async def test_register_user_identity_rules(players, service):
     anon = await players(None)
     await anon.refused("join_queue", {}, "not_registered")
-    await anon.refused("register_user", {}, "invalid_payload")
+    await anon.refused("register_user", {}, "auth_failed")  # this connection proved nobody
     await anon.refused("register_user", {"token": "x", "display_name": "y"}, "invalid_payload")
     await anon.refused("register_user", {"token": "forged.token.value"}, "auth_failed")
     await anon.refused("register_user", {"display_name": "<script>"}, "invalid_name")

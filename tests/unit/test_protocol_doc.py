@@ -35,6 +35,9 @@ SHARED = {
     "RatingChange": protocol.RatingChange,
     "MirrorInfo": protocol.MirrorInfo,
     "PlayerCode": protocol.PlayerCode,
+    "RoomBattle": protocol.RoomBattle,
+    "RoomPlayer": protocol.RoomPlayer,
+    "RoomWaiting": protocol.RoomWaiting,
 }
 
 
