@@ -34,6 +34,13 @@ if TYPE_CHECKING:
     from .service import DuelService
 
 
+#: Most edits of one player a battle's replay keeps (one every 80 ms for the longest battle is about 15,000).
+MAX_TIMELINE_EDITS = 20_000
+
+#: Seconds after its end during which a battle's players may still react ("well played").
+REACT_AFTER_END_S = 60.0
+
+
 class BattleRoom:
     """The running battles, their players' seats, judging and the end of each battle."""
 
@@ -50,6 +57,7 @@ class BattleRoom:
         self.class_pack: str | None = None
         self.class_challenge: str | None = None
         self.changed: Callable[[], None] = lambda: None  # the class view's hook
+        self.recently_over: dict[str, tuple[tuple[str, str], float]] = {}  # battle id -> (players, ended at)
 
     def count(self) -> int:
         """How many battles are running."""
@@ -163,6 +171,8 @@ class BattleRoom:
             added = seat.apply_sync(msg, svc.max_code_bytes)
         except SyncRefused as exc:
             raise ServiceError(exc.code, str(exc)) from None
+        if len(seat.timeline) < MAX_TIMELINE_EDITS:  # the replay's record (a runaway client stops adding)
+            seat.timeline.append([round(time.time() - battle.started_at, 3), msg.seq, msg.delta, msg.text])
         if added >= svc.paste_signal_chars and msg.text != battle.challenge.starter_code and len(seat.pastes) < 100:
             seat.pastes.append((round(time.time() - battle.started_at, 1), added))
             self.changed()
@@ -244,8 +254,10 @@ class BattleRoom:
         author = seat.name
         audience = [n for n in ([author] if samples_only else battle.names) if not battle.seat(n).bot]
         seat.last_tests = []
+        tests: list[list] = []  # [kind, verdict, passed, time_ms] per test, for the review
 
         async def on_test(outcome: TestOutcome) -> None:
+            tests.append([outcome.kind, outcome.verdict, outcome.passed, round(outcome.time_ms, 1)])
             for viewer in audience:
                 detail = None
                 if viewer == author and outcome.kind == "sample":
@@ -286,7 +298,7 @@ class BattleRoom:
                 )
             return
         seat.judging = False
-        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total)
+        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total, tests)
         for viewer in audience:
             result = protocol.SubmissionResult(
                 battle_id=battle.id,
@@ -448,7 +460,9 @@ class BattleRoom:
             similarity=similarity,
             pastes=[(seat.profile.id, chars, at) for seat in battle.seats for at, chars in seat.pastes],
             note=battle.note,
+            timelines=[(seat.profile.id, seat.code, seat.timeline) for seat in battle.seats if not seat.bot],
         )
+        self.recently_over[battle.id] = (battle.names, time.monotonic())
         self.running.pop(battle.id, None)
         for seat in battle.seats:
             if self.battle_of.get(seat.name) == battle.id:
@@ -478,6 +492,31 @@ class BattleRoom:
         battle.spectators.clear()
         self.changed()
         self.log.info("jupyter-duel: battle %s over: %s (%s)", battle.id, outcome.winner, outcome.reason)
+
+    # ------------------------------------------------------------ reactions
+
+    async def react(self, name: str, msg: protocol.React) -> None:
+        """Send one of the canned ``REACTIONS`` to the opponent, in a running battle or just after its end."""
+        battle = self.running.get(msg.battle_id)
+        if battle is not None:
+            names = battle.names
+        else:
+            names, ended = self.recently_over.get(msg.battle_id, ((), 0.0))
+            if not names or time.monotonic() - ended > REACT_AFTER_END_S:
+                self.battle_for(name, msg.battle_id)  # the precise refusal (unknown, not yours, over)
+                raise ServiceError("battle_over", "this battle ended too long ago")
+        if name not in names:
+            raise ServiceError("not_in_battle", "this is not your battle")
+        wait = self.cooldowns.remaining(name, "react")
+        if wait > 0:
+            raise ServiceError("cooldown", f"react again in {wait:.1f} s", retry_after=wait)
+        self.cooldowns.start(name, "react", self.service.react_cooldown_s)
+        other = names[1] if names[0] == name else names[0]
+        reaction = protocol.Reaction(battle_id=msg.battle_id, player=name, reaction=msg.reaction)
+        await self.service.emit("reaction", reaction, to_player=other)
+        await self.service.emit("reaction", reaction, to_player=name)  # the sender's other tabs see it too
+        now = time.monotonic()
+        self.recently_over = {k: v for k, v in self.recently_over.items() if now - v[1] <= REACT_AFTER_END_S}
 
     # ------------------------------------------------------------ instructors
 

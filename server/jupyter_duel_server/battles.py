@@ -49,6 +49,7 @@ class Seat:
     pastes: list[tuple[float, int]] = field(default_factory=list)  # (seconds into the battle, characters)
     delayed: "DelayedFeed | None" = None  # in the delayed mirror: the edits not yet shown to the opponent
     shape_due: bool = False  # in the shape mirror: an outline is about to be sent
+    timeline: list[list] = field(default_factory=list)  # [seconds into the battle, seq, delta, text] per edit
 
     @property
     def name(self) -> str:

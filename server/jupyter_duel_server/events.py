@@ -172,6 +172,9 @@ class DuelNamespace(socketio.AsyncNamespace):
     async def on_play_bot(self, sid, msg: protocol.PlayBot):
         await self.lobby.play_bot(self.players[sid], msg)
 
+    async def on_react(self, sid, msg: protocol.React):
+        await self.battles.react(self.players[sid], msg)
+
     async def on_challenge_player(self, sid, msg: protocol.ChallengePlayer):
         await self.lobby.challenge(self.players[sid], msg)
 

@@ -46,6 +46,8 @@ BattleId = Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
 Pool = Literal["any", "easy", "medium", "hard"]
 Verdict = Literal["AC", "WA", "TLE", "MLE", "RE", "OLE", "CE", "REFUSED"]
 MirrorMode = Literal["live", "delayed", "shape", "off"]
+#: What players may send each other (``react``): canned, so nothing can be said that a class would not want.
+ReactionName = Literal["good_luck", "have_fun", "well_played", "nice_one", "oops", "thanks"]
 
 
 class Incoming(BaseModel):
@@ -230,6 +232,11 @@ class PlayBot(Incoming):
 Handle = Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
 
 
+class React(Incoming):
+    battle_id: BattleId
+    reaction: ReactionName
+
+
 class ChallengePlayer(Incoming):
     name: Handle
     pool: Pool = "any"
@@ -276,6 +283,7 @@ INCOMING: dict[str, type[Incoming]] = {
     "forfeit": Forfeit,
     "resume": Resume,
     "play_bot": PlayBot,
+    "react": React,
     "challenge_player": ChallengePlayer,
     "answer_challenge": AnswerChallenge,
     "watch_room": WatchRoom,
@@ -459,6 +467,12 @@ class BattleComplete(Outgoing):
     note: str | None
 
 
+class Reaction(Outgoing):
+    battle_id: str
+    player: str
+    reaction: ReactionName
+
+
 class ChallengeOffer(Outgoing):
     offer_id: str
     server_time: float
@@ -562,6 +576,7 @@ OUTGOING: dict[str, type[Outgoing]] = {
     "test_result": TestResult,
     "submission_result": SubmissionResult,
     "battle_complete": BattleComplete,
+    "reaction": Reaction,
     "challenge_offer": ChallengeOffer,
     "room_state": RoomState,
     "spectate_state": SpectateState,

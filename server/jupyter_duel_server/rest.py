@@ -118,6 +118,26 @@ class UserBattlesHandler(DuelAPIHandler):
         self.write_json({"battles": battles})
 
 
+class BattleReviewHandler(DuelAPIHandler):
+    """A finished battle for its review and replay: for its players and instructors (as a JupyterHub service; on
+    one machine or a standalone service, for anybody who may use the API, as the history is)."""
+
+    def get(self, battle_id: str):
+        review = self.service.store.battle_review(battle_id)
+        if review is None:
+            return self.fail(404, "unknown_battle", "no finished battle has this id")
+        identity = getattr(self, "duel_identity", None)
+        if identity is not None and identity.name not in review["players"] and not self.requester_is_instructor():
+            return self.fail(403, "not_in_battle", "this battle is for its players and instructors")
+        try:
+            challenge = self.service.challenges.get(review["challenge_id"])
+            review["challenge"] = challenge.public_view()
+        except KeyError:
+            review["challenge"] = None
+        review["display_names"] = [display_name(n or "") for n in review["players"]]
+        self.write_json(review)
+
+
 class OnlinePlayersHandler(DuelAPIHandler):
     def get(self):
         players = []
@@ -152,5 +172,6 @@ def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
         (api + r"users/([^/]+)", UserHandler, kw),
         (api + r"users/([^/]+)/battles", UserBattlesHandler, kw),
         (api + "players/online", OnlinePlayersHandler, kw),
+        (api + r"battles/([^/]+)", BattleReviewHandler, kw),
         (api + r"class/results\.csv", ClassResultsHandler, kw),
     ]

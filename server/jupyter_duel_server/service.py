@@ -145,7 +145,7 @@ class DuelService(LoggingConfigurable):
         default_value=DEFAULT_RATE_LIMITS,
         help="Token buckets per event class, each [events per second, burst], applied per connection and per "
         "player (refused with 'rate_limited'). Classes: sync (sync_code), judge (submit_code, run_samples), lobby "
-        "(join_queue, leave_queue, play_bot, forfeit, challenge_player, answer_challenge), session "
+        "(join_queue, leave_queue, play_bot, forfeit, challenge_player, answer_challenge, react), session "
         "(register_user, resume, watch_room, spectate), class (class_settings, pair_players, abort_battle), other "
         "(unknown events, refused frames). A class left out keeps its default; a rate of 0 lifts its limit.",
     ).tag(config=True)
@@ -193,6 +193,10 @@ class DuelService(LoggingConfigurable):
     ).tag(config=True)
 
     dodge_cooldown_max_s = Float(3600.0, help="Longest queue cooldown for early exits.").tag(config=True)
+
+    react_cooldown_s = Float(
+        2.0, help="Seconds a player waits between two quick reactions (react) to the opponent."
+    ).tag(config=True)
 
     countdown_s = Float(3.0, help="Seconds between match_found and the start of the clock.").tag(config=True)
 

@@ -6,6 +6,7 @@ by configuration. A battle's result and both players' rating changes are written
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,19 @@ class Submission(Base):
     passed: Mapped[int] = mapped_column(Integer, default=0)
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
+    tests: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: [[kind, verdict, passed, time_ms], ...]
+
+
+class Timeline(Base):
+    """One player's typing in one battle, kept for the replay: every accepted edit with its time, and the final
+    code."""
+
+    __tablename__ = "timelines"
+
+    battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    final_code: Mapped[str] = mapped_column(Text)
+    edits: Mapped[str] = mapped_column(Text)  # JSON: [[seconds into the battle, seq, delta or null, text or null]]
 
 
 @dataclass(frozen=True)
@@ -287,11 +301,13 @@ class Store:
             db.flush()
             return sub.id
 
-    def finish_submission(self, submission_id: int, verdict: str, passed: int, total: int) -> None:
+    def finish_submission(self, submission_id: int, verdict: str, passed: int, total: int,
+                          tests: list | None = None) -> None:
         with self._session.begin() as db:
             sub = db.get(Submission, submission_id)
             if sub is not None:
                 sub.verdict, sub.passed, sub.total = verdict, passed, total
+                sub.tests = json.dumps(tests) if tests is not None else None
 
     def finish_battle(
         self,
@@ -305,6 +321,7 @@ class Store:
         similarity: float | None = None,
         pastes: list[tuple[int, int, float]] = (),
         note: str | None = None,
+        timelines: list[tuple[int, str, list]] = (),
     ) -> dict[int, tuple[float, float]]:
         """Close a running battle and apply the rating change in one transaction, with its fair-play signals
         (the final codes' similarity; pastes as (user id, characters, seconds into the battle)).
@@ -321,6 +338,8 @@ class Store:
             battle.status, battle.winner_id, battle.reason, battle.ended_at = status, winner_id, reason, ended_at
             battle.similarity, battle.note = similarity, note
             db.add_all(PasteEvent(battle_id=battle_id, user_id=u, chars=c, at_s=t) for u, c, t in pastes)
+            db.add_all(Timeline(battle_id=battle_id, user_id=u, final_code=code, edits=json.dumps(edits))
+                       for u, code, edits in timelines)
             users = [db.get(User, uid, with_for_update=True) for uid in (battle.player_a_id, battle.player_b_id)]
             before = [u.rating for u in users]
             if rate is not None:
@@ -425,6 +444,48 @@ class Store:
                     }
                 )
             return out
+
+    def battle_review(self, battle_id: str) -> dict | None:
+        """A finished battle for its review: both players, the result, every submission with its tests, and each
+        player's final code and typing timeline. None when no battle has this id or it is still running."""
+        with self._session() as db:
+            battle = db.get(Battle, battle_id)
+            if battle is None or battle.status == "running":
+                return None
+            ids = (battle.player_a_id, battle.player_b_id)
+            names = {u.id: u.name for u in db.scalars(select(User).where(User.id.in_(ids)))}
+            timelines = {t.user_id: t for t in db.scalars(select(Timeline).where(Timeline.battle_id == battle_id))}
+            subs = db.scalars(select(Submission).where(Submission.battle_id == battle_id).order_by(Submission.id))
+            return {
+                "battle_id": battle.id,
+                "challenge_id": battle.challenge_id,
+                "players": [names.get(i) for i in ids],
+                "winner": names.get(battle.winner_id) if battle.winner_id else None,
+                "status": battle.status,
+                "reason": battle.reason,
+                "note": battle.note,
+                "ranked": battle.ranked,
+                "mirror": battle.mirror,
+                "started_at": battle.started_at,
+                "ended_at": battle.ended_at,
+                "ratings": [[battle.rating_a_before, battle.rating_a_after], [battle.rating_b_before, battle.rating_b_after]],
+                "similarity": battle.similarity,
+                "codes": [timelines[i].final_code if i in timelines else None for i in ids],
+                "timelines": [json.loads(timelines[i].edits) if i in timelines else [] for i in ids],
+                "submissions": [
+                    {
+                        "player": names.get(sub.user_id),
+                        "at_s": round(sub.created_at - battle.started_at, 1),
+                        "samples_only": sub.samples_only,
+                        "verdict": sub.verdict,
+                        "passed": sub.passed,
+                        "total": sub.total,
+                        "tests": json.loads(sub.tests) if sub.tests else [],
+                        "code": sub.code,
+                    }
+                    for sub in subs
+                ],
+            }
 
     def finished_battles(self, since: float) -> list[dict]:
         """Every battle that ended since ``since`` (oldest first), with both players' names, ratings and signals:
