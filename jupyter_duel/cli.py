@@ -21,6 +21,10 @@ class DuelApp(JupyterApp):
             "jupyter_duel_server.challenges_app.ChallengesApp",
             "Validate challenge packs and list the challenges the service serves.",
         ),
+        "kernelspec": (
+            "jupyter_duel_server.sandbox.kernelspec.KernelspecApp",
+            "Install the sandboxed kernel as a Jupyter kernelspec (not installed by default).",
+        ),
     }
 
     def start(self):

@@ -76,3 +76,19 @@ def test_service_judge_submission_sees_no_challenge(installs, name):
     assert sample["kind"] == "sample" and sample["verdict"] in ("AC", "WA"), sample
     _assert_clean(sample["got"], inst)
     assert_no_sandbox_left()
+
+
+@pytest.mark.parametrize("name", ["venv", "system"])
+def test_no_sandbox_kernel_in_the_launcher(installs, name, tmp_path):
+    """The judge needs no kernelspec: none is installed (a student's Launcher would offer a kernel that cannot
+    even save a file); ``jupyter duel kernelspec install`` puts it where an operator asks."""
+    inst = installs.get(name)
+    listed = subprocess.run([str(inst.scripts / "jupyter"), "kernelspec", "list", "--json"], env=inst.env,
+                            capture_output=True, text=True, timeout=120)
+    assert "duel-sandbox" not in json.loads(listed.stdout)["kernelspecs"], listed.stdout
+    assert not (inst.prefix / "share" / "jupyter" / "kernels" / "duel-sandbox").exists()
+    done = subprocess.run([str(inst.scripts / "jupyter"), "duel", "kernelspec", "install", f"--prefix={tmp_path}"],
+                          env=inst.env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    spec = json.loads((tmp_path / "kernels" / "duel-sandbox" / "kernel.json").read_text())
+    assert spec["metadata"]["kernel_provisioner"]["provisioner_name"] == "duel-sandbox-provisioner"

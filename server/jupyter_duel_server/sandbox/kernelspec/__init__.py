@@ -1,12 +1,20 @@
-"""The kernelspec "Python 3 (duel sandbox)" and a helper to install it."""
+"""The kernelspec "Python 3 (duel sandbox)" and ``jupyter duel kernelspec install``.
+
+The judge starts its sandboxed kernels itself and needs no kernelspec. The kernelspec is for operators who want
+the same locked-down kernel through Jupyter (a kernel gateway, a KernelManager); it is not installed with the
+package, so it never shows in a student's Launcher, where a notebook on it could not even save a file.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
+
+from jupyter_core.application import JupyterApp
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Unicode
 
 HERE = Path(__file__).parent
 NAME = "duel-sandbox"
@@ -23,4 +31,19 @@ def install(prefix: str | os.PathLike, python: str | None = None) -> Path:
     return dest
 
 
-__all__ = ["install", "NAME", "HERE", "shutil"]
+class KernelspecApp(JupyterApp):
+    name = "jupyter-duel-kernelspec"
+    description = "Install the sandboxed kernel as a Jupyter kernelspec: jupyter duel kernelspec install"
+    prefix = Unicode(help="Jupyter data directory to install into. Default: the user's (jupyter --data-dir).").tag(
+        config=True
+    )
+    aliases = {"prefix": "KernelspecApp.prefix"}
+
+    def start(self):
+        if self.extra_args != ["install"]:
+            self.print_help()
+            self.exit(1)
+        print(install(self.prefix or jupyter_data_dir()))
+
+
+__all__ = ["install", "NAME", "HERE", "KernelspecApp"]
