@@ -114,3 +114,132 @@ def sample_lookup_code(challenge) -> str:
     """A solution that knows only the sample tests' answers: it passes the samples and (almost) nothing else."""
     table = {tuple(test.args): test.expected for test in challenge.samples}
     return f"def {challenge.function}(*args):\n    return {table!r}.get(args)\n"
+
+
+# ---------------------------------------------------------------------------------------------- layout checks
+
+#: Regions whose content scrolls sideways by design: code (``pre``), the history's battles table, the outline rows.
+_HSCROLL_BY_DESIGN = "pre, .jp-DuelHistory-section.jp-mod-battles, .jp-DuelShape-rows, .cm-scroller"
+
+#: Boxes an element of the Duel UI must stay inside (besides any element that clips or scrolls).
+_CARDS = (
+    ".jp-DuelCard, .jp-DuelBotOffer, .jp-DuelOffer, .jp-DuelResult, .jp-DuelOutcome, .jp-DuelAway,"
+    " .jp-DuelView-column, .jp-DuelView-header, .jp-DuelView-resultsBox, .jp-DuelHistory-section,"
+    " .jp-DuelHistory-header, .jp-DuelCountdown-box"
+)
+
+_OVERFLOWS = r"""([root, hscroll, cards]) => {
+  const top = document.querySelector(root);
+  if (!top) { return [`no ${root}`]; }
+  const clips = el => getComputedStyle(el).overflowX !== 'visible';
+  const describe = el => {
+    const id = el.dataset && el.dataset.testid ? `[data-testid=${el.dataset.testid}]` : '';
+    const cls = typeof el.className === 'string' ? el.className.trim().split(/\s+/).slice(0, 2).join('.') : '';
+    return `${el.tagName.toLowerCase()}${id}${cls ? '.' + cls : ''}`;
+  };
+  const problems = [];
+  for (const el of top.querySelectorAll('*')) {
+    if (el.closest('.cm-editor') && !el.classList.contains('cm-editor')) { continue; }  // CodeMirror's own
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || getComputedStyle(el).position === 'fixed') { continue; }
+    // The element's container: the nearest ancestor that clips or scrolls, or a card, else the root's parent.
+    let container = el.parentElement;
+    while (container && container !== top && !clips(container) && !container.matches(cards)) {
+      container = container.parentElement;
+    }
+    if (!container) { continue; }
+    if (clips(container) && container.matches(hscroll)) { continue; }  // scrolls sideways by design
+    const outer = container.getBoundingClientRect();
+    if (outer.width === 0) { continue; }
+    if (box.left < outer.left - 1 || box.right > outer.right + 1) {
+      problems.push(`${describe(el)} [${Math.round(box.left)}..${Math.round(box.right)}] outside ` +
+        `${describe(container)} [${Math.round(outer.left)}..${Math.round(outer.right)}]`);
+    }
+  }
+  return problems;
+}"""
+
+
+def horizontal_overflows(page: Page, root: str) -> list[str]:
+    """The elements under ``root`` that stick out of their container sideways: the nearest ancestor that clips or
+    scrolls, or the card they sit in (a region that scrolls sideways by design may hold wider content)."""
+    return page.evaluate(_OVERFLOWS, [root, _HSCROLL_BY_DESIGN, _CARDS])
+
+
+def assert_no_overflow(page: Page, *roots: str) -> None:
+    for root in roots:
+        problems = horizontal_overflows(page, root)
+        assert not problems, f"{root}: " + "; ".join(problems[:10])
+
+
+def box(locator) -> dict:
+    """The element's bounding box (left, right, top, bottom, width, height), in CSS pixels."""
+    return locator.evaluate(
+        "el => { const r = el.getBoundingClientRect();"
+        " return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width, height: r.height}; }"
+    )
+
+
+def inside(inner: dict, outer: dict, slack: float = 1.0) -> bool:
+    return (
+        inner["left"] >= outer["left"] - slack
+        and inner["right"] <= outer["right"] + slack
+        and inner["top"] >= outer["top"] - slack
+        and inner["bottom"] <= outer["bottom"] + slack
+    )
+
+
+# ---------------------------------------------------------------------------------------------- colour contrast
+
+_COLOURS = """el => {
+  const text = getComputedStyle(el).color;
+  const layers = [];
+  for (let node = el; node; node = node.parentElement) {
+    layers.push(getComputedStyle(node).backgroundColor);
+  }
+  return {text, layers};
+}"""
+
+
+def parse_colour(css: str) -> tuple[float, float, float, float]:
+    """``rgb()``, ``rgba()`` or ``color(srgb ...)`` (what Chromium computes) as r, g, b in 0..1 and alpha."""
+    css = css.strip()
+    match = re.fullmatch(r"rgba?\(([^)]*)\)", css)
+    if match:
+        parts = [p for p in re.split(r"[\s,/]+", match.group(1)) if p]
+        r, g, b = (float(p) / 255 for p in parts[:3])
+        a = float(parts[3]) if len(parts) > 3 else 1.0
+        return r, g, b, a
+    match = re.fullmatch(r"color\(srgb ([^)]*)\)", css)
+    if match:
+        parts = [p for p in re.split(r"[\s/]+", match.group(1)) if p]
+        r, g, b = (float(p) for p in parts[:3])
+        a = float(parts[3]) if len(parts) > 3 else 1.0
+        return r, g, b, a
+    raise ValueError(f"cannot read the colour {css!r}")
+
+
+def _over(top: tuple, bottom: tuple) -> tuple:
+    """``top`` composited over the opaque ``bottom``."""
+    a = top[3]
+    return tuple(top[i] * a + bottom[i] * (1 - a) for i in range(3)) + (1.0,)
+
+
+def _luminance(colour: tuple) -> float:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in colour[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(locator) -> float:
+    """The WCAG contrast ratio of the element's text colour against its effective background: its own and its
+    ancestors' background colours composited from the page (white) up, the text colour over that."""
+    colours = locator.evaluate(_COLOURS)
+    background = (1.0, 1.0, 1.0, 1.0)
+    for layer in reversed(colours["layers"]):
+        background = _over(parse_colour(layer), background)
+    text = _over(parse_colour(colours["text"]), background)
+    lighter, darker = sorted((_luminance(text), _luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)

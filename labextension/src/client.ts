@@ -64,21 +64,25 @@ import type {
   IUserProfile,
   Pool
 } from './protocol';
-import { outcomeFor } from './protocol';
+import { outcomeFor, POOLS } from './protocol';
 import { fetchHistory, fetchProfile, readJson as readResponseJson } from './rest';
-import type {
-  ConnectionState,
-  IAck,
-  IBattle,
-  IBattleRestore,
-  IDuelClient,
-  INameError,
-  IOfferState,
-  IQueueStatus
+import {
+  DEFAULT_PREFERENCES,
+  NEWCOMER_GAMES,
+  type ConnectionState,
+  type IAck,
+  type IBattle,
+  type IBattleRestore,
+  type IDuelClient,
+  type IDuelPreferences,
+  type INameError,
+  type IOfferState,
+  type IQueueStatus
 } from './tokens';
 
 const NAME_KEY = 'jupyter-duel:name';
-const POOL_KEY = 'jupyter-duel:pool';
+/** Prefix of the `localStorage` keys holding a player's own pool choice: `PREFIX + JSON([service URL, handle])`. */
+const POOL_CHOICE_PREFIX = 'jupyter-duel:pool-choice:';
 const RANKED_KEY = 'jupyter-duel:ranked';
 /** `{battle_id, token}` of the running battle. */
 const RESUME_KEY = 'jupyter-duel:resume';
@@ -88,7 +92,7 @@ const DRAFT_KEY = 'jupyter-duel:draft';
 const GUEST_KEY_PREFIX = 'jupyter-duel:guest-key:';
 
 /** Errors that are part of the normal flow and need no pop-up. */
-const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued', 'cooldown']);
+const QUIET_ERRORS = new Set(['out_of_sync', 'not_queued', 'cooldown', 'code_too_large']);
 /** Refusals of a guest name: shown next to the name field, not as a pop-up. */
 const NAME_ERRORS = new Set(['name_taken', 'name_confusable', 'invalid_name', 'guests_disabled']);
 /** Answers to `resume` that only mean "nothing to resume". */
@@ -227,8 +231,6 @@ export async function fetchSession(name: string): Promise<ISessionInfo> {
 export class DuelClient implements IDuelClient, IDisposable {
   constructor() {
     this._requestedName = readStorage(NAME_KEY) ?? '';
-    const pool = readStorage(POOL_KEY) as Pool | null;
-    this._pool = pool && ['any', 'easy', 'medium', 'hard'].includes(pool) ? pool : 'any';
     this._ranked = readStorage(RANKED_KEY) !== 'false';
   }
 
@@ -288,11 +290,51 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   get pool(): Pool {
-    return this._pool;
+    const chosen = this._chosenPool();
+    if (chosen) {
+      return chosen;
+    }
+    const preferred = this._preferences.defaultPool;
+    if (preferred !== 'auto') {
+      return preferred;
+    }
+    return (this._profile?.games ?? 0) < NEWCOMER_GAMES ? 'easy' : 'any';
   }
   set pool(value: Pool) {
-    this._pool = value;
-    writeStorage(POOL_KEY, value);
+    if (!POOLS.includes(value)) {
+      return;
+    }
+    const where = this._poolChoiceKey();
+    if (where) {
+      pagePoolChoices.set(where, value);
+      try {
+        window.localStorage.setItem(where, value);
+      } catch {
+        // see pagePoolChoices
+      }
+    } else {
+      this._unboundPool = value;
+    }
+    this._stateChanged.emit();
+  }
+  get poolChosen(): boolean {
+    return this._chosenPool() !== null;
+  }
+  get preferences(): IDuelPreferences {
+    return this._preferences;
+  }
+  setPreferences(preferences: Partial<IDuelPreferences>): void {
+    const next = { ...this._preferences };
+    if (preferences.defaultPool === 'auto' || POOLS.includes(preferences.defaultPool as Pool)) {
+      next.defaultPool = preferences.defaultPool!;
+    }
+    if (preferences.mirrorDisplay && ['battle', 'outline', 'hidden'].includes(preferences.mirrorDisplay)) {
+      next.mirrorDisplay = preferences.mirrorDisplay;
+    }
+    if (typeof preferences.notifications === 'boolean') {
+      next.notifications = preferences.notifications;
+    }
+    this._preferences = next;
     this._stateChanged.emit();
   }
   get ranked(): boolean {
@@ -402,7 +444,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   findOpponent(): void {
-    this._emit('join_queue', { pool: this._pool, ranked: this._ranked });
+    this._emit('join_queue', { pool: this.pool, ranked: this._ranked });
   }
 
   cancelSearch(): void {
@@ -410,7 +452,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   playBot(speed: BotSpeed): void {
-    this._emit('play_bot', { pool: this._pool, speed });
+    this._emit('play_bot', { pool: this.pool, speed });
   }
 
   updateCode(text: string): void {
@@ -464,7 +506,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   challengePlayer(name: string, options: { pool?: Pool; ranked?: boolean } = {}): Promise<IAck> {
     return this.request('challenge_player', {
       name,
-      pool: options.pool ?? this._pool,
+      pool: options.pool ?? this.pool,
       ranked: options.ranked ?? this._ranked
     });
   }
@@ -532,6 +574,38 @@ export class DuelClient implements IDuelClient, IDisposable {
         }
       });
     });
+  }
+
+  /** Where this player's own pool choice is kept (null until the player is known). */
+  private _poolChoiceKey(): string | null {
+    const session = this._session;
+    const handle = this._profile?.name;
+    if (!session || !handle) {
+      return null;
+    }
+    let service = session.api_url;
+    try {
+      service = new URL(session.api_url, window.location.href).href;
+    } catch {
+      // keep the URL as given
+    }
+    return POOL_CHOICE_PREFIX + JSON.stringify([service, handle]);
+  }
+
+  /** The pool this player chose themselves, if they did. */
+  private _chosenPool(): Pool | null {
+    const where = this._poolChoiceKey();
+    if (!where) {
+      return this._unboundPool;
+    }
+    let stored: string | null = null;
+    try {
+      stored = window.localStorage.getItem(where);
+    } catch {
+      stored = null;
+    }
+    stored = stored ?? pagePoolChoices.get(where) ?? null;
+    return stored && POOLS.includes(stored as Pool) ? (stored as Pool) : null;
   }
 
   // ---------------------------------------------------------------- connection
@@ -792,6 +866,13 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._registered = true;
     this._problem = null;
     this._profile = msg.user;
+    if (this._unboundPool) {
+      const chosen = this._unboundPool;
+      this._unboundPool = null;
+      if (!this._chosenPool()) {
+        this.pool = chosen;
+      }
+    }
     this._instructor = msg.instructor === true;
     if (this._instructor) {
       // A new connection follows nothing: follow again what views still show.
@@ -868,6 +949,9 @@ export class DuelClient implements IDuelClient, IDisposable {
     const current = this._battle;
     const same = current !== null && current.match.battle_id === msg.battle_id && current.complete === null;
     const battle = same ? current! : newBattle(match);
+    if (!same) {
+      battle.resumed = true;
+    }
     if (same) {
       const fresh = newBattle(match);
       battle.match = match;
@@ -959,12 +1043,15 @@ export class DuelClient implements IDuelClient, IDisposable {
     const opponent = battle.match.opponent.name;
     const reason = (entry?.reason ?? 'aborted') as IBattleComplete['reason'];
     const before = entry?.rating_before ?? battle.match.you.rating;
+    const after = entry?.rating_after ?? before;
+    const aborted = result === 'aborted' || result === 'running';
     this._onBattleComplete({
       battle_id: battleId,
       winner: result === 'win' ? me : result === 'loss' ? opponent : null,
-      reason: result === 'aborted' || result === 'running' ? 'aborted' : reason,
-      ranked: entry?.ranked ?? battle.match.ranked,
-      ratings: [{ name: me, before, after: entry?.rating_after ?? before }],
+      reason: aborted ? 'aborted' : reason,
+      // `battle_complete.ranked` says whether ratings changed (the history's `ranked`: whether the duel was ranked).
+      ranked: !aborted && (entry?.ranked ?? battle.match.ranked) && after !== before,
+      ratings: [{ name: me, before, after }],
       codes: [] // the final codes went with the missed `battle_complete`
     });
   }
@@ -1136,7 +1223,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _orphanBattleId: string | null = null;
   private _problem: string | null = null;
   private _nameError: INameError | null = null;
-  private _pool: Pool;
+  /** A pool chosen before the player was known (bound to them once registered). */
+  private _unboundPool: Pool | null = null;
+  private _preferences: IDuelPreferences = { ...DEFAULT_PREFERENCES };
   private _ranked: boolean;
   private _sync: CodeSync | null = null;
   /** The battle a `resume` was sent for, until its answer. */
@@ -1195,7 +1284,8 @@ function newBattle(match: IMatchFound): IBattle {
     deadline: (match.deadline - offsetS) * 1000,
     complete: null,
     opponent: { connected: true, graceUntil: null, graceS: null, submissions: 0, bestPassed: 0 },
-    practice: match.opponent.bot || match.you.bot
+    practice: match.opponent.bot || match.you.bot,
+    resumed: false
   };
 }
 
@@ -1213,6 +1303,9 @@ function guestKeyName(session: ISessionInfo, name: string): string {
   }
   return GUEST_KEY_PREFIX + JSON.stringify([service, name]);
 }
+
+/** Pool choices of this page, for when `localStorage` is unavailable. */
+const pagePoolChoices = new Map<string, string>();
 
 /** Guest keys of this page, for when `localStorage` is unavailable (then a name lasts as long as the page). */
 const pageGuestKeys = new Map<string, string>();

@@ -8,6 +8,15 @@
  * (`live`, or `delayed` by some seconds), an outline of their lines without any text (`shape`), or nothing
  * (`off`). When the battle ends, their final code is revealed there in full, whatever the mode.
  *
+ * In a narrow view (under 900 px) the problem goes above the editors and can be folded away. The player's
+ * preferences may show less of the opponent's code than the mode allows: only its outline, or no opponent pane
+ * until the end.
+ *
+ * The results panel shows the latest run, numbered from 1 in each battle: an error that stopped everything (CE,
+ * REFUSED) once above the rows, tests not run after one that ended the run as "skipped". Code over the service's
+ * size limit is flagged as soon as it is typed, is neither mirrored nor judged, and the panel says the results
+ * shown are not this code's.
+ *
  * Before `started_at` a countdown covers the body and the editor is read-only; Run/Submit wait for the start.
  * After a resume (`battle_state`) the view is rebuilt or refreshed from the service's state (`restore`).
  *
@@ -41,12 +50,21 @@ import type { IBattle, IBattleRestore, IDuelClient, IOfferState } from './tokens
 
 const PYTHON_MIME = 'text/x-python';
 
+/**
+ * The service's largest solution by default (`DuelService.max_code_bytes`, in bytes of UTF-8). A `code_too_large`
+ * refusal that names another limit replaces it for the battle.
+ */
+const MAX_CODE_BYTES = 51_200;
+
 const OUTCOME_TEXT: Record<Outcome, string> = {
   won: 'You won!',
   lost: 'You lost',
   draw: 'Draw',
   aborted: 'Aborted'
 };
+
+/** Why an abort without an instructor's note happened: the service aborts when both players stayed away. */
+const ABORTED_BY_ABSENCE = 'The duel was aborted: both players left and neither came back within the grace time.';
 
 const REASON_TEXT: Record<IBattleComplete['reason'], string> = {
   solved: 'a submission passed every test',
@@ -85,6 +103,7 @@ export class DuelView extends Widget {
     this.node.dataset.mirror = mirror.mode;
     this.title.label = `Duel: ${challenge.title}`;
     this.title.caption = `${challenge.title} (${challenge.difficulty}) vs ${opponentName}`;
+    this._maxBytes = MAX_CODE_BYTES;
     this.title.icon = duelIcon;
     this.title.closable = false; // a running battle must not lose its editor; closable again when over
 
@@ -160,6 +179,29 @@ export class DuelView extends Widget {
     const problem = new Panel();
     problem.addClass('jp-DuelView-column');
     problem.addClass('jp-DuelView-problem');
+    this._problem = problem;
+    // Shown only when the columns are stacked (narrow view): the statement then folds away for the editors.
+    this._problemToggle = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelView-problemToggle',
+        testid: 'duel-statement-toggle',
+        'aria-expanded': 'true',
+        title: 'Fold or unfold the problem statement'
+      },
+      'Hide statement'
+    );
+    this._problemToggle.addEventListener('click', () => this._toggleStatement());
+    problem.addWidget(
+      nodeWidget(
+        h(
+          'div',
+          { class: 'jp-DuelView-problemBar' },
+          h('span', { class: 'jp-DuelView-resultsLabel' }, 'Problem'),
+          this._problemToggle
+        )
+      )
+    );
     const statement = rendermime.createRenderer('text/markdown');
     statement.addClass('jp-DuelView-statement');
     statement.node.dataset.testid = 'duel-statement';
@@ -206,10 +248,17 @@ export class DuelView extends Widget {
           'div',
           { class: 'jp-DuelView-columnHeader' },
           h('span', { class: 'jp-DuelView-player' }, 'You'),
-          h('span', { class: 'jp-DuelView-playerMeta' }, `${match.you.display_name} · ${Math.round(match.you.rating)}`)
+          h(
+            'span',
+            { class: 'jp-DuelView-playerMeta', title: match.you.display_name },
+            `${match.you.display_name} · ${Math.round(match.you.rating)}`
+          )
         )
       )
     );
+    this._sizeWarning = h('div', { class: 'jp-DuelSizeWarning', testid: 'duel-code-too-large', role: 'alert' });
+    this._sizeWarning.hidden = true;
+    mine.addWidget(nodeWidget(this._sizeWarning));
     this._editorModel = new CodeEditor.Model({ mimeType: PYTHON_MIME });
     this._editorModel.sharedModel.setSource(challenge.starter_code);
     this._editor = new CodeEditorWrapper({
@@ -221,21 +270,26 @@ export class DuelView extends Widget {
     this._editor.node.dataset.testid = 'duel-editor';
     mine.addWidget(this._editor);
     this._verdict = h('span', { class: 'jp-DuelVerdict', testid: 'duel-verdict' }, '–');
-    this._verdictLabel = h('span', { class: 'jp-DuelView-resultsLabel' }, 'No run yet');
+    this._verdictLabel = h('span', { class: 'jp-DuelView-resultsLabel', testid: 'duel-run-label' }, 'No run yet');
     this._message = h('pre', { class: 'jp-DuelView-message' });
     this._message.hidden = true;
+    this._message.dataset.testid = 'duel-run-message';
     this._results = h('div', { class: 'jp-DuelResults', testid: 'duel-results' });
-    mine.addWidget(
-      nodeWidget(
-        h(
-          'div',
-          { class: 'jp-DuelView-resultsBox' },
-          h('div', { class: 'jp-DuelView-resultsHeader' }, this._verdictLabel, this._verdict),
-          this._message,
-          this._results
-        )
-      )
+    this._staleNote = h(
+      'div',
+      { class: 'jp-DuelSidebar-hint jp-DuelView-staleNote', testid: 'duel-results-stale' },
+      'These results are from your last run, before your code went over the size limit.'
     );
+    this._staleNote.hidden = true;
+    this._resultsBox = h(
+      'div',
+      { class: 'jp-DuelView-resultsBox', testid: 'duel-results-box' },
+      h('div', { class: 'jp-DuelView-resultsHeader' }, this._verdictLabel, this._verdict),
+      this._staleNote,
+      this._message,
+      this._results
+    );
+    mine.addWidget(nodeWidget(this._resultsBox));
 
     // ---------------------------------------------------------- opponent column
     const theirs = new Panel();
@@ -260,7 +314,7 @@ export class DuelView extends Widget {
         h(
           'div',
           { class: 'jp-DuelView-columnHeader', testid: 'duel-opponent' },
-          h('span', { class: 'jp-DuelView-player' }, opponentName),
+          h('span', { class: 'jp-DuelView-player', title: opponentName }, opponentName),
           match.opponent.bot
             ? h('span', { class: 'jp-DuelTag jp-mod-bot', testid: 'duel-opponent-bot', title: 'Practice bot' }, 'bot')
             : null,
@@ -354,7 +408,7 @@ export class DuelView extends Widget {
       h(
         'div',
         { class: 'jp-DuelCountdown-box' },
-        h('div', { class: 'jp-DuelCountdown-label' }, `${match.you.display_name} vs ${opponentName}`),
+        h('div', { class: 'jp-DuelCountdown-label jp-DuelCountdown-names' }, `${match.you.display_name} vs ${opponentName}`),
         this._countdownNumber,
         h('div', { class: 'jp-DuelCountdown-label' }, 'Get ready — the duel starts when the countdown ends')
       )
@@ -365,6 +419,9 @@ export class DuelView extends Widget {
     this._editorModel.sharedModel.changed.connect(this._onEditorChanged, this);
     this._mirror?.changed.connect((sender: OpponentMirror) => {
       this._staleTag.hidden = !sender.stale || this.isOver;
+      if (this._textOutline && this._textOutline.isVisible) {
+        this._updateTextOutline();
+      }
       // A missed delta: the service's `battle_state` carries the opponent's whole code (as far as shown).
       if (sender.stale && !this.isOver && Date.now() - this._lastRefresh > 3000) {
         this._lastRefresh = Date.now();
@@ -381,10 +438,13 @@ export class DuelView extends Widget {
     client.battleRestored.connect(this._onRestored, this);
     client.challengeOffer.connect(this._renderRematch, this);
     client.stateChanged.connect(this._renderRematch, this);
+    client.stateChanged.connect(this._applyPreferences, this);
     // Shortcuts are caught in the capture phase: CodeMirror consumes Ctrl+Enter before JupyterLab's keymap sees it.
     this.node.addEventListener('keydown', this._onKeydown, true);
     this._clockTimer = window.setInterval(() => this._renderClock(), 250);
     this._renderClock();
+    this._applyPreferences();
+    this._checkCodeSize();
     this._updateButtons();
     if (options.restore && options.restore.battle === battle) {
       this._onRestored(client, options.restore);
@@ -409,8 +469,18 @@ export class DuelView extends Widget {
     return Date.now() < this._battle.startsAt;
   }
 
+  /** The duel's tab is the one in front in the main area. */
+  get isCurrent(): boolean {
+    return this.isVisible;
+  }
+
+  /** The code is over the service's size limit: it cannot be run or submitted. */
+  get isCodeTooLarge(): boolean {
+    return this._tooLarge;
+  }
+
   runSamples(): void {
-    if (this.isOver || this._judging || this.isCountingDown) {
+    if (this.isOver || this._judging || this.isCountingDown || this._checkCodeSize()) {
       return;
     }
     if (this._client.runSamples(this.code)) {
@@ -419,7 +489,7 @@ export class DuelView extends Widget {
   }
 
   submit(): void {
-    if (this.isOver || this._judging || this.isCountingDown) {
+    if (this.isOver || this._judging || this.isCountingDown || this._checkCodeSize()) {
       return;
     }
     if (this._client.submit(this.code)) {
@@ -463,6 +533,7 @@ export class DuelView extends Widget {
     this._client.battleRestored.disconnect(this._onRestored, this);
     this._client.challengeOffer.disconnect(this._renderRematch, this);
     this._client.stateChanged.disconnect(this._renderRematch, this);
+    this._client.stateChanged.disconnect(this._applyPreferences, this);
     this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
     super.dispose();
     this._editorModel.dispose();
@@ -487,9 +558,86 @@ export class DuelView extends Widget {
   };
 
   private _onEditorChanged(): void {
-    if (!this.isOver) {
+    // Code over the limit is flagged at once and not sent (the service would refuse it): it is sent again,
+    // as the edits since the last accepted text, once it is back under the limit.
+    const tooLarge = this._checkCodeSize();
+    if (!this.isOver && !tooLarge) {
       this._client.updateCode(this.code);
     }
+  }
+
+  /**
+   * Compare the code's size with the limit and show the result next to the editor; returns whether it is over.
+   * UTF-8 takes 1 to 3 bytes per UTF-16 unit, so most texts are decided from their length alone.
+   */
+  private _checkCodeSize(): boolean {
+    const code = this.code;
+    const limit = this._maxBytes;
+    const bytes = code.length * 3 <= limit ? -1 : utf8Length(code);
+    const over = bytes > limit;
+    if (over) {
+      this._sizeWarning.dataset.bytes = String(bytes);
+      this._sizeWarning.dataset.limit = String(limit);
+      this._sizeWarning.textContent =
+        `Your code is ${formatBytes(bytes)}, over the ${formatBytes(limit)} limit: ` +
+        'shorten it to run or submit it (your opponent sees your last code under the limit).';
+    }
+    if (over !== this._tooLarge) {
+      this._tooLarge = over;
+      this._sizeWarning.hidden = !over;
+      this._editor.toggleClass('jp-mod-tooLarge', over);
+      this.node.dataset.codeTooLarge = String(over);
+      this._renderResultsHeader();
+      this._updateButtons();
+    }
+    return over;
+  }
+
+  /** Fold or unfold the statement (only offered when the columns are stacked). */
+  private _toggleStatement(): void {
+    const collapsed = !this._problem.hasClass('jp-mod-collapsed');
+    this._problem.toggleClass('jp-mod-collapsed', collapsed);
+    this._problemToggle.textContent = collapsed ? 'Show statement' : 'Hide statement';
+    this._problemToggle.setAttribute('aria-expanded', String(!collapsed));
+  }
+
+  /** Apply the player's preferences: what the opponent's pane shows. */
+  private _applyPreferences(): void {
+    const display = this._client.preferences.mirrorDisplay;
+    const over = this.isOver;
+    this.node.dataset.opponentPane = display;
+    // Hidden: no opponent pane while the duel runs (it comes back with the final codes at the end).
+    const hidden = display === 'hidden' && !over;
+    this.toggleClass('jp-mod-opponentHidden', hidden);
+    if (hidden) {
+      this._theirs.hide();
+    } else {
+      this._theirs.show();
+    }
+    // Outline: a text mirror (live, delayed) shows only the outline of the opponent's lines.
+    if (!this._mirror || this._revealedModel) {
+      return;
+    }
+    if (display === 'outline') {
+      if (!this._textOutline) {
+        const outline = new ShapeView();
+        outline.addClass('jp-DuelView-mirror');
+        outline.node.dataset.testid = 'duel-mirror-outline';
+        this._theirs.insertWidget(this._theirs.widgets.indexOf(this._mirrorWidget) + 1, outline);
+        this._textOutline = outline;
+      }
+      this._updateTextOutline();
+      this._mirrorWidget.hide();
+      this._textOutline.show();
+    } else {
+      this._textOutline?.hide();
+      this._mirrorWidget.show();
+    }
+  }
+
+  private _updateTextOutline(): void {
+    const text = this._mirror?.model.sharedModel.getSource() ?? '';
+    this._textOutline?.setShape(codeShape(text), Array.from(text).length);
   }
 
   /** Refresh everything from a `battle_state` (the client already chose which code the editor keeps). */
@@ -506,13 +654,18 @@ export class DuelView extends Widget {
       this._shape.apply(state.opponent_shape);
     }
 
-    // Own results: the latest run's rows, the verdict of the last finished run.
+    // Own results: the latest run's rows, the verdict of the last finished run. Runs are numbered from 1 in
+    // each battle, in the order they were made.
     this._ownSubmission = -1;
+    this._run = null;
     this._results.replaceChildren();
     this._message.hidden = true;
-    this._verdict.textContent = '–';
-    delete this._verdict.dataset.verdict;
-    this._verdictLabel.textContent = 'No run yet';
+    this._runLabels.clear();
+    this._runCounts = { samples: 0, submissions: 0 };
+    for (const done of [...state.your_submissions].sort((a, b) => a.submission_id - b.submission_id)) {
+      this._runLabel(done.submission_id, done.samples_only);
+    }
+    this._renderResultsHeader();
     const last = state.your_submissions[state.your_submissions.length - 1];
     const latestTests = state.your_tests.filter(t => t.player === state.you.name);
     if (latestTests.length > 0) {
@@ -604,6 +757,7 @@ export class DuelView extends Widget {
     this._updateButtons();
     this._renderOutcome(msg);
     this._reveal(msg);
+    this._applyPreferences();
   }
 
   /** The battle is over: the opponent's final code replaces whatever the mirror mode showed. */
@@ -632,8 +786,9 @@ export class DuelView extends Widget {
         `${opponent.display_name}'s final code, revealed now that the duel is over.`
       )
     );
-    const at = this._theirs.widgets.indexOf(this._mirrorWidget);
+    const at = this._theirs.widgets.indexOf(this._textOutline ?? this._mirrorWidget);
     this._mirrorWidget.hide();
+    this._textOutline?.hide();
     this._staleTag.hidden = true;
     this._theirs.insertWidget(at + 1, note);
     this._theirs.insertWidget(at + 2, editor);
@@ -644,6 +799,15 @@ export class DuelView extends Widget {
   /** A refused run or submission must not leave the buttons stuck in "Judging…". One refused because it came
    * too soon after the previous one (`cooldown`) is sent again, with the code as it is then, once allowed. */
   private _onError(_: IDuelClient, msg: IErrorEvent): void {
+    if (msg.code === 'code_too_large' && !this.isOver) {
+      // The service's limit is another one than assumed: take it from its message.
+      const named = /limit is (\d+)|over (\d+) bytes/.exec(msg.message ?? '');
+      const limit = named ? Number(named[1] ?? named[2]) : NaN;
+      if (Number.isFinite(limit) && limit > 0) {
+        this._maxBytes = limit;
+      }
+      this._checkCodeSize();
+    }
     if (!msg.event || msg.event !== this._judging) {
       return;
     }
@@ -678,14 +842,67 @@ export class DuelView extends Widget {
   // ---------------------------------------------------------------- rendering
 
   private _showOwnSummary(msg: ISubmissionResult): void {
-    this._verdict.textContent = `${msg.verdict} ${msg.passed}/${msg.total}`;
-    this._verdict.dataset.verdict = msg.verdict;
-    this._verdict.title = VERDICT_TITLES[msg.verdict] ?? msg.verdict;
-    this._verdictLabel.textContent = msg.samples_only
-      ? `Sample run #${msg.submission_id}`
-      : `Submission #${msg.submission_id}`;
+    this._startRun(msg.submission_id, msg.samples_only);
+    if (this._run?.id === msg.submission_id) {
+      this._run.summary = msg;
+    }
+    // CE and REFUSED: nothing ran, so the error is the same for every test and is said here, once.
     this._message.textContent = msg.message ?? '';
     this._message.hidden = !msg.message;
+    this._message.dataset.verdict = msg.verdict;
+    this._renderResultsHeader();
+  }
+
+  /** "Sample run #2", "Submission #1": numbered from 1 in this battle, each kind on its own. */
+  private _runLabel(submissionId: number, samplesOnly: boolean): string {
+    let label = this._runLabels.get(submissionId);
+    if (label === undefined) {
+      label = samplesOnly
+        ? `Sample run #${++this._runCounts.samples}`
+        : `Submission #${++this._runCounts.submissions}`;
+      this._runLabels.set(submissionId, label);
+    }
+    return label;
+  }
+
+  /** The results header: the current run and its verdict, or why there is none. */
+  private _renderResultsHeader(): void {
+    const run = this._run;
+    const stale = this._tooLarge && run !== null;
+    this._resultsBox.dataset.stale = String(stale);
+    this._staleNote.hidden = !stale;
+    const verdict = this._verdict;
+    if (this._tooLarge) {
+      // Whatever ran before, it is not this code: no verdict is shown as if it were.
+      this._verdictLabel.textContent = 'Not judged: code over the size limit';
+      verdict.textContent = 'too large';
+      verdict.dataset.state = 'too-large';
+      verdict.title = 'Shorten your code to run or submit it';
+      delete verdict.dataset.verdict;
+      return;
+    }
+    if (!run) {
+      this._verdictLabel.textContent = 'No run yet';
+      verdict.textContent = '–';
+      verdict.dataset.state = 'none';
+      verdict.title = '';
+      delete verdict.dataset.verdict;
+      return;
+    }
+    const summary = run.summary;
+    if (!summary) {
+      this._verdictLabel.textContent = `${run.label}…`;
+      verdict.textContent = '…';
+      verdict.dataset.state = 'running';
+      verdict.title = 'Being judged';
+      delete verdict.dataset.verdict;
+      return;
+    }
+    this._verdictLabel.textContent = run.label;
+    verdict.textContent = `${summary.verdict} ${summary.passed}/${summary.total}`;
+    verdict.dataset.state = 'done';
+    verdict.dataset.verdict = summary.verdict;
+    verdict.title = VERDICT_TITLES[summary.verdict] ?? summary.verdict;
   }
 
   /** Each run replaces the list: the rows always describe the latest run. */
@@ -694,13 +911,79 @@ export class DuelView extends Widget {
       return;
     }
     this._ownSubmission = submissionId;
+    this._run = { id: submissionId, label: this._runLabel(submissionId, samplesOnly), summary: null };
     this._results.replaceChildren();
     this._message.hidden = true;
-    this._verdictLabel.textContent = samplesOnly ? `Sample run #${submissionId}…` : `Submission #${submissionId}…`;
+    this._message.textContent = '';
+    delete this._message.dataset.verdict;
+    this._renderResultsHeader();
+  }
+
+  /**
+   * A test that was not run: after a test that ended the run (a time limit, a crash), the judge reports the
+   * remaining tests with the same verdict and no time. A real result always has a measured time.
+   */
+  private _isSkipped(msg: ITestResult): boolean {
+    if (msg.passed || msg.time_ms > 0 || msg.verdict === 'CE' || msg.verdict === 'REFUSED') {
+      return false;
+    }
+    if (msg.detail?.error?.startsWith('not run')) {
+      return true;
+    }
+    return Array.from(this._results.children).some(child => {
+      const row = child as HTMLElement;
+      return Number(row.dataset.index) < msg.index && row.dataset.passed === 'false';
+    });
   }
 
   private _addOwnResult(msg: ITestResult): void {
     this._startRun(msg.submission_id, this._judging === 'run_samples');
+    const name = `${msg.kind === 'sample' ? 'Sample' : 'Hidden'} ${msg.index + 1}/${msg.total}`;
+    // Nothing ran (CE, REFUSED): one error for the whole run, shown once above the rows.
+    const notRun = msg.verdict === 'CE' || msg.verdict === 'REFUSED';
+    if (notRun) {
+      const error = msg.detail?.error;
+      if (error && this._message.hidden) {
+        this._message.textContent = error;
+        this._message.dataset.verdict = msg.verdict;
+        this._message.hidden = false;
+      }
+    }
+    if (notRun || this._isSkipped(msg)) {
+      const skipped = !notRun;
+      const row = h(
+        'div',
+        {
+          class: `jp-DuelResult jp-mod-failed ${skipped ? 'jp-mod-skipped' : 'jp-mod-notRun'}`,
+          testid: 'duel-test-row',
+          'data-passed': 'false',
+          'data-verdict': msg.verdict,
+          'data-kind': msg.kind,
+          'data-index': msg.index,
+          'data-skipped': skipped ? 'true' : undefined
+        },
+        h(
+          'div',
+          { class: 'jp-DuelResult-line' },
+          h('span', { class: 'jp-DuelResult-mark', 'aria-label': skipped ? 'skipped' : 'failed' }, skipped ? '–' : '✗'),
+          h('span', { class: 'jp-DuelResult-name' }, name),
+          skipped
+            ? h(
+                'span',
+                {
+                  class: 'jp-DuelResult-skipped',
+                  testid: 'duel-test-skipped',
+                  title: 'Not run: an earlier test ended the run'
+                },
+                'skipped'
+              )
+            : verdictBadge(msg.verdict),
+          skipped ? null : h('span', { class: 'jp-DuelResult-time' }, 'not run')
+        )
+      );
+      this._insertRow(row, msg.index);
+      return;
+    }
     const detail = msg.detail;
     const row = h(
       'div',
@@ -716,7 +999,7 @@ export class DuelView extends Widget {
         'div',
         { class: 'jp-DuelResult-line' },
         h('span', { class: 'jp-DuelResult-mark', 'aria-label': msg.passed ? 'passed' : 'failed' }, msg.passed ? '✓' : '✗'),
-        h('span', { class: 'jp-DuelResult-name' }, `${msg.kind === 'sample' ? 'Sample' : 'Hidden'} ${msg.index + 1}/${msg.total}`),
+        h('span', { class: 'jp-DuelResult-name' }, name),
         verdictBadge(msg.verdict),
         h('span', { class: 'jp-DuelResult-time' }, `${msg.time_ms.toFixed(msg.time_ms < 10 ? 1 : 0)} ms`)
       ),
@@ -735,10 +1018,12 @@ export class DuelView extends Widget {
           )
         : null
     );
-    // Results may finish out of order: keep rows sorted by index.
-    const after = Array.from(this._results.children).find(
-      child => Number((child as HTMLElement).dataset.index) > msg.index
-    );
+    this._insertRow(row, msg.index);
+  }
+
+  /** Results may finish out of order: keep rows sorted by index. */
+  private _insertRow(row: HTMLElement, index: number): void {
+    const after = Array.from(this._results.children).find(child => Number((child as HTMLElement).dataset.index) > index);
     this._results.insertBefore(row, after ?? null);
   }
 
@@ -853,9 +1138,13 @@ export class DuelView extends Widget {
     const again = h('button', { class: 'jp-mod-styled jp-mod-accept jp-DuelButton' }, 'Find another opponent');
     again.addEventListener('click', () => this._client.findOpponent());
     const reason =
-      msg.reason === 'aborted' && msg.note
-        ? `Aborted by the instructor: ${msg.note}`
+      msg.reason === 'aborted'
+        ? msg.note
+          ? `Aborted by the instructor: ${msg.note}`
+          : ABORTED_BY_ABSENCE
         : `The duel ended because ${REASON_TEXT[msg.reason]}.`;
+    node.dataset.ranked = String(match.ranked);
+    node.dataset.rated = String(msg.ranked);
     this._completedAt = Date.now();
     const canRematch = !match.opponent.bot && !match.you.bot;
     if (canRematch) {
@@ -884,7 +1173,13 @@ export class DuelView extends Widget {
         { class: 'jp-DuelOutcome-ratings' },
         ratingLine('You', mine.before, mine.after),
         theirs ? ratingLine(match.opponent.display_name, theirs.before, theirs.after) : null,
-        msg.ranked ? null : h('div', { class: 'jp-DuelSidebar-hint' }, 'Casual duel: ratings unchanged.')
+        msg.ranked
+          ? null
+          : h(
+              'div',
+              { class: 'jp-DuelSidebar-hint', testid: 'duel-outcome-rating-note' },
+              unratedText(this._battle.practice, match.ranked, msg.reason)
+            )
       ),
       h('div', { class: 'jp-DuelOutcome-actions' }, this._rematchButton, again)
     );
@@ -955,13 +1250,27 @@ export class DuelView extends Widget {
     const over = this.isOver;
     const waiting = this.isCountingDown;
     const retrying = this._retryAt > Date.now();
-    this._runButton.disabled = over || waiting || retrying || this._judging !== null;
-    this._submitButton.disabled = over || waiting || retrying || this._judging !== null;
+    const tooLarge = this._tooLarge;
+    this._runButton.disabled = over || waiting || retrying || tooLarge || this._judging !== null;
+    this._submitButton.disabled = over || waiting || retrying || tooLarge || this._judging !== null;
     this._forfeitButton.disabled = over;
     this._editor.editor.setOption('readOnly', over || waiting);
   }
 
   private _completedAt = 0;
+  private readonly _problem: Panel;
+  private readonly _problemToggle: HTMLButtonElement;
+  private readonly _sizeWarning: HTMLDivElement;
+  private readonly _resultsBox: HTMLDivElement;
+  private readonly _staleNote: HTMLDivElement;
+  /** Live and delayed modes, when the player prefers outlines: the outline of the mirrored text. */
+  private _textOutline: ShapeView | null = null;
+  private _maxBytes: number;
+  private _tooLarge = false;
+  /** The run the results panel shows (null: none yet). */
+  private _run: { id: number; label: string; summary: ISubmissionResult | null } | null = null;
+  private readonly _runLabels = new Map<number, string>();
+  private _runCounts = { samples: 0, submissions: 0 };
   private _rematchButton: HTMLButtonElement | null = null;
   private _rematchBox: HTMLDivElement | null = null;
   private _rematchKey: string | null = null;
@@ -1073,7 +1382,7 @@ function ratingLine(who: string, before: number, after: number): HTMLElement {
   return h(
     'div',
     { class: 'jp-DuelOutcome-rating' },
-    h('span', { class: 'jp-DuelOutcome-who' }, who),
+    h('span', { class: 'jp-DuelOutcome-who', title: who }, who),
     ` ${Math.round(before)} → ${Math.round(after)} `,
     h(
       'span',
@@ -1081,4 +1390,50 @@ function ratingLine(who: string, before: number, after: number): HTMLElement {
       `(${formatDelta(delta)})`
     )
   );
+}
+
+/** What the outcome says when ratings did not change. */
+function unratedText(practice: boolean, ranked: boolean, reason: IBattleComplete['reason']): string {
+  if (practice) {
+    return 'Practice duel: ratings unchanged.';
+  }
+  if (!ranked) {
+    return 'Casual duel: ratings unchanged.';
+  }
+  if (reason === 'aborted') {
+    return 'Ranked duel, aborted: ratings unchanged.';
+  }
+  if (reason === 'forfeit' || reason === 'disconnect') {
+    return 'Ranked duel, not rated: it ended before anybody submitted, or these two players’ rated duels for today are used up.';
+  }
+  return 'Ranked duel, not rated: these two players’ rated duels for today are used up.';
+}
+
+/** The size of `text` in bytes of UTF-8 (a lone surrogate counts 3, as the service counts it). */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) {
+      bytes += 1;
+    } else if (unit < 0x800) {
+      bytes += 2;
+    } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    } else {
+      bytes += 3;
+    }
+  }
+  return bytes;
+}
+
+/** `51,200 bytes` */
+function formatBytes(bytes: number): string {
+  return `${bytes.toLocaleString('en-US')} bytes`;
 }

@@ -100,13 +100,21 @@ export class DuelHistory extends Widget {
           'section',
           { class: 'jp-DuelHistory-section jp-mod-leaderboard' },
           h('h2', { class: 'jp-DuelView-sectionTitle' }, `Leaderboard (top ${LEADERBOARD_SIZE})`),
+          // Fixed columns: a long name is cut with an ellipsis (whole in its tooltip), never pushing the numbers out.
           h(
             'table',
-            { class: 'jp-DuelTable', testid: 'duel-leaderboard' },
+            { class: 'jp-DuelTable jp-mod-leaderboard', testid: 'duel-leaderboard' },
             h(
               'thead',
               {},
-              h('tr', {}, h('th', {}, '#'), h('th', {}, 'Player'), h('th', { class: 'jp-mod-num' }, 'Rating'), h('th', { class: 'jp-mod-num' }, 'W/L/D'))
+              h(
+                'tr',
+                {},
+                h('th', { class: 'jp-DuelTable-rank' }, '#'),
+                h('th', { class: 'jp-DuelTable-playerHead' }, 'Player'),
+                h('th', { class: 'jp-mod-num jp-DuelTable-rating' }, 'Rating'),
+                h('th', { class: 'jp-mod-num jp-DuelTable-record', testid: 'duel-leaderboard-record' }, 'W/L/D')
+              )
             ),
             this._leaders
           )
@@ -227,6 +235,7 @@ export class DuelHistory extends Widget {
 
   private _renderProfile(profile: IUserProfile | null): void {
     this._who.textContent = profile?.display_name ?? displayName(profile?.name);
+    this._who.title = this._who.textContent;
     this._rating.textContent = profile ? `${Math.round(profile.rating)}` : '–';
     this._provisional.hidden = !profile?.provisional;
   }
@@ -259,7 +268,7 @@ export class DuelHistory extends Widget {
           h(
             'td',
             { 'data-opponent': b.opponent ?? undefined },
-            opponentName(b),
+            nameSpan(opponentName(b)),
             isGuestHandle(b.opponent) ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'guest') : null
           ),
           h('td', {}, b.challenge_title || b.challenge_id),
@@ -422,13 +431,18 @@ function leaderRow(p: IUserProfile, rank: number, me: boolean): HTMLTableRowElem
     h(
       'td',
       { class: 'jp-DuelTable-player' },
-      p.display_name ?? displayName(p.name),
+      nameSpan(p.display_name ?? displayName(p.name)),
       p.guest ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'guest') : null,
       p.provisional ? h('span', { class: 'jp-DuelTag jp-mod-provisional', title: 'Rating still settling' }, 'provisional') : null
     ),
     h('td', { class: 'jp-mod-num' }, String(Math.round(p.rating))),
     h('td', { class: 'jp-mod-num' }, `${p.wins}/${p.losses}/${p.draws}`)
   );
+}
+
+/** A player's name in a table cell: cut with an ellipsis when long, whole in the tooltip. */
+function nameSpan(name: string): HTMLElement {
+  return h('span', { class: 'jp-DuelTable-name', title: name }, name);
 }
 
 function formatDate(epochS: number): string {

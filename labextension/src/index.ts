@@ -1,9 +1,12 @@
 /**
  * jupyter-duel front end: one plugin per feature.
  *
- * - `jupyter-duel:client`   provides `IDuelClient` (session token, Socket.IO connection, protocol handling);
+ * - `jupyter-duel:client`   provides `IDuelClient` (session token, Socket.IO connection, protocol handling) and
+ *                           holds the player's preferences (`schema/client.json`: default pool, what the opponent's
+ *                           pane shows, notifications);
  * - `jupyter-duel:sidebar`  the left-sidebar Duel panel (identity, rating, matchmaking);
- * - `jupyter-duel:duel-view` opens a duel view in the main area on every `match_found`;
+ * - `jupyter-duel:duel-view` opens a duel view in the main area on every `match_found`; while the duel is not in
+ *                           view, JupyterLab notifications say "Match found" and "Your opponent submitted";
  * - `jupyter-duel:commands` matchmaking commands in the palette;
  * - `jupyter-duel:history`  the Duel history widget (battles, rating chart, leaderboard), `duel:open-history`;
  * - `jupyter-duel:challenges` challenges between players: notifications of incoming offers, `duel:rematch`;
@@ -14,6 +17,7 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { ICommandPalette, IThemeManager, MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { offerHeadline, offerKind } from './challenges';
 import { ClassView } from './classview';
@@ -23,7 +27,13 @@ import { DuelView } from './duelview';
 import { DuelHistory } from './history';
 import { DuelSidebar } from './sidebar';
 import { SpectateView } from './spectate';
-import { IDuelClient, type IBattle, type IBattleRestore, type IOfferState } from './tokens';
+import {
+  IDuelClient,
+  type IBattle,
+  type IBattleRestore,
+  type IDuelPreferences,
+  type IOfferState
+} from './tokens';
 
 export { IDuelClient } from './tokens';
 export type {
@@ -31,18 +41,39 @@ export type {
   IAck,
   IBattle,
   IBattleRestore,
+  IDuelPreferences,
   IOfferState,
   IOpponentState,
-  IQueueStatus
+  IQueueStatus,
+  MirrorDisplay
 } from './tokens';
 
+/** The plugin whose settings (`labextension/schema/client.json`) hold the player's preferences. */
+const CLIENT_PLUGIN_ID = 'jupyter-duel:client';
+
+/** The page is in front and has the focus (the player would see the duel view if it were current). */
+function pageInView(): boolean {
+  return document.visibilityState === 'visible' && document.hasFocus();
+}
+
 const clientPlugin: JupyterFrontEndPlugin<IDuelClient> = {
-  id: 'jupyter-duel:client',
+  id: CLIENT_PLUGIN_ID,
   description: 'Connects to the jupyter-duel service.',
   autoStart: true,
   provides: IDuelClient,
-  activate: (): IDuelClient => {
+  optional: [ISettingRegistry],
+  activate: (_: JupyterFrontEnd, settings: ISettingRegistry | null): IDuelClient => {
     const client = new DuelClient();
+    if (settings) {
+      settings
+        .load(CLIENT_PLUGIN_ID)
+        .then(loaded => {
+          const apply = (): void => client.setPreferences(loaded.composite as Partial<IDuelPreferences>);
+          apply();
+          loaded.changed.connect(apply);
+        })
+        .catch(reason => console.warn('jupyter-duel: the preferences could not be loaded', reason));
+    }
     client.connect();
     return client;
   }
@@ -118,7 +149,46 @@ const duelViewPlugin: JupyterFrontEndPlugin<void> = {
         app.commands.notifyCommandChanged();
       });
     };
-    client.matchFound.connect((_, battle) => open(battle, null));
+    // While the duel is not in view, and only when the player wants notifications: JupyterLab's notifications.
+    const notify = (message: string): void => {
+      if (!client.preferences.notifications) {
+        return;
+      }
+      Notification.info(message, {
+        autoClose: 10_000,
+        actions: [
+          {
+            label: 'Show duel',
+            displayType: 'accent',
+            callback: () => void app.commands.execute(CommandIDs.showDuel)
+          }
+        ]
+      });
+    };
+    client.matchFound.connect((_, battle) => {
+      const away = !pageInView(); // measured before the new view comes to the front
+      open(battle, null);
+      if (away && !battle.resumed) {
+        const match = battle.match;
+        notify(`Match found: ${match.challenge.title} against ${match.opponent.display_name}.`);
+      }
+    });
+    client.submissionResult.connect((_, msg) => {
+      const battle = client.battle;
+      if (
+        !battle ||
+        msg.battle_id !== battle.match.battle_id ||
+        msg.player === battle.match.you.name ||
+        msg.samples_only
+      ) {
+        return;
+      }
+      const view = current && !current.isDisposed && current.battleId === msg.battle_id ? current : null;
+      if (pageInView() && view?.isCurrent) {
+        return;
+      }
+      notify(`Your opponent submitted: ${msg.passed}/${msg.total} tests passed.`);
+    });
     // A battle resumed before this plugin was activated (page reload: the socket can be faster than the app).
     if (client.battle && !client.battle.complete) {
       open(client.battle, client.lastRestore);

@@ -13,7 +13,7 @@ import { CommandIDs } from './commands';
 import { formatDuration, h } from './dom';
 import { duelIcon } from './icons';
 import { BOT_SPEEDS, POOLS, type BotSpeed, type MirrorMode, type Pool } from './protocol';
-import type { IDuelClient } from './tokens';
+import { NEWCOMER_GAMES, type IDuelClient } from './tokens';
 
 export class DuelSidebar extends Widget {
   constructor(options: DuelSidebar.IOptions) {
@@ -60,6 +60,8 @@ export class DuelSidebar extends Widget {
     this._provisional.hidden = true;
     this._record = h('div', { class: 'jp-DuelSidebar-record' });
     this._poolSelect = h('select', { class: 'jp-mod-styled', 'aria-label': 'Challenge pool', testid: 'duel-pool' });
+    this._poolHint = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-pool-hint' });
+    this._poolHint.hidden = true;
     for (const pool of POOLS) {
       this._poolSelect.append(h('option', { value: pool }, pool === 'any' ? 'Any difficulty' : capitalize(pool)));
     }
@@ -82,16 +84,27 @@ export class DuelSidebar extends Widget {
     this._botSpeed.value = 'normal';
     const playBot = h(
       'button',
-      { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-play-bot', title: 'Unrated practice battle against a bot' },
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton',
+        testid: 'duel-play-bot',
+        title: 'Unrated practice battle against a bot'
+      },
       'Practice vs bot'
     );
     playBot.addEventListener('click', () => this._client.playBot(this._botSpeed.value as BotSpeed));
+    // Speed on a row of its own and the button below: side by side they do not fit a narrow sidebar.
     this._botOffer = h(
       'div',
       { class: 'jp-DuelBotOffer', testid: 'duel-bot-offer' },
-      h('div', {}, 'No opponent yet — practice against a bot'),
+      h('div', { class: 'jp-DuelBotOffer-title' }, 'No opponent yet — practice against a bot'),
       h('div', { class: 'jp-DuelSidebar-hint' }, 'Practice battles are unrated. You leave the queue.'),
-      h('div', { class: 'jp-DuelSidebar-buttons' }, h('label', { class: 'jp-DuelSidebar-label' }, 'Speed'), this._botSpeed, playBot)
+      h(
+        'label',
+        { class: 'jp-DuelBotOffer-speed' },
+        h('span', { class: 'jp-DuelSidebar-label' }, 'Speed'),
+        this._botSpeed
+      ),
+      playBot
     );
     this._botOffer.hidden = true;
     const history = h(
@@ -162,6 +175,7 @@ export class DuelSidebar extends Widget {
         { class: 'jp-DuelCard' },
         h('label', { class: 'jp-DuelSidebar-label' }, 'Challenge pool'),
         this._poolSelect,
+        this._poolHint,
         h('label', { class: 'jp-DuelSidebar-check' }, this._rankedBox, ' Ranked (changes ratings)'),
         h('div', { class: 'jp-DuelSidebar-buttons' }, this._find, this._cancel),
         this._queueStatus,
@@ -286,6 +300,7 @@ export class DuelSidebar extends Widget {
 
     const profile = client.profile;
     this._me.textContent = name || '…';
+    this._me.title = name; // a long name is cut with an ellipsis: the tooltip has it whole
     this._guestTag.hidden = !(profile?.guest ?? false);
     const instructor = state === 'connected' && client.instructor;
     this._instructorTag.hidden = !instructor;
@@ -315,6 +330,16 @@ export class DuelSidebar extends Widget {
     );
 
     this._poolSelect.value = client.pool;
+    const newcomer =
+      client.preferences.defaultPool === 'auto' &&
+      client.pool === 'easy' &&
+      profile !== null &&
+      profile.games < NEWCOMER_GAMES &&
+      !client.poolChosen;
+    this._poolHint.hidden = !newcomer;
+    this._poolHint.textContent = newcomer
+      ? `Easy challenges for your first ${NEWCOMER_GAMES} games; pick another pool any time.`
+      : '';
     this._rankedBox.checked = client.ranked;
     const connected = state === 'connected';
     this._poolSelect.disabled = busy;
@@ -386,7 +411,7 @@ export class DuelSidebar extends Widget {
             'div',
             {},
             'Duel vs ',
-            h('strong', {}, battle.match.opponent.display_name),
+            h('strong', { class: 'jp-DuelName', title: battle.match.opponent.display_name }, battle.match.opponent.display_name),
             battle.match.opponent.guest ? h('span', { class: 'jp-DuelTag jp-DuelSidebar-tag' }, 'guest') : null,
             battle.practice ? h('span', { class: 'jp-DuelTag jp-mod-bot' }, 'bot') : null
           ),
@@ -430,6 +455,7 @@ export class DuelSidebar extends Widget {
   private readonly _botSpeed: HTMLSelectElement;
   private readonly _record: HTMLDivElement;
   private readonly _poolSelect: HTMLSelectElement;
+  private readonly _poolHint: HTMLDivElement;
   private readonly _rankedBox: HTMLInputElement;
   private readonly _find: HTMLButtonElement;
   private readonly _cancel: HTMLButtonElement;

@@ -65,6 +65,8 @@ export interface IBattle {
   opponent: IOpponentState;
   /** Against the practice bot (never rated). */
   practice: boolean;
+  /** Rebuilt from a `battle_state` (a page reloaded mid-battle), not a new match. */
+  resumed: boolean;
 }
 
 /** A `battle_state` applied by the client: the view refreshes from it. */
@@ -81,6 +83,31 @@ export interface IAck {
   error?: { code: string; message: string; event?: string | null };
   [key: string]: unknown;
 }
+
+/**
+ * What the opponent's pane shows while a battle runs, whatever more the battle's mirror mode would allow:
+ * `battle` (what the mode shows), `outline` (at most the outline of their lines, never their text) or `hidden`
+ * (no opponent pane until the duel ends: more room for the player's own editor).
+ */
+export type MirrorDisplay = 'battle' | 'outline' | 'hidden';
+
+/** The player's preferences (the `jupyter-duel:client` settings). */
+export interface IDuelPreferences {
+  /** The challenge pool a player starts with: `auto` is `easy` for a player's first games, then `any`. */
+  defaultPool: Pool | 'auto';
+  mirrorDisplay: MirrorDisplay;
+  /** JupyterLab notifications ("Match found", "Your opponent submitted") while the duel is not in view. */
+  notifications: boolean;
+}
+
+export const DEFAULT_PREFERENCES: IDuelPreferences = {
+  defaultPool: 'auto',
+  mirrorDisplay: 'battle',
+  notifications: true
+};
+
+/** Finished games under which `defaultPool: auto` starts a player on the easy pool. */
+export const NEWCOMER_GAMES = 5;
 
 /** A challenge offer as this player knows it: the latest status, and which side of it they are on. */
 export interface IOfferState {
@@ -130,8 +157,16 @@ export interface IDuelClient {
   /** This browser's clock minus the service's, in milliseconds (0 until a message told the service's time). */
   readonly clockOffsetMs: number;
 
+  /**
+   * The pool this player queues for: their own choice once they made one (remembered per player in this
+   * browser), otherwise the preferred default (`auto`: easy for a newcomer, then any).
+   */
   pool: Pool;
+  /** The player chose `pool` themselves (it is not the default). */
+  readonly poolChosen: boolean;
   ranked: boolean;
+  /** The player's preferences; `stateChanged` is emitted when they change. */
+  readonly preferences: IDuelPreferences;
 
   /** Any of the above changed. */
   readonly stateChanged: ISignal<IDuelClient, void>;
@@ -158,6 +193,8 @@ export interface IDuelClient {
   /** A spectated battle ended. */
   readonly spectatorComplete: ISignal<IDuelClient, IBattleComplete>;
 
+  /** Apply the player's preferences (from the settings registry). */
+  setPreferences(preferences: Partial<IDuelPreferences>): void;
   /** Open the connection (idempotent). */
   connect(): void;
   /** Play under another name ('' = Jupyter user); re-registers. */
