@@ -1,10 +1,11 @@
-"""Shared fixtures: a real central service in its own process, and real Socket.IO players."""
+"""Shared fixtures: a real central service in its own process, real Socket.IO players, and a headless Chromium."""
 
 from __future__ import annotations
 
 import pytest
 
-from helpers import RATED_GUESTS, Player, ServiceProcess
+from browsers import CHROMIUM, CHROMIUM_ARGS
+from helpers import ARTIFACTS, RATED_GUESTS, Player, ServiceProcess
 
 
 @pytest.fixture
@@ -28,3 +29,17 @@ async def players(service):
         await player.close()
 
 
+
+
+@pytest.fixture
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright; one per test, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -1,4 +1,4 @@
-"""A real JupyterHub for the whole session (``hub``), and Chromium for the tests that drive it.
+"""A real JupyterHub for the whole session (``hub``); the tests drive it with ``chromium`` (tests/conftest.py).
 
 ``hub`` (a :class:`hubtools.Hub`) is JupyterHub 6.1.1 with configurable-http-proxy on free ports, configured by
 ``server/deploy/jupyterhub/jupyterhub_config.py``, with the duel service as its managed service ``duel``. What a
@@ -24,10 +24,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from browsers import CHROMIUM, CHROMIUM_ARGS
-from helpers import ARTIFACTS
 from hubtools import make_hub
 
 
@@ -42,13 +39,3 @@ def hub(tmp_path_factory):
     finally:
         hub.stop()
 
-
-@pytest.fixture
-def chromium():
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
