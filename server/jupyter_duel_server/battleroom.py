@@ -258,31 +258,29 @@ class BattleRoom:
 
         async def on_test(outcome: TestOutcome) -> None:
             tests.append([outcome.kind, outcome.verdict, outcome.passed, round(outcome.time_ms, 1)])
+            # As the opponent and spectators see it; the author also gets a sample test's details.
+            seen = protocol.TestResult(
+                battle_id=battle.id,
+                submission_id=submission_id,
+                player=author,
+                kind=outcome.kind,
+                index=outcome.index,
+                total=outcome.total,
+                passed=outcome.passed,
+                verdict=outcome.verdict,
+                time_ms=round(outcome.time_ms, 3),
+                detail=None,
+            )
             for viewer in audience:
-                detail = None
-                if viewer == author and outcome.kind == "sample":
-                    detail = protocol.TestDetail(
-                        call=outcome.call, expected=outcome.expected, got=outcome.got, error=outcome.error
-                    )
-                result = protocol.TestResult(
-                    battle_id=battle.id,
-                    submission_id=submission_id,
-                    player=author,
-                    kind=outcome.kind,
-                    index=outcome.index,
-                    total=outcome.total,
-                    passed=outcome.passed,
-                    verdict=outcome.verdict,
-                    time_ms=round(outcome.time_ms, 3),
-                    detail=detail,
-                )
+                result = seen
                 if viewer == author:
+                    if outcome.kind == "sample":
+                        result = seen.model_copy(update={"detail": protocol.TestDetail(
+                            call=outcome.call, expected=outcome.expected, got=outcome.got, error=outcome.error)})
                     seat.last_tests.append(result)
                 await self.service.emit("test_result", result, to_player=viewer)
-            if battle.spectators:
-                seen = outcome_for_spectators(battle, submission_id, author, outcome)
-                for sid in list(battle.spectators):
-                    await self.service.emit("test_result", seen, sid=sid)
+            for sid in list(battle.spectators):
+                await self.service.emit("test_result", seen, sid=sid)
 
         try:
             report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test)
@@ -299,25 +297,17 @@ class BattleRoom:
             return
         seat.judging = False
         self.store.finish_submission(submission_id, report.verdict, report.passed, report.total, tests)
-        for viewer in audience:
-            result = protocol.SubmissionResult(
-                battle_id=battle.id,
-                submission_id=submission_id,
-                player=author,
-                samples_only=samples_only,
-                verdict=report.verdict,
-                passed=report.passed,
-                total=report.total,
-                message=report.message if viewer == author else None,
-            )
-            if viewer == author:
-                seat.results.append(result)
-            await self.service.emit("submission_result", result, to_player=viewer)
         seen = protocol.SubmissionResult(
             battle_id=battle.id, submission_id=submission_id, player=author, samples_only=samples_only,
             verdict=report.verdict, passed=report.passed, total=report.total, message=None,
         )
         battle.results.append(seen)
+        for viewer in audience:
+            result = seen
+            if viewer == author:  # the author alone reads the message (a sample's traceback, a refusal)
+                result = seen.model_copy(update={"message": report.message})
+                seat.results.append(result)
+            await self.service.emit("submission_result", result, to_player=viewer)
         for sid in list(battle.spectators):
             await self.service.emit("submission_result", seen, sid=sid)
         if not samples_only and not battle.over:
@@ -575,12 +565,3 @@ class BattleRoom:
                 b["challenge_title"] = b["challenge_id"]
         return battles
 
-
-def outcome_for_spectators(battle: BattleState, submission_id: int, author: str, outcome: TestOutcome
-                           ) -> protocol.TestResult:
-    """A test's result as spectators see it: as the opponent does, without the details of sample tests."""
-    return protocol.TestResult(
-        battle_id=battle.id, submission_id=submission_id, player=author, kind=outcome.kind, index=outcome.index,
-        total=outcome.total, passed=outcome.passed, verdict=outcome.verdict, time_ms=round(outcome.time_ms, 3),
-        detail=None,
-    )

@@ -82,8 +82,9 @@ class Classroom:
 
     def room_state(self) -> protocol.RoomState:
         now = time.time()
+        running = self.battles.battles()
         battles = []
-        for battle in self.battles.battles():
+        for battle in running:
             a, b = battle.seats
             battles.append(protocol.RoomBattle(
                 battle_id=battle.id,
@@ -105,7 +106,7 @@ class Classroom:
                 deadline=battle.deadline,
                 similarity=None if (a.bot or b.bot) else self._live_similarity(battle),
             ))
-        live = {battle.id for battle in self.battles.battles()}
+        live = {battle.id for battle in running}
         self._similarity = {k: v for k, v in self._similarity.items() if k in live}
         queue = [
             protocol.RoomWaiting(

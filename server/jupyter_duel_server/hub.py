@@ -12,6 +12,9 @@ lets them act as anybody else.
 Instructors are users whose token carries ``DuelService.hub_instructor_scope`` (``custom:duel:admin``, given by
 a role in the hub's configuration) and, with ``hub_admins_are_instructors``, hub admins (looked up with the
 service's own token, which needs ``read:users``).
+
+JupyterHub's client library is the ``hub`` extra (``pip install jupyter-duel[hub]``); this module is imported
+only by a service started with ``--hub``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
+from jupyterhub.services.auth import HubOAuth, HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
@@ -35,8 +39,6 @@ class HubFrontDoor:
     """Hub identity for one service (built from JupyterHub's ``JUPYTERHUB_*`` environment)."""
 
     def __init__(self, service: "DuelService"):
-        from jupyterhub.services.auth import HubOAuth
-
         self.service = service
         # The one HubOAuth of the process: the OAuth callback handler uses it (its login states live in it).
         self.auth = HubOAuth.instance(cache_max_age=60)
@@ -73,22 +75,14 @@ class HubFrontDoor:
         return admin
 
     def handlers(self, prefix: str) -> list[tuple]:
-        """The OAuth callback and ``api/me``, the URL a browser visits (or fetches) to log in."""
-        from jupyterhub.services.auth import HubOAuthCallbackHandler
-
+        """The OAuth callback and ``api/me``, the URL a browser loads to log in."""
         return [
             (prefix + "oauth_callback", HubOAuthCallbackHandler),
             (prefix + "api/me", MeHandler, {"door": self}),
         ]
 
 
-def _me_handler_base():
-    from jupyterhub.services.auth import HubOAuthenticated
-
-    return HubOAuthenticated
-
-
-class MeHandler(_me_handler_base(), web.RequestHandler):
+class MeHandler(HubOAuthenticated, web.RequestHandler):
     """GET: who the browser is, logging it in through the hub's OAuth first when it has no cookie yet."""
 
     def initialize(self, door: HubFrontDoor) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from . import mirror, protocol
+from .accounts import player_info
 from .battles import dodge_cooldown
 from .bot import BOT_NAME, PracticeBot
 from .challenges import ChallengeLibrary
@@ -268,8 +269,6 @@ class Lobby:
             await self._close_offer(offer.id, "cancelled")
 
     async def _send_offer(self, offer: Offer, status: str) -> None:
-        from .accounts import player_info
-
         payload = protocol.ChallengeOffer(
             offer_id=offer.id,
             server_time=time.time(),

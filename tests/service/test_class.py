@@ -200,3 +200,29 @@ async def test_the_only_two_in_the_room_meet_again(tmp_path):
             assert (await ann.call("forfeit", {"battle_id": match["battle_id"]}))["ok"]
             await ben.expect("battle_complete")
             await ann.expect("battle_complete")
+
+
+async def test_malformed_class_and_challenge_events_change_nothing(class_service):
+    url = class_service.url
+    async with players_on(class_service) as make:
+        inst = await teacher(url)
+        try:
+            student = await make("stu")
+            before = class_service.counts()
+            malformed = [
+                ("react", {"battle_id": "x", "reaction": 3}), ("react", {"battle_id": "x"}),
+                ("challenge_player", {"name": ""}), ("challenge_player", {"name": "a", "ranked": "yes"}),
+                ("answer_challenge", {"offer_id": "o"}), ("answer_challenge", {"offer_id": "o", "accept": 1}),
+                ("watch_room", {"watch": "no"}), ("spectate", {}), ("spectate", {"battle_id": "x", "extra": 1}),
+                ("class_settings", {"pack": 5}), ("pair_players", {"first": "a"}),
+                ("abort_battle", {"battle_id": "x", "reason": ""}), ("abort_battle", {"battle_id": "x", "reason": "r" * 201}),
+            ]
+            for player in (student, inst):
+                for event, payload in malformed:
+                    await player.refused(event, payload, "invalid_payload")
+            await inst.refused("spectate", {"battle_id": "nope"}, "unknown_battle")
+            await inst.refused("abort_battle", {"battle_id": "nope", "reason": "r"}, "unknown_battle")
+            await inst.refused("pair_players", {"first": student.name, "second": student.name}, "unknown_player")
+            assert class_service.counts() == before and class_service.alive()
+        finally:
+            await inst.close()
