@@ -4,7 +4,8 @@
  * Identity: on every (re)connect a fresh short-lived token is fetched from the Jupyter server extension
  * (`GET {baseUrl}jupyter-duel/session[?name=NAME]`, through `ServerConnection` so Jupyter's auth and XSRF apply)
  * and sent as `register_user {token}`. The chosen display name lives in `sessionStorage`, so every browser tab
- * can play as its own (guest) identity.
+ * can play as its own (guest) identity; the last name chosen in this browser is also kept in `localStorage`, so a
+ * tab opened later (after the duel's tab was closed) plays under it too.
  *
  * Guest keys: the first time a guest name is registered, `registered.guest_key` binds the name to this browser.
  * The key is kept in `localStorage` (per service and guest name, so it outlives the tab) and sent with every
@@ -14,10 +15,13 @@
  *
  * Resuming (`docs/protocol.md` § Resuming): `match_found` / `battle_state` carry a `resume_token` that is kept in
  * `sessionStorage` with the battle id, and the editor's latest text is kept there too (the "draft"). After every
- * `registered` the client sends `resume` when it holds a token; the `battle_state` answer rebuilds the battle
+ * `registered` the client sends `resume` when it holds a token for the running battle, or when `registered` names
+ * one that no other tab plays (with the token `registered` carries): the `battle_state` answer rebuilds the battle
  * (a new view after a page reload, a refresh of the existing one after a reconnect). Edits the service has not
  * seen (typed while offline) win over its copy and are sent as the full text with `seq = your_seq + 1`.
  * Nothing is emitted while disconnected (Socket.IO's send buffer is bypassed and cleared): the resume resends.
+ * One tab plays a battle (§ One tab plays): a battle another tab plays is `elsewhere` here, and `takeOver` moves
+ * it to this tab (a `resume`); a tab whose battle was taken over freezes its view until it takes it back.
  *
  * JupyterHub: when the session endpoint answers `mode: "hub"`, the duel service is the hub's. The browser logs
  * in to it first: `login_url` is loaded as a navigation in a hidden frame (it goes through the hub's OAuth and
@@ -42,6 +46,7 @@ import { CodeSync } from './codesync';
 import type {
   BotSpeed,
   IBattleComplete,
+  IBattleElsewhere,
   IBattleState,
   IChallengeOffer,
   IErrorEvent,
@@ -81,6 +86,8 @@ import {
 } from './tokens';
 
 const NAME_KEY = 'jupyter-duel:name';
+/** `localStorage`: the guest name last chosen in this browser, the default of a tab that chose none. */
+const LAST_NAME_KEY = 'jupyter-duel:last-name';
 /** Prefix of the `localStorage` keys holding a player's own pool choice: `PREFIX + JSON([service URL, handle])`. */
 const POOL_CHOICE_PREFIX = 'jupyter-duel:pool-choice:';
 const RANKED_KEY = 'jupyter-duel:ranked';
@@ -230,7 +237,7 @@ export async function fetchSession(name: string): Promise<ISessionInfo> {
 
 export class DuelClient implements IDuelClient, IDisposable {
   constructor() {
-    this._requestedName = readStorage(NAME_KEY) ?? '';
+    this._requestedName = readStorage(NAME_KEY) ?? readLocal(LAST_NAME_KEY) ?? '';
     this._ranked = readStorage(RANKED_KEY) !== 'false';
   }
 
@@ -254,8 +261,8 @@ export class DuelClient implements IDuelClient, IDisposable {
   get battle(): IBattle | null {
     return this._battle;
   }
-  get orphanBattleId(): string | null {
-    return this._orphanBattleId;
+  get elsewhere(): { battleId: string; open: boolean } | null {
+    return this._elsewhere;
   }
   get problem(): string | null {
     return this._problem;
@@ -437,8 +444,10 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._requestedName = name;
     if (name) {
       writeStorage(NAME_KEY, name);
+      writeLocal(LAST_NAME_KEY, name);
     } else {
       removeStorage(NAME_KEY);
+      removeLocal(LAST_NAME_KEY);
     }
     this._reconnect();
   }
@@ -496,7 +505,8 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   forfeit(battleId?: string): boolean {
-    const id = battleId ?? this._runningBattle()?.match.battle_id ?? this._orphanBattleId;
+    const battle = this._battle && !this._battle.complete ? this._battle : null;
+    const id = battleId ?? battle?.match.battle_id ?? this._elsewhere?.battleId;
     if (!id) {
       return false;
     }
@@ -651,6 +661,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     socket.on('registered', (msg: IRegistered) => this._onRegistered(msg));
     socket.on('queue_update', (msg: IQueueUpdate) => this._onQueueUpdate(msg));
     socket.on('match_found', (msg: IMatchFound) => this._onMatchFound(msg));
+    socket.on('battle_elsewhere', (msg: IBattleElsewhere) => this._onBattleElsewhere(msg));
     socket.on('battle_state', (msg: IBattleState) => this._onBattleState(msg));
     socket.on('opponent_status', (msg: IOpponentStatus) => this._onOpponentStatus(msg));
     socket.on('opponent_code', (msg: IOpponentCode) => {
@@ -804,6 +815,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   /** Forget a guest name the service (or the session endpoint) refused; the Jupyter user is used instead. */
   private _refuseName(code: string, message: string): void {
     this._nameError = { name: this._requestedName, code, message };
+    if (readLocal(LAST_NAME_KEY) === this._requestedName) {
+      removeLocal(LAST_NAME_KEY);
+    }
     this._requestedName = '';
     removeStorage(NAME_KEY);
     this._stateChanged.emit();
@@ -855,9 +869,45 @@ export class DuelClient implements IDuelClient, IDisposable {
     return true;
   };
 
+  /** The battle this tab plays: running, and not taken over by another tab. */
   private _runningBattle(): IBattle | null {
     const battle = this._battle;
-    return battle && !battle.complete ? battle : null;
+    return battle && !battle.complete && !battle.elsewhere ? battle : null;
+  }
+
+  takeOver(): boolean {
+    const battleId = this._elsewhere?.battleId;
+    const socket = this._socket;
+    if (!battleId || !socket?.connected || !this._registered) {
+      return false;
+    }
+    const stored = readJson<IStoredResume>(RESUME_KEY);
+    const token =
+      (stored?.battle_id === battleId ? stored.token : null) ??
+      (this._registeredResume?.battle_id === battleId ? this._registeredResume.token : null) ??
+      (this._battle?.match.battle_id === battleId ? this._battle.match.resume_token : null);
+    if (!token) {
+      return false;
+    }
+    this._resuming = battleId;
+    socket.emit('resume', { resume_token: token });
+    return true;
+  }
+
+  /** This tab does not play `battleId` now: another tab does (`open`), or none does. */
+  private _onBattleElsewhere(msg: IBattleElsewhere): void {
+    this._elsewhere = { battleId: msg.battle_id, open: msg.open_elsewhere };
+    const battle = this._battle;
+    if (battle && battle.match.battle_id === msg.battle_id && !battle.complete) {
+      // Frozen: the other tab's edits are the service's copy now; this one sends nothing until it takes over.
+      battle.elsewhere = { open: msg.open_elsewhere };
+      this._sync?.stop();
+      this._sync = null;
+      // Reloading this tab must not take the battle back unasked: it asks, like any other tab.
+      removeStorage(DRAFT_KEY);
+      removeStorage(RESUME_KEY);
+    }
+    this._stateChanged.emit();
   }
 
   // ---------------------------------------------------------------- server events
@@ -889,13 +939,31 @@ export class DuelClient implements IDuelClient, IDisposable {
       writeGuestKey(this._session, msg.user.display_name, msg.guest_key);
     }
     const stored = readJson<IStoredResume>(RESUME_KEY);
-    if (stored && this._socket) {
-      // Back after a reload or a reconnect: `battle_state` (or an error saying it is over) answers.
-      this._resuming = stored.battle_id;
-      this._socket.emit('resume', { resume_token: stored.token });
+    this._registeredResume =
+      msg.battle_id && msg.resume_token ? { battle_id: msg.battle_id, token: msg.resume_token } : null;
+    this._elsewhere = null;
+    let resume: IStoredResume | null = null;
+    if (this._registeredResume) {
+      const mine = stored?.battle_id === msg.battle_id;
+      const taken = this._battle?.match.battle_id === msg.battle_id && this._battle.elsewhere !== null;
+      if ((mine && !taken) || !msg.battle_elsewhere) {
+        // This tab played it before the reload or the reconnect, or no tab plays it (the duel's tab was
+        // closed): play it here, with the code the service kept.
+        resume = mine ? stored : this._registeredResume;
+      } else {
+        this._elsewhere = { battleId: msg.battle_id!, open: true };
+        if (this._battle?.match.battle_id === msg.battle_id && !this._battle.complete) {
+          this._battle.elsewhere = { open: true };
+        }
+      }
+    } else if (stored) {
+      resume = stored; // answered with `battle_over`: the view shows how the battle this tab knew ended
     }
-    // A running battle this tab holds no token for (opened in another tab): it can only be forfeited here.
-    this._orphanBattleId = msg.battle_id && msg.battle_id !== stored?.battle_id ? msg.battle_id : null;
+    if (resume && this._socket) {
+      // `battle_state` (or an error saying it is over) answers.
+      this._resuming = resume.battle_id;
+      this._socket.emit('resume', { resume_token: resume.token });
+    }
     this._setState('connected');
   }
 
@@ -908,7 +976,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._noteServerTime(msg.server_time);
     this._sync?.stop();
     this._queue = null;
-    this._orphanBattleId = null;
+    this._elsewhere = null;
     writeJson<IStoredResume>(RESUME_KEY, { battle_id: msg.battle_id, token: msg.resume_token });
     removeStorage(DRAFT_KEY);
     const battle = newBattle(msg);
@@ -929,8 +997,8 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._noteServerTime(msg.server_time);
     this._resuming = null;
     writeJson<IStoredResume>(RESUME_KEY, { battle_id: msg.battle_id, token: msg.resume_token });
-    if (this._orphanBattleId === msg.battle_id) {
-      this._orphanBattleId = null;
+    if (this._elsewhere?.battleId === msg.battle_id) {
+      this._elsewhere = null;
     }
     this._queue = null;
     const match: IMatchFound = {
@@ -944,10 +1012,16 @@ export class DuelClient implements IDuelClient, IDisposable {
       deadline: msg.deadline,
       server_time: msg.server_time,
       resume_token: msg.resume_token,
-      mirror: msg.mirror
+      mirror: msg.mirror,
+      max_code_bytes: msg.max_code_bytes
     };
     const current = this._battle;
     const same = current !== null && current.match.battle_id === msg.battle_id && current.complete === null;
+    // Taken back from another tab: that tab's edits are the service's copy, this tab's text is stale.
+    const takenBack = same && current!.elsewhere !== null;
+    if (same) {
+      current!.elsewhere = null;
+    }
     const battle = same ? current! : newBattle(match);
     if (!same) {
       battle.resumed = true;
@@ -973,7 +1047,9 @@ export class DuelClient implements IDuelClient, IDisposable {
 
     // Which text wins: edits the service has not seen (typed after the last accepted seq) or its copy.
     let local: { text: string; seq: number } | null = null;
-    if (same && this._sync) {
+    if (takenBack) {
+      local = null;
+    } else if (same && this._sync) {
       local = { text: this._sync.text, seq: this._sync.seq };
     } else {
       const draft = readJson<IDraft>(DRAFT_KEY);
@@ -1057,13 +1133,13 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   private _onBattleComplete(msg: IBattleComplete): void {
-    const own = this._battle?.match.battle_id === msg.battle_id || msg.battle_id === this._orphanBattleId;
+    const own = this._battle?.match.battle_id === msg.battle_id || msg.battle_id === this._elsewhere?.battleId;
     if (!own && this._spectating.has(msg.battle_id)) {
       this._spectatorComplete.emit(msg);
       return;
     }
-    if (msg.battle_id === this._orphanBattleId) {
-      this._orphanBattleId = null;
+    if (msg.battle_id === this._elsewhere?.battleId) {
+      this._elsewhere = null;
     }
     if (readJson<IStoredResume>(RESUME_KEY)?.battle_id === msg.battle_id) {
       removeStorage(RESUME_KEY);
@@ -1072,6 +1148,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     const battle = this._battle;
     if (battle && battle.match.battle_id === msg.battle_id && !battle.complete) {
       battle.complete = msg;
+      battle.elsewhere = null;
       this._sync?.stop();
       this._sync = null;
       if (!battle.match.opponent.bot) {
@@ -1129,6 +1206,11 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   private _onError(msg: IErrorEvent): void {
+    if (msg.code === 'tab_inactive' && this._battle && !this._battle.complete) {
+      // An edit or a run raced another tab that plays the battle.
+      this._onBattleElsewhere({ battle_id: this._battle.match.battle_id, open_elsewhere: true });
+      return;
+    }
     if (msg.event === 'resume' && STALE_RESUME_ERRORS.has(msg.code)) {
       // Nothing to resume: forget the token; a battle this tab still shows as running has ended meanwhile.
       const battleId = this._resuming ?? readJson<IStoredResume>(RESUME_KEY)?.battle_id ?? null;
@@ -1220,7 +1302,10 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _requestedName: string;
   private _queue: IQueueStatus | null = null;
   private _battle: IBattle | null = null;
-  private _orphanBattleId: string | null = null;
+  /** The running battle this tab does not play (see `elsewhere`). */
+  private _elsewhere: { battleId: string; open: boolean } | null = null;
+  /** `registered`'s token for the player's running battle (any tab may resume with it). */
+  private _registeredResume: IStoredResume | null = null;
   private _problem: string | null = null;
   private _nameError: INameError | null = null;
   /** A pool chosen before the player was known (bound to them once registered). */
@@ -1285,7 +1370,8 @@ function newBattle(match: IMatchFound): IBattle {
     complete: null,
     opponent: { connected: true, graceUntil: null, graceS: null, submissions: 0, bestPassed: 0 },
     practice: match.opponent.bot || match.you.bot,
-    resumed: false
+    resumed: false,
+    elsewhere: null
   };
 }
 
@@ -1342,6 +1428,31 @@ function writeStorage(key: string, value: string): void {
     window.sessionStorage.setItem(key, value);
   } catch {
     // Storage unavailable (privacy mode): the choice just lasts for this page.
+  }
+}
+
+/** `localStorage`, shared by the browser's tabs (null when unavailable). */
+function readLocal(key: string): string | null {
+  try {
+    return window.localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+function writeLocal(key: string, value: string): void {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch {
+    // see writeStorage
+  }
+}
+
+function removeLocal(key: string): void {
+  try {
+    window.localStorage.removeItem(key);
+  } catch {
+    // see writeStorage
   }
 }
 

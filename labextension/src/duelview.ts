@@ -23,13 +23,13 @@
  * The view owns the battle's display state (results, verdicts); `IDuelClient` owns the connection. Editors are
  * JupyterLab's own (`IEditorServices`), so themes, fonts and Python highlighting match the rest of the app.
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { CodeEditor, CodeEditorWrapper, type IEditorServices } from '@jupyterlab/codeeditor';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 
 import { offerCard, offerStatusText } from './challenges';
 import { formatDelta, formatDuration, h } from './dom';
+import { confirmForfeit } from './forfeit';
 import { duelIcon } from './icons';
 import { OpponentMirror } from './mirror';
 import {
@@ -103,7 +103,7 @@ export class DuelView extends Widget {
     this.node.dataset.mirror = mirror.mode;
     this.title.label = `Duel: ${challenge.title}`;
     this.title.caption = `${challenge.title} (${challenge.difficulty}) vs ${opponentName}`;
-    this._maxBytes = MAX_CODE_BYTES;
+    this._maxBytes = match.max_code_bytes ?? MAX_CODE_BYTES;
     this.title.icon = duelIcon;
     this.title.closable = false; // a running battle must not lose its editor; closable again when over
 
@@ -168,7 +168,20 @@ export class DuelView extends Widget {
       this._awayText
     );
     this._away.hidden = true;
-    layout.addWidget(nodeWidget(h('div', { class: 'jp-DuelView-banners' }, this._away)));
+
+    // ---------------------------------------------------------- played in another tab (taken over)
+    this._elsewhereText = h('span', { class: 'jp-DuelAway-text' });
+    const playHere = h('button', { class: 'jp-mod-styled jp-mod-accept', testid: 'duel-view-play-here' }, 'Play here');
+    playHere.addEventListener('click', () => this._client.takeOver());
+    this._elsewhere = h(
+      'div',
+      { class: 'jp-DuelAway jp-DuelElsewhere', testid: 'duel-view-elsewhere', role: 'status' },
+      h('span', { class: 'jp-DuelAway-icon', 'aria-hidden': 'true' }, '⇄'),
+      this._elsewhereText,
+      playHere
+    );
+    this._elsewhere.hidden = true;
+    layout.addWidget(nodeWidget(h('div', { class: 'jp-DuelView-banners' }, this._away, this._elsewhere)));
 
     // ---------------------------------------------------------- outcome banner (filled at battle_complete)
     this._outcome = nodeWidget(h('div', { class: 'jp-DuelOutcome' }));
@@ -439,6 +452,7 @@ export class DuelView extends Widget {
     client.challengeOffer.connect(this._renderRematch, this);
     client.stateChanged.connect(this._renderRematch, this);
     client.stateChanged.connect(this._applyPreferences, this);
+    client.stateChanged.connect(this._renderElsewhere, this);
     // Shortcuts are caught in the capture phase: CodeMirror consumes Ctrl+Enter before JupyterLab's keymap sees it.
     this.node.addEventListener('keydown', this._onKeydown, true);
     this._clockTimer = window.setInterval(() => this._renderClock(), 250);
@@ -501,14 +515,10 @@ export class DuelView extends Widget {
     if (this.isOver) {
       return;
     }
-    const answer = await showDialog({
-      title: 'Forfeit this duel?',
-      body: `${this._battle.match.opponent.display_name} wins${this._battle.match.ranked ? ' and ratings change' : ''}.`,
-      buttons: [Dialog.cancelButton({ label: 'Keep playing' }), Dialog.warnButton({ label: 'Forfeit' })]
+    await confirmForfeit(this._client, this.battleId, {
+      name: this._battle.match.opponent.display_name,
+      ranked: this._battle.match.ranked
     });
-    if (answer.button.accept && !this.isOver) {
-      this._client.forfeit(this.battleId);
-    }
   }
 
   /** Focus the editor when the view is activated, so typing starts right away. */
@@ -534,6 +544,7 @@ export class DuelView extends Widget {
     this._client.challengeOffer.disconnect(this._renderRematch, this);
     this._client.stateChanged.disconnect(this._renderRematch, this);
     this._client.stateChanged.disconnect(this._applyPreferences, this);
+    this._client.stateChanged.disconnect(this._renderElsewhere, this);
     this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
     super.dispose();
     this._editorModel.dispose();
@@ -1076,6 +1087,22 @@ export class DuelView extends Widget {
   }
 
   /** The "opponent disconnected" banner, with the grace time ticking down. */
+  /** Taken over by another tab: frozen, with the way back. */
+  private _renderElsewhere(): void {
+    const elsewhere = this.isOver ? null : this._battle.elsewhere;
+    const shown = !this._elsewhere.hidden;
+    this._elsewhere.hidden = elsewhere === null;
+    this.node.dataset.elsewhere = elsewhere === null ? 'false' : 'true';
+    if (elsewhere) {
+      this._elsewhereText.textContent = elsewhere.open
+        ? 'This duel continues in another tab. Your code there is kept.'
+        : 'No tab shows this duel now: your opponent sees you as away.';
+    }
+    if (shown !== (elsewhere !== null)) {
+      this._updateButtons();
+    }
+  }
+
   private _renderAway(): void {
     const opp = this._battle.opponent;
     const show = !opp.connected && !this.isOver;
@@ -1247,13 +1274,13 @@ export class DuelView extends Widget {
   }
 
   private _updateButtons(): void {
-    const over = this.isOver;
+    const over = this.isOver || this._battle.elsewhere !== null;
     const waiting = this.isCountingDown;
     const retrying = this._retryAt > Date.now();
     const tooLarge = this._tooLarge;
     this._runButton.disabled = over || waiting || retrying || tooLarge || this._judging !== null;
     this._submitButton.disabled = over || waiting || retrying || tooLarge || this._judging !== null;
-    this._forfeitButton.disabled = over;
+    this._forfeitButton.disabled = this.isOver; // accepted from any tab
     this._editor.editor.setOption('readOnly', over || waiting);
   }
 
@@ -1306,6 +1333,8 @@ export class DuelView extends Widget {
   private readonly _staleTag: HTMLSpanElement;
   private readonly _opponentStats: HTMLDivElement;
   private readonly _away: HTMLDivElement;
+  private readonly _elsewhere: HTMLDivElement;
+  private readonly _elsewhereText: HTMLSpanElement;
   private readonly _awayText: HTMLSpanElement;
   private readonly _countdown: HTMLDivElement;
   private readonly _countdownNumber: HTMLDivElement;

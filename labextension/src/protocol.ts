@@ -183,6 +183,15 @@ export interface IRegistered {
   guest_key: string | null;
   /** The player may follow the room, spectate, pair players and abort battles. */
   instructor: boolean;
+  /** With `battle_id`: another open tab of this player plays it (`resume` takes it over). */
+  battle_elsewhere: boolean;
+}
+
+/** This tab does not play the player's running battle (docs/protocol.md § One tab plays). */
+export interface IBattleElsewhere {
+  battle_id: string;
+  /** True: another open tab plays it. False: no tab does, and the grace period runs. */
+  open_elsewhere: boolean;
 }
 
 export interface IQueueUpdate {
@@ -221,6 +230,8 @@ export interface IMatchFound {
   server_time: number;
   resume_token: string;
   mirror: IMirrorInfo;
+  /** The largest code (UTF-8 bytes) the service accepts in this battle. */
+  max_code_bytes: number;
 }
 
 export interface IOpponentStatus {

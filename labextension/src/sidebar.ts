@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 import { ChallengePanel } from './challenges';
 import { CommandIDs } from './commands';
 import { formatDuration, h } from './dom';
+import { confirmForfeit } from './forfeit';
 import { duelIcon } from './icons';
 import { BOT_SPEEDS, POOLS, type BotSpeed, type MirrorMode, type Pool } from './protocol';
 import { NEWCOMER_GAMES, type IDuelClient } from './tokens';
@@ -399,8 +400,9 @@ export class DuelSidebar extends Widget {
   private _renderBattle(): void {
     const client = this._client;
     const battle = client.battle;
+    const elsewhere = client.elsewhere;
     const children: Node[] = [];
-    if (battle && !battle.complete) {
+    if (battle && !battle.complete && !battle.elsewhere) {
       const show = h('button', { class: 'jp-mod-styled jp-DuelButton' }, 'Show duel');
       show.addEventListener('click', () => void this._commands.execute(CommandIDs.showDuel));
       children.push(
@@ -420,15 +422,42 @@ export class DuelSidebar extends Widget {
           show
         )
       );
-    } else if (client.orphanBattleId) {
-      const forfeit = h('button', { class: 'jp-mod-styled jp-mod-warn jp-DuelButton' }, 'Forfeit it');
-      forfeit.addEventListener('click', () => client.forfeit(client.orphanBattleId ?? undefined));
+    } else if (elsewhere) {
+      // The duel is played in another tab, or in none (that tab was closed): it can be played here.
+      const here = h(
+        'button',
+        { class: 'jp-mod-styled jp-mod-accept jp-DuelButton', testid: 'duel-play-here' },
+        elsewhere.open ? 'Play here' : 'Resume here'
+      );
+      here.addEventListener('click', () => {
+        if (client.takeOver()) {
+          void this._commands.execute(CommandIDs.showDuel);
+        }
+      });
+      const forfeit = h(
+        'button',
+        { class: 'jp-mod-styled jp-mod-warn jp-DuelButton', testid: 'duel-forfeit-elsewhere' },
+        'Forfeit…'
+      );
+      forfeit.addEventListener('click', () => void confirmForfeit(client, elsewhere.battleId));
       children.push(
         h(
           'div',
-          { class: 'jp-DuelCard jp-mod-active' },
-          h('div', {}, 'You are in a running duel that was opened in another tab; this tab cannot show it.'),
-          forfeit
+          {
+            class: 'jp-DuelCard jp-mod-active',
+            testid: 'duel-elsewhere',
+            'data-open': String(elsewhere.open),
+            role: 'status'
+          },
+          h(
+            'div',
+            {},
+            elsewhere.open
+              ? 'Your duel is open in another tab.'
+              : 'Your duel is waiting: no tab shows it, and your opponent sees you as away.'
+          ),
+          h('div', { class: 'jp-DuelSidebar-hint' }, 'Play it here: your code is kept.'),
+          h('div', { class: 'jp-DuelCard-actions' }, here, forfeit)
         )
       );
     }

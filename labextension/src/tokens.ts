@@ -67,6 +67,8 @@ export interface IBattle {
   practice: boolean;
   /** Rebuilt from a `battle_state` (a page reloaded mid-battle), not a new match. */
   resumed: boolean;
+  /** Another tab plays this battle now (it was taken over): `open` false when no tab does. */
+  elsewhere: { open: boolean } | null;
 }
 
 /** A `battle_state` applied by the client: the view refreshes from it. */
@@ -131,8 +133,11 @@ export interface IDuelClient {
   readonly requestedName: string;
   readonly queue: IQueueStatus | null;
   readonly battle: IBattle | null;
-  /** A running battle the service knows about but this tab has no view of (e.g. after a reload). */
-  readonly orphanBattleId: string | null;
+  /**
+   * The player's running battle that this tab does not play: another tab does (`open`), or none does and the
+   * grace period runs. `takeOver` plays it here.
+   */
+  readonly elsewhere: { battleId: string; open: boolean } | null;
   /**
    * The last `battle_state` applied, while its battle runs: a view created after the event (the page is still
    * starting when a resume is answered) restores itself from it.
@@ -210,6 +215,8 @@ export interface IDuelClient {
   runSamples(code: string): boolean;
   submit(code: string): boolean;
   forfeit(battleId?: string): boolean;
+  /** Play the `elsewhere` battle in this tab (a `resume`: the tab that played it is told). */
+  takeOver(): boolean;
   /** Offer a duel to an online player (pool and ranked default to the player's choices). */
   challengePlayer(name: string, options?: { pool?: Pool; ranked?: boolean }): Promise<IAck>;
   answerChallenge(offerId: string, accept: boolean): Promise<IAck>;

@@ -44,6 +44,7 @@ class Accounts:
         self.service, self.store, self.signer, self.rating = service, store, signer, rating
         self.battles, self.lobby = battles, lobby
         self.sids: dict[str, set[str]] = {}  # player name -> connected sids
+        self.lobby_tabs: dict[str, str] = {}  # player name -> the connection that last asked for a battle
 
     def identify(self, msg: protocol.RegisterUser, proven: Identity | None = None
                  ) -> tuple[Profile, str | None, bool]:
@@ -85,10 +86,13 @@ class Accounts:
             raise AuthError("auth_failed", "send an identity token or, where guests are allowed, a display name")
         return proven
 
-    def registered(self, profile: Profile, guest_key: str | None, instructor: bool) -> protocol.Registered:
-        """What ``registered`` says: the player, and the running battle they may resume."""
+    def registered(self, profile: Profile, guest_key: str | None, instructor: bool, sid: str
+                   ) -> protocol.Registered:
+        """What ``registered`` says to connection ``sid``: the player, the running battle they may resume, and
+        whether another of their tabs plays it."""
         battle_id = self.battles.battle_id_of(profile.name)
         return protocol.Registered(
+            battle_elsewhere=self.battles.elsewhere(profile.name, sid),
             user=self.profile_view(profile),
             battle_id=battle_id,
             resume_token=self.battles.resume_token(battle_id, profile.name) if battle_id else None,
@@ -116,22 +120,39 @@ class Accounts:
     def is_online(self, name: str) -> bool:
         return name in self.sids
 
+    def has_connection(self, name: str, sid: str) -> bool:
+        return sid in self.sids.get(name, ())
+
+    def connections(self, name: str) -> set[str]:
+        """The open connections (tabs) of ``name``."""
+        return set(self.sids.get(name, ()))
+
+    def asked_from(self, name: str, sid: str) -> None:
+        """Connection ``sid`` asked for a battle (queue, bot, challenge): it will play the battle that comes."""
+        self.lobby_tabs[name] = sid
+
+    def lobby_tab(self, name: str) -> str | None:
+        """The open connection of ``name`` that last asked for a battle, if any."""
+        sid = self.lobby_tabs.get(name)
+        return sid if sid is not None and self.has_connection(name, sid) else None
+
     def online_players(self) -> list[str]:
         """Handles of every player with a connection."""
         return sorted(self.sids)
 
     async def connected(self, name: str, sid: str) -> None:
+        """A connection registered as ``name``. (It plays their running battle only once it resumes it.)"""
         first = name not in self.sids
         self.sids.setdefault(name, set()).add(sid)
         if first:
-            await self.battles.player_came(name)
             self.lobby.changed()
 
     async def disconnected(self, name: str, sid: str) -> None:
         sids = self.sids.get(name, set())
         sids.discard(sid)
-        if sids:
-            return
-        self.sids.pop(name, None)
-        await self.lobby.player_left(name)
-        await self.battles.player_left(name)
+        if self.lobby_tabs.get(name) == sid:
+            del self.lobby_tabs[name]
+        if not sids:
+            self.sids.pop(name, None)
+            await self.lobby.player_left(name)
+        await self.battles.tab_closed(name, sid)

@@ -118,11 +118,21 @@ class BattleRoom:
         return list(self.running.values())
 
     async def announce(self, battle: BattleState) -> None:
-        """Send ``match_found`` to both players."""
+        """Send ``match_found`` to both players: to the tab that asked for the battle (it plays it; the player's
+        other tabs hear ``battle_elsewhere``), or to every tab when that one is gone (the first to act plays)."""
+        accounts = self.service.accounts
         for seat in battle.seats:
-            if not seat.bot:
-                await self.service.emit("match_found", protocol.MatchFound(**self._battle_view(battle, seat)),
-                                        to_player=seat.name)
+            if seat.bot:
+                continue
+            found = protocol.MatchFound(**self._battle_view(battle, seat))
+            seat.tab = accounts.lobby_tab(seat.name)
+            if seat.tab is None:
+                await self.service.emit("match_found", found, to_player=seat.name)
+                continue
+            await self.service.emit("match_found", found, sid=seat.tab)
+            elsewhere = protocol.BattleElsewhere(battle_id=battle.id, open_elsewhere=True)
+            for sid in accounts.connections(seat.name) - {seat.tab}:
+                await self.service.emit("battle_elsewhere", elsewhere, sid=sid)
 
     def _battle_view(self, battle: BattleState, seat: Seat) -> dict:
         """What ``match_found`` says to ``seat`` (``battle_state`` starts with the same)."""
@@ -141,6 +151,7 @@ class BattleRoom:
             mirror=protocol.MirrorInfo(
                 mode=battle.mirror, delay_s=self.service.mirror_delay_s if battle.mirror == "delayed" else 0.0
             ),
+            max_code_bytes=self.service.max_code_bytes,
         )
 
     def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
@@ -162,10 +173,13 @@ class BattleRoom:
 
     # ------------------------------------------------------------ the mirror
 
-    async def sync_code(self, name: str, msg: protocol.SyncEdit | protocol.SyncCode) -> None:
+    async def sync_code(self, name: str, msg: protocol.SyncEdit | protocol.SyncCode, sid: str | None = None) -> None:
+        """Apply an edit from connection ``sid`` (None: the practice bot) and mirror it."""
         if isinstance(msg, protocol.SyncCode):  # the general event path and the practice bot
             msg = protocol.SyncEdit.of(msg)
         battle, seat = self.battle_for(name, msg.battle_id)
+        if sid is not None and seat.tab != sid:
+            await self._play_here(battle, seat, sid, take_over=False)
         svc = self.service
         try:
             added = seat.apply_sync(msg, svc.max_code_bytes)
@@ -224,10 +238,12 @@ class BattleRoom:
         if size > limit:
             raise ServiceError("code_too_large", f"the code is {size} bytes; the limit is {limit}")
 
-    async def submit(self, name: str, battle_id: str, code: str, samples_only: bool) -> int:
-        """Start judging; results stream as events. Returns the submission id."""
+    async def submit(self, name: str, battle_id: str, code: str, samples_only: bool, sid: str | None = None) -> int:
+        """Start judging code sent from connection ``sid``; results stream as events. Returns the submission id."""
         battle, seat = self.battle_for(name, battle_id)
         self._check_code(code)
+        if sid is not None and seat.tab != sid:
+            await self._play_here(battle, seat, sid, take_over=False)
         if not battle.started():
             raise ServiceError("not_started", f"the battle starts in {battle.started_at - time.time():.1f} s")
         if self.service.judge_problem is not None:
@@ -325,7 +341,8 @@ class BattleRoom:
         await self._finish(battle)
 
     async def resume(self, name: str, token: str, sid: str) -> None:
-        """Send ``battle_state`` for the running battle the token names, if it is this player's."""
+        """Send ``battle_state`` for the running battle the token names, if it is this player's; connection
+        ``sid`` plays it from now on (it takes the battle over from the player's other tab)."""
         try:
             battle_id, token_name = self.resume_tokens.verify(token, self._resume_max_age())
         except AuthError as exc:
@@ -333,6 +350,7 @@ class BattleRoom:
         if token_name != name:
             raise ServiceError("bad_resume_token", "this resume token belongs to another player")
         battle, seat = self.battle_for(name, battle_id)
+        await self._play_here(battle, seat, sid, take_over=True)
         other = battle.opponent(name)
         # The opponent's code as far as the mirror mode shows it, never further.
         shown_code, shown_seq, shape = "", 0, None
@@ -363,28 +381,55 @@ class BattleRoom:
         svc = self.service
         return int(max(svc.time_limits.values()) + svc.countdown_s + svc.disconnect_grace_s + 60)
 
-    async def player_came(self, name: str) -> None:
-        """``name`` has a connection again: back in their battle, inside the grace period."""
+    def elsewhere(self, name: str, sid: str) -> bool:
+        """Whether another open connection of ``name`` plays their running battle."""
         battle = self.running.get(self.battle_of.get(name, ""))
-        if battle is not None and not battle.over:
-            seat = battle.seat(name)
-            if not seat.connected:
-                seat.connected, seat.gone_since = True, None
-                self.service.cancel(f"{battle.id}/{name}")
-                await self._send_opponent_status(battle, name)
-                self.changed()
+        if battle is None or battle.over:
+            return False
+        tab = battle.seat(name).tab
+        return tab is not None and tab != sid and self.service.accounts.has_connection(name, tab)
 
-    async def player_left(self, name: str) -> None:
-        """``name``'s last connection closed: the grace period of their battle starts."""
+    async def _play_here(self, battle: BattleState, seat: Seat, sid: str, take_over: bool) -> None:
+        """Make connection ``sid`` the one tab that plays ``seat``: one tab at a time edits and submits, so two
+        tabs never type over each other. Without ``take_over`` (an edit or a run), a battle another open tab
+        plays is refused; ``resume`` takes it over, and the previous tab hears ``battle_elsewhere``."""
+        accounts = self.service.accounts
+        if seat.tab == sid:
+            return
+        held = seat.tab is not None and accounts.has_connection(seat.name, seat.tab)
+        if held and not take_over:
+            raise ServiceError("tab_inactive", "this duel is played in another tab of yours; resume it here to "
+                               "take it over")
+        previous, seat.tab = (seat.tab if held else None), sid
+        if previous is not None:
+            await self.service.emit("battle_elsewhere",
+                                    protocol.BattleElsewhere(battle_id=battle.id, open_elsewhere=True), sid=previous)
+        if not seat.connected:  # back inside the grace period
+            seat.connected, seat.gone_since = True, None
+            self.service.cancel(f"{battle.id}/{seat.name}")
+            await self._send_opponent_status(battle, seat.name)
+            self.changed()
+
+    async def tab_closed(self, name: str, sid: str) -> None:
+        """Connection ``sid`` of ``name`` closed. When it played their battle (or, before any tab played it, it
+        was their last), the player is away: the grace period starts and their other tabs may resume it."""
         battle = self.running.get(self.battle_of.get(name, ""))
         if battle is None or battle.over:
             return
         seat = battle.seat(name)
+        accounts = self.service.accounts
+        if not seat.connected or (seat.tab is not None and seat.tab != sid):
+            return
+        if seat.tab is None and accounts.is_online(name):
+            return
         seat.connected, seat.gone_since = False, time.time()
         await self._send_opponent_status(battle, name)
         self.changed()
         self.service.later(f"{battle.id}/{name}", self.service.disconnect_grace_s, self._grace_expired, battle.id,
                            name)
+        waiting = protocol.BattleElsewhere(battle_id=battle.id, open_elsewhere=False)
+        for other in accounts.connections(name):
+            await self.service.emit("battle_elsewhere", waiting, sid=other)
 
     async def _grace_expired(self, battle_id: str, name: str) -> None:
         battle = self.running.get(battle_id)

@@ -44,6 +44,7 @@ class Seat:
     submissions: int = 0
     connected: bool = True
     gone_since: float | None = None
+    tab: str | None = None  # the connection that plays this seat; None until one claims it
     last_tests: list["TestResult"] = field(default_factory=list)  # the latest run, as its author saw it
     results: list["SubmissionResult"] = field(default_factory=list)  # every finished run, oldest first
     pastes: list[tuple[float, int]] = field(default_factory=list)  # (seconds into the battle, characters)

@@ -69,7 +69,7 @@ class DuelNamespace(socketio.AsyncNamespace):
             edit = protocol.fast_sync_code(args[1])
             if edit is not None and name is not None:
                 try:
-                    await self.battles.sync_code(name, edit)
+                    await self.battles.sync_code(name, edit, sid)
                     return {"ok": True}
                 except ServiceError as exc:
                     return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
@@ -129,6 +129,22 @@ class DuelNamespace(socketio.AsyncNamespace):
 
     # ------------------------------------------------------------ events
 
+    async def _asking_for_battle(self, sid, request) -> None:
+        """Await a lobby ``request`` from connection ``sid``: the battle it leads to is played in that tab
+        (``Accounts.lobby_tab``); a refused request leaves the choice as it was."""
+        name = self.players[sid]
+        before = self.accounts.lobby_tabs.get(name)
+        self.accounts.asked_from(name, sid)
+        try:
+            await request
+        except BaseException:
+            if self.accounts.lobby_tabs.get(name) == sid:
+                if before is None:
+                    self.accounts.lobby_tabs.pop(name, None)
+                else:
+                    self.accounts.lobby_tabs[name] = before
+            raise
+
     async def on_register_user(self, sid, msg: protocol.RegisterUser):
         profile, guest_key, instructor = self.accounts.identify(msg, self.proven.get(sid))
         previous = self.players.get(sid)
@@ -143,24 +159,24 @@ class DuelNamespace(socketio.AsyncNamespace):
             self.instructors.add(sid)
         else:
             self.instructors.discard(sid)
-        await self.service.emit("registered", self.accounts.registered(profile, guest_key, instructor), sid=sid)
+        await self.service.emit("registered", self.accounts.registered(profile, guest_key, instructor, sid), sid=sid)
         return {"name": profile.name}
 
     async def on_join_queue(self, sid, msg: protocol.JoinQueue):
-        await self.lobby.join_queue(self.players[sid], msg)
+        await self._asking_for_battle(sid, self.lobby.join_queue(self.players[sid], msg))
 
     async def on_leave_queue(self, sid, msg: protocol.LeaveQueue):
         await self.lobby.leave_queue(self.players[sid])
 
     async def on_sync_code(self, sid, msg: protocol.SyncCode):
-        await self.battles.sync_code(self.players[sid], msg)
+        await self.battles.sync_code(self.players[sid], msg, sid)
 
     async def on_run_samples(self, sid, msg: protocol.RunSamples):
-        submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=True)
+        submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=True, sid=sid)
         return {"submission_id": submission_id}
 
     async def on_submit_code(self, sid, msg: protocol.SubmitCode):
-        submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=False)
+        submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=False, sid=sid)
         return {"submission_id": submission_id}
 
     async def on_forfeit(self, sid, msg: protocol.Forfeit):
@@ -170,16 +186,16 @@ class DuelNamespace(socketio.AsyncNamespace):
         await self.battles.resume(self.players[sid], msg.resume_token, sid)
 
     async def on_play_bot(self, sid, msg: protocol.PlayBot):
-        await self.lobby.play_bot(self.players[sid], msg)
+        await self._asking_for_battle(sid, self.lobby.play_bot(self.players[sid], msg))
 
     async def on_react(self, sid, msg: protocol.React):
         await self.battles.react(self.players[sid], msg)
 
     async def on_challenge_player(self, sid, msg: protocol.ChallengePlayer):
-        await self.lobby.challenge(self.players[sid], msg)
+        await self._asking_for_battle(sid, self.lobby.challenge(self.players[sid], msg))
 
     async def on_answer_challenge(self, sid, msg: protocol.AnswerChallenge):
-        await self.lobby.answer_challenge(self.players[sid], msg)
+        await self._asking_for_battle(sid, self.lobby.answer_challenge(self.players[sid], msg))
 
     # ------------------------------------------------------------ instructors (checked in trigger_event)
 

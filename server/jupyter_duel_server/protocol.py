@@ -327,6 +327,12 @@ class Registered(Outgoing):
     resume_token: str | None
     guest_key: str | None
     instructor: bool
+    battle_elsewhere: bool = False
+
+
+class BattleElsewhere(Outgoing):
+    battle_id: str
+    open_elsewhere: bool
 
 
 class QueueUpdate(Outgoing):
@@ -376,6 +382,7 @@ class MatchFound(Outgoing):
     server_time: float
     resume_token: str
     mirror: MirrorInfo
+    max_code_bytes: int
 
 
 class OpponentCode(Outgoing):
@@ -569,6 +576,7 @@ OUTGOING: dict[str, type[Outgoing]] = {
     "registered": Registered,
     "queue_update": QueueUpdate,
     "match_found": MatchFound,
+    "battle_elsewhere": BattleElsewhere,
     "opponent_code": OpponentCode,
     "opponent_shape": OpponentShape,
     "opponent_status": OpponentStatus,
@@ -610,6 +618,7 @@ ERROR_CODES = {
     "bad_resume_token": "the resume token is forged, expired or not this player's",
     "code_too_large": "the code is over the configured size cap",
     "out_of_sync": "the delta does not follow the previous sequence number or text; send the full text",
+    "tab_inactive": "another open tab of this player plays the battle; `resume` here to take it over",
     "judge_busy": "a submission of this player is still being judged",
     "cooldown": "the player ran the judge too recently; retry_after_s says when the next run is accepted",
     "judge_unavailable": "the judge cannot run submissions on this host (the message says what is missing)",

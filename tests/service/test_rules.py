@@ -72,8 +72,8 @@ async def test_resume_within_grace_loses_no_delta_and_keeps_the_clock(rules_serv
     assert (await p2.call("sync_code", {"battle_id": bid, "seq": 2, "delta": [{"retain": 1}, {"insert": "yz"}]}))["ok"]
 
     back = await p1.another_tab()
-    assert (await p2.expect("opponent_status"))["connected"] is True
     assert (await back.call("resume", {"resume_token": m1["resume_token"]}))["ok"]
+    assert (await p2.expect("opponent_status"))["connected"] is True
     state = await back.expect("battle_state")
     assert state["your_code"] == "abc" and state["your_seq"] == 2
     assert state["opponent_code"] == "xyz" and state["opponent_seq"] == 2
