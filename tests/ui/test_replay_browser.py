@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from browsers import assert_no_overflow, challenge_on, player, switch_theme, type_code
+from browsers import assert_no_overflow, challenge_on, palette_labels, player, switch_theme, type_code
 from helpers import ARTIFACTS, JupyterProcess
 
 REVIEW = ".jp-DuelReview:not(.lm-mod-hidden)"
@@ -232,3 +232,6 @@ def test_review_replay_and_share_link(chromium, lab):
     carol.goto(f"{lab.root}lab?duel-review=no-such-duel")
     expect(carol.locator(REVIEW)).to_have_attribute("data-state", "unknown", timeout=60_000)
     expect(carol.locator(f'{REVIEW} [data-testid="duel-review-message"]')).to_have_text("No finished duel has this id.")
+
+    # The command is in the palette, for an id or a pasted link.
+    assert "Open Duel Review…" in palette_labels(alice, "duel review", "Open Duel Review…")
