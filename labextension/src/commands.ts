@@ -18,6 +18,8 @@ export namespace CommandIDs {
   export const challengePlayer = 'duel:challenge-player';
   /** Offer a rematch to the last opponent. */
   export const rematch = 'duel:rematch';
+  /** A finished battle's review and replay (args: `battleId`; from a share link, the router's location). */
+  export const openReview = 'jupyter-duel:open-review';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

@@ -55,6 +55,7 @@ export class DuelHistory extends Widget {
   constructor(options: DuelHistory.IOptions) {
     super();
     this._client = options.client;
+    this._openReview = options.openReview ?? null;
     this.id = 'jupyter-duel-history';
     this.addClass('jp-DuelHistory');
     this.title.label = 'Duel history';
@@ -143,7 +144,8 @@ export class DuelHistory extends Widget {
                   'th',
                   { title: 'Signals for a person to review (similar final codes, large pastes); not verdicts' },
                   'Review flags'
-                )
+                ),
+                h('th', { title: 'Both codes, every submission and a replay of the typing' }, 'Replay')
               )
             ),
             this._rows
@@ -296,11 +298,31 @@ export class DuelHistory extends Widget {
             { class: 'jp-DuelHistory-mirror', title: b.mirror ? MIRROR_TITLE[b.mirror] ?? '' : '' },
             b.mirror ? MIRROR_TEXT[b.mirror] ?? b.mirror : '–'
           ),
-          h('td', { class: 'jp-DuelHistory-signals' }, ...signalChips(b, me))
+          h('td', { class: 'jp-DuelHistory-signals' }, ...signalChips(b, me)),
+          h('td', {}, this._reviewButton(b))
         );
       })
     );
     this.node.dataset.player = me;
+  }
+
+  /** "Review" for a finished battle (none while it runs: the service keeps the record from its end). */
+  private _reviewButton(b: IHistoryEntry): HTMLElement | null {
+    const openReview = this._openReview;
+    if (!openReview || b.result === 'running') {
+      return null;
+    }
+    const button = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelHistory-review',
+        testid: 'duel-history-review',
+        'aria-label': `Review the duel against ${opponentName(b)}, ${formatDate(b.ended_at ?? b.started_at)}`
+      },
+      'Review'
+    );
+    button.addEventListener('click', () => openReview(b.battle_id));
+    return button;
   }
 
   private _renderLeaders(all: IUserProfile[], me: string): void {
@@ -317,6 +339,7 @@ export class DuelHistory extends Widget {
   }
 
   private readonly _client: IDuelClient;
+  private readonly _openReview: ((battleId: string) => void) | null;
   private readonly _who: HTMLSpanElement;
   private readonly _rating: HTMLSpanElement;
   private readonly _provisional: HTMLSpanElement;
@@ -333,6 +356,8 @@ export class DuelHistory extends Widget {
 export namespace DuelHistory {
   export interface IOptions {
     client: IDuelClient;
+    /** Open a finished battle's review (the rows get no "Review" button without it). */
+    openReview?: (battleId: string) => void;
   }
 }
 

@@ -11,10 +11,12 @@
  * - `jupyter-duel:history`  the Duel history widget (battles, rating chart, leaderboard), `duel:open-history`;
  * - `jupyter-duel:challenges` challenges between players: notifications of incoming offers, `duel:rematch`;
  * - `jupyter-duel:class-view` instructors: the class view (`duel:open-class-view`);
- * - `jupyter-duel:spectate`  instructors: one spectate view per followed battle (`duel:spectate`).
+ * - `jupyter-duel:spectate`  instructors: one spectate view per followed battle (`duel:spectate`);
+ * - `jupyter-duel:review`    a finished battle's review and replay (`jupyter-duel:open-review`), also opened by a
+ *                           share link (`lab?duel-review=ID`, through JupyterLab's router).
  */
-import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager, MainAreaWidget, Notification } from '@jupyterlab/apputils';
+import { IRouter, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, InputDialog, IThemeManager, MainAreaWidget, Notification } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -25,6 +27,7 @@ import { DuelClient } from './client';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { DuelView } from './duelview';
 import { DuelHistory } from './history';
+import { REVIEW_PARAM, ReplayView, reviewTarget } from './replay';
 import { DuelSidebar } from './sidebar';
 import { SpectateView } from './spectate';
 import {
@@ -275,7 +278,10 @@ const historyPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Your battles, rating over time and the leaderboard',
       execute: () => {
         if (!widget || widget.isDisposed) {
-          const content = new DuelHistory({ client });
+          const content = new DuelHistory({
+            client,
+            openReview: battleId => void app.commands.execute(CommandIDs.openReview, { battleId })
+          });
           widget = new MainAreaWidget({ content });
           widget.id = 'jupyter-duel-history-panel';
           widget.title.label = content.title.label;
@@ -427,6 +433,66 @@ const spectatePlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+const reviewPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:review',
+  description: 'A finished duel’s review and replay, and share links that open it.',
+  autoStart: true,
+  requires: [IDuelClient],
+  optional: [ICommandPalette, IRouter],
+  activate: (app: JupyterFrontEnd, client: IDuelClient, palette: ICommandPalette | null, router: IRouter | null): void => {
+    const views = new Map<string, ReplayView>();
+    const open = (battleId: string): void => {
+      let view = views.get(battleId);
+      if (!view || view.isDisposed) {
+        const created = new ReplayView({ battleId, client });
+        views.set(battleId, created);
+        created.disposed.connect(() => views.delete(battleId));
+        view = created;
+      }
+      const shown = view;
+      // Before the layout is restored the main area is not ready (and would be reset by the restorer).
+      void app.restored.then(() => {
+        if (shown.isDisposed) {
+          return;
+        }
+        if (!shown.isAttached) {
+          app.shell.add(shown, 'main', { mode: 'tab-after' });
+        }
+        app.shell.activateById(shown.id);
+      });
+    };
+    app.commands.addCommand(CommandIDs.openReview, {
+      label: args => (typeof args.battleId === 'string' ? 'Review Duel' : 'Open Duel Review…'),
+      caption: 'A finished duel: both codes, every submission and a replay of the typing',
+      execute: async args => {
+        let battleId: string | null = typeof args.battleId === 'string' ? reviewTarget(args.battleId) : null;
+        if (battleId === null && typeof args.search === 'string') {
+          // Opened by the router from a share link: the id is in the query, which is then taken off the URL.
+          battleId = reviewTarget(args.search);
+          const url = new URL(window.location.href);
+          url.searchParams.delete(REVIEW_PARAM);
+          window.history.replaceState(window.history.state, '', url.href);
+        } else if (battleId === null) {
+          const answer = await InputDialog.getText({
+            title: 'Open Duel Review',
+            label: 'Duel id or share link',
+            placeholder: 'lab?duel-review=…'
+          });
+          battleId = answer.button.accept && answer.value ? reviewTarget(answer.value) : null;
+          if (answer.button.accept && battleId === null) {
+            Notification.error('Duel: this is neither a duel id nor a review link.', { autoClose: 6000 });
+          }
+        }
+        if (battleId) {
+          open(battleId);
+        }
+      }
+    });
+    router?.register({ command: CommandIDs.openReview, pattern: new RegExp(`[?&]${REVIEW_PARAM}=`), rank: 40 });
+    palette?.addItem({ command: CommandIDs.openReview, category: PALETTE_CATEGORY });
+  }
+};
+
 export default [
   clientPlugin,
   sidebarPlugin,
@@ -435,5 +501,6 @@ export default [
   historyPlugin,
   challengesPlugin,
   classViewPlugin,
-  spectatePlugin
+  spectatePlugin,
+  reviewPlugin
 ];

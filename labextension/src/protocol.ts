@@ -502,6 +502,53 @@ export interface IHistoryEntry {
   pastes?: IPasteSignal[];
 }
 
+/** One accepted edit of a player's code: `[seconds into the battle, seq, delta or null, full text or null]`. */
+export type TimelineEdit = [number, number, DeltaOp[] | null, string | null];
+
+/** One test of a reviewed submission: `[kind, verdict, passed, time_ms]`. */
+export type ReviewTest = ['sample' | 'hidden', Verdict, boolean, number];
+
+/** One submission in a battle's review. */
+export interface IReviewSubmission {
+  /** A handle. */
+  player: string | null;
+  at_s: number;
+  samples_only: boolean;
+  verdict: Verdict | null;
+  passed: number | null;
+  total: number | null;
+  tests: ReviewTest[];
+  code: string;
+}
+
+/** `GET {api_url}battles/{id}`: a finished battle for its review and replay. */
+export interface IBattleReview {
+  battle_id: string;
+  challenge_id: string;
+  challenge: IChallengeView | null;
+  challenge_title: string;
+  /** Both players' handles (first player first). */
+  players: (string | null)[];
+  display_names: string[];
+  winner: string | null;
+  status: 'finished' | 'aborted';
+  reason: string | null;
+  note: string | null;
+  ranked: boolean;
+  mirror: MirrorMode | null;
+  started_at: number;
+  ended_at: number | null;
+  duration_s: number | null;
+  /** Per player `[before, after]`. */
+  ratings: [number, number | null][];
+  /** Per player `after - before` (null when not rated). */
+  rating_deltas: (number | null)[];
+  similarity: number | null;
+  codes: (string | null)[];
+  timelines: TimelineEdit[][];
+  submissions: IReviewSubmission[];
+}
+
 /** One row of `GET {api_url}players/online`. */
 export interface IOnlinePlayer {
   /** A handle. */

@@ -9,7 +9,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import type { IChallengeSummary, IHistoryEntry, IOnlinePlayer, ISessionInfo, IUserProfile } from './protocol';
+import type { IBattleReview, IChallengeSummary, IHistoryEntry, IOnlinePlayer, ISessionInfo, IUserProfile } from './protocol';
 
 /** A refused or failed REST call, with the service's error code when it sent one. */
 export class ApiError extends Error {
@@ -22,18 +22,28 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `{api_url}{path}` (the path may carry a query string) and return the raw response. */
-export async function apiFetch(session: ISessionInfo, path: string): Promise<Response> {
+/**
+ * GET `{api_url}{path}` (the path may carry a query string) and return the raw response; `extraHeaders` go with
+ * it (only to a service on this origin: a header of its own would need a cross-origin preflight).
+ */
+export async function apiFetch(
+  session: ISessionInfo,
+  path: string,
+  extraHeaders: Record<string, string> = {}
+): Promise<Response> {
   const base = new URL(session.api_url, window.location.href).href;
   const url = URLExt.join(base, path);
   const settings = ServerConnection.makeSettings();
   const absoluteBase = new URL(settings.baseUrl, window.location.href).href;
   if (url.indexOf(absoluteBase) === 0) {
-    return ServerConnection.makeRequest(url, { method: 'GET', cache: 'no-store' }, settings);
+    return ServerConnection.makeRequest(url, { method: 'GET', cache: 'no-store', headers: extraHeaders }, settings);
   }
   const sameOrigin = new URL(url).origin === window.location.origin;
   // The hub's service knows the browser by its cookie, which the hub accepts from a script with the XSRF token.
   const headers: Record<string, string> = sameOrigin && session.xsrf_token ? { 'X-XSRFToken': session.xsrf_token } : {};
+  if (sameOrigin) {
+    Object.assign(headers, extraHeaders);
+  }
   return fetch(url, { method: 'GET', cache: 'no-store', credentials: sameOrigin ? 'same-origin' : 'omit', headers });
 }
 
@@ -105,4 +115,18 @@ export async function fetchClassResults(session: ISessionInfo, all: boolean): Pr
     await readJson(response, 'The class results');
   }
   return response.blob();
+}
+
+/**
+ * A finished battle's review. `identityToken` (a guest tab's token from the session endpoint) asks the service
+ * to answer as that player (`X-Duel-Identity`): 403 `not_in_battle` when they did not play it.
+ */
+export async function fetchReview(
+  session: ISessionInfo,
+  battleId: string,
+  identityToken: string | null
+): Promise<IBattleReview> {
+  const headers: Record<string, string> = identityToken ? { 'X-Duel-Identity': identityToken } : {};
+  const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}`, headers);
+  return readJson<IBattleReview>(response, 'The duel review');
 }

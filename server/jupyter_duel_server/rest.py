@@ -120,20 +120,34 @@ class UserBattlesHandler(DuelAPIHandler):
 
 class BattleReviewHandler(DuelAPIHandler):
     """A finished battle for its review and replay: for its players and instructors (as a JupyterHub service; on
-    one machine or a standalone service, for anybody who may use the API, as the history is)."""
+    one machine or a standalone service, for anybody who may use the API, as the history is).
+
+    A browser tab that plays under a name of its own (a guest in a shared Jupyter server) sends its identity token
+    in ``X-Duel-Identity`` and is answered as that player: a guest reads only the battles they played. This narrows
+    what the tab is shown; it is no boundary against the Jupyter server's own user, who may read everything.
+    """
 
     def get(self, battle_id: str):
+        identity = getattr(self, "duel_identity", None)
+        claimed = self.request.headers.get("X-Duel-Identity", "").strip()
+        if claimed and identity is None:
+            try:
+                identity = self.service.signer.verify(claimed)
+            except AuthError as exc:
+                return self.fail(401, exc.code, str(exc))
         review = self.service.store.battle_review(battle_id)
         if review is None:
             return self.fail(404, "unknown_battle", "no finished battle has this id")
-        identity = getattr(self, "duel_identity", None)
-        if identity is not None and identity.name not in review["players"] and not self.requester_is_instructor():
+        if identity is not None and identity.handle not in review["players"] and not (
+            identity.instructor or identity.name in self.service.instructors
+        ):
             return self.fail(403, "not_in_battle", "this battle is for its players and instructors")
         try:
             challenge = self.service.challenges.get(review["challenge_id"])
             review["challenge"] = challenge.public_view()
         except KeyError:
             review["challenge"] = None
+        review["challenge_title"] = challenge.title if review["challenge"] else review["challenge_id"]
         review["display_names"] = [display_name(n or "") for n in review["players"]]
         self.write_json(review)
 

@@ -469,6 +469,12 @@ class Store:
                 "started_at": battle.started_at,
                 "ended_at": battle.ended_at,
                 "ratings": [[battle.rating_a_before, battle.rating_a_after], [battle.rating_b_before, battle.rating_b_after]],
+                "rating_deltas": [
+                    None if after is None else round(after - before, 1)
+                    for before, after in ((battle.rating_a_before, battle.rating_a_after),
+                                          (battle.rating_b_before, battle.rating_b_after))
+                ],
+                "duration_s": round(battle.ended_at - battle.started_at, 1) if battle.ended_at else None,
                 "similarity": battle.similarity,
                 "codes": [timelines[i].final_code if i in timelines else None for i in ids],
                 "timelines": [json.loads(timelines[i].edits) if i in timelines else [] for i in ids],
