@@ -57,6 +57,7 @@ import type {
   IOpponentStatus,
   IPlayerInfo,
   IQueueUpdate,
+  IReaction,
   IRegistered,
   IRegisterUser,
   IRoomState,
@@ -106,6 +107,7 @@ const NAME_ERRORS = new Set(['name_taken', 'name_confusable', 'invalid_name', 'g
 const STALE_RESUME_ERRORS = new Set(['bad_resume_token', 'battle_over', 'unknown_battle', 'not_in_battle']);
 /** Events whose refusals the view that sent them shows in place (from the ack), so no pop-up. */
 const INLINE_EVENTS = new Set([
+  'react',
   'challenge_player',
   'answer_challenge',
   'class_settings',
@@ -341,6 +343,9 @@ export class DuelClient implements IDuelClient, IDisposable {
     if (typeof preferences.notifications === 'boolean') {
       next.notifications = preferences.notifications;
     }
+    if (typeof preferences.quickMessages === 'boolean') {
+      next.quickMessages = preferences.quickMessages;
+    }
     this._preferences = next;
     this._stateChanged.emit();
   }
@@ -403,6 +408,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
   get spectatorComplete(): Signal<this, IBattleComplete> {
     return this._spectatorComplete;
+  }
+  get reactionReceived(): Signal<this, IReaction> {
+    return this._reactionReceived;
   }
 
   get isDisposed(): boolean {
@@ -662,6 +670,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     socket.on('queue_update', (msg: IQueueUpdate) => this._onQueueUpdate(msg));
     socket.on('match_found', (msg: IMatchFound) => this._onMatchFound(msg));
     socket.on('battle_elsewhere', (msg: IBattleElsewhere) => this._onBattleElsewhere(msg));
+    socket.on('reaction', (msg: IReaction) => this._reactionReceived.emit(msg));
     socket.on('battle_state', (msg: IBattleState) => this._onBattleState(msg));
     socket.on('opponent_status', (msg: IOpponentStatus) => this._onOpponentStatus(msg));
     socket.on('opponent_code', (msg: IOpponentCode) => {
@@ -1350,6 +1359,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _spectatorTestResult = new Signal<this, ITestResult>(this);
   private _spectatorSubmissionResult = new Signal<this, ISubmissionResult>(this);
   private _spectatorComplete = new Signal<this, IBattleComplete>(this);
+  private _reactionReceived = new Signal<this, IReaction>(this);
 }
 
 /** A refusal made here (not connected, no answer), shaped like the service's. */

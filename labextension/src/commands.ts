@@ -20,6 +20,10 @@ export namespace CommandIDs {
   export const rematch = 'duel:rematch';
   /** A finished battle's review and replay (args: `battleId`; from a share link, the router's location). */
   export const openReview = 'jupyter-duel:open-review';
+  /** Mute or unmute the quick messages between players (kept in the preferences). */
+  export const toggleQuickMessages = 'duel:toggle-quick-messages';
+  /** Say one quick message to the opponent (args: `reaction`). */
+  export const quickMessage = 'duel:quick-message';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

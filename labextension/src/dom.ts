@@ -38,3 +38,8 @@ export function formatDelta(delta: number): string {
   const rounded = Math.round(delta);
   return rounded > 0 ? `+${rounded}` : rounded < 0 ? `−${Math.abs(rounded)}` : '±0';
 }
+
+/** Name a CodeMirror editor's text area for assistive technology (a `textbox` needs an accessible name). */
+export function labelEditor(host: HTMLElement, label: string): void {
+  host.querySelector('.cm-content')?.setAttribute('aria-label', label);
+}

@@ -26,10 +26,14 @@
 import { CodeEditor, CodeEditorWrapper, type IEditorServices } from '@jupyterlab/codeeditor';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { Panel, PanelLayout, Widget } from '@lumino/widgets';
+import type { CommandRegistry } from '@lumino/commands';
 
 import { offerCard, offerStatusText } from './challenges';
-import { formatDelta, formatDuration, h } from './dom';
+import { formatDelta, formatDuration, h, labelEditor } from './dom';
+import { CommandIDs } from './commands';
 import { confirmForfeit } from './forfeit';
+import { QuickMessages } from './quickmessages';
+import type { ReactionName } from './protocol';
 import { duelIcon } from './icons';
 import { OpponentMirror } from './mirror';
 import {
@@ -192,6 +196,10 @@ export class DuelView extends Widget {
     const problem = new Panel();
     problem.addClass('jp-DuelView-column');
     problem.addClass('jp-DuelView-problem');
+    // A scrolling region: focusable, so the keyboard can scroll the statement.
+    problem.node.tabIndex = 0;
+    problem.node.setAttribute('role', 'region');
+    problem.node.setAttribute('aria-label', 'Problem statement');
     this._problem = problem;
     // Shown only when the columns are stacked (narrow view): the statement then folds away for the editors.
     this._problemToggle = h(
@@ -281,6 +289,7 @@ export class DuelView extends Widget {
     });
     this._editor.addClass('jp-DuelView-editor');
     this._editor.node.dataset.testid = 'duel-editor';
+    labelEditor(this._editor.node, 'Your solution');
     mine.addWidget(this._editor);
     this._verdict = h('span', { class: 'jp-DuelVerdict', testid: 'duel-verdict' }, '–');
     this._verdictLabel = h('span', { class: 'jp-DuelView-resultsLabel', testid: 'duel-run-label' }, 'No run yet');
@@ -296,7 +305,7 @@ export class DuelView extends Widget {
     this._staleNote.hidden = true;
     this._resultsBox = h(
       'div',
-      { class: 'jp-DuelView-resultsBox', testid: 'duel-results-box' },
+      { class: 'jp-DuelView-resultsBox', testid: 'duel-results-box', tabindex: 0, role: 'region', 'aria-label': 'Your results' },
       h('div', { class: 'jp-DuelView-resultsHeader' }, this._verdictLabel, this._verdict),
       this._staleNote,
       this._message,
@@ -368,6 +377,7 @@ export class DuelView extends Widget {
       mirrorEditor.addClass('jp-DuelView-editor');
       mirrorEditor.addClass('jp-mod-readOnly');
       mirrorEditor.node.dataset.testid = 'duel-mirror';
+      labelEditor(mirrorEditor.node, `${opponentName}’s code (read-only)`);
       mirrorEditor.node.dataset.mode = mirror.mode;
       this._mirrorWidget = mirrorEditor;
     } else if (mirror.mode === 'shape') {
@@ -405,6 +415,16 @@ export class DuelView extends Widget {
       )
     );
     this._renderOpponentProgress();
+    if (!match.opponent.bot) {
+      this._quick = new QuickMessages({
+        client,
+        battleId: match.battle_id,
+        you: match.you.name,
+        opponentName,
+        toggleMute: () => void options.commands?.execute(CommandIDs.toggleQuickMessages)
+      });
+      theirs.addWidget(nodeWidget(this._quick.node));
+    }
 
     const body = new Panel();
     body.addClass('jp-DuelView-body');
@@ -511,6 +531,11 @@ export class DuelView extends Widget {
     }
   }
 
+  /** Say a quick message to the opponent (not in a practice duel). */
+  async say(reaction: ReactionName): Promise<void> {
+    await this._quick?.send(reaction);
+  }
+
   async forfeit(): Promise<void> {
     if (this.isOver) {
       return;
@@ -532,6 +557,7 @@ export class DuelView extends Widget {
     }
     window.clearInterval(this._clockTimer);
     window.clearTimeout(this._retryTimer);
+    this._quick?.dispose();
     this.node.removeEventListener('keydown', this._onKeydown, true);
     this._client.opponentCode.disconnect(this._onOpponentCode, this);
     this._client.opponentShape.disconnect(this._onOpponentShape, this);
@@ -790,6 +816,7 @@ export class DuelView extends Widget {
     editor.addClass('jp-mod-readOnly');
     editor.addClass('jp-mod-revealed');
     editor.node.dataset.testid = 'duel-revealed-code';
+    labelEditor(editor.node, `${this._battle.match.opponent.display_name}’s final code (read-only)`);
     const note = nodeWidget(
       h(
         'div',
@@ -1333,6 +1360,7 @@ export class DuelView extends Widget {
   private readonly _staleTag: HTMLSpanElement;
   private readonly _opponentStats: HTMLDivElement;
   private readonly _away: HTMLDivElement;
+  private _quick: QuickMessages | null = null;
   private readonly _elsewhere: HTMLDivElement;
   private readonly _elsewhereText: HTMLSpanElement;
   private readonly _awayText: HTMLSpanElement;
@@ -1359,6 +1387,8 @@ export namespace DuelView {
     rendermime: IRenderMimeRegistry;
     /** Restore from this `battle_state` right away (it arrived before the view existed). */
     restore?: IBattleRestore | null;
+    /** The application's commands (the quick messages' mute switch runs one). */
+    commands?: CommandRegistry;
   }
 }
 

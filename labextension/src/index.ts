@@ -26,6 +26,8 @@ import { ClassView } from './classview';
 import { DuelClient } from './client';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { DuelView } from './duelview';
+import { QUICK_MESSAGES } from './quickmessages';
+import type { ReactionName } from './protocol';
 import { DuelHistory } from './history';
 import { REVIEW_PARAM, ReplayView, reviewTarget } from './replay';
 import { DuelSidebar } from './sidebar';
@@ -64,9 +66,24 @@ const clientPlugin: JupyterFrontEndPlugin<IDuelClient> = {
   description: 'Connects to the jupyter-duel service.',
   autoStart: true,
   provides: IDuelClient,
-  optional: [ISettingRegistry],
-  activate: (_: JupyterFrontEnd, settings: ISettingRegistry | null): IDuelClient => {
+  optional: [ISettingRegistry, ICommandPalette],
+  activate: (app: JupyterFrontEnd, settings: ISettingRegistry | null, palette: ICommandPalette | null): IDuelClient => {
     const client = new DuelClient();
+    // Preferences changed from the panel itself go through the settings, so the Settings Editor agrees.
+    app.commands.addCommand(CommandIDs.toggleQuickMessages, {
+      label: 'Quick Messages in Duels',
+      caption: 'Show the canned messages between you and your opponent (off: mute them)',
+      isToggled: () => client.preferences.quickMessages,
+      execute: async () => {
+        const next = !client.preferences.quickMessages;
+        client.setPreferences({ quickMessages: next });
+        await settings?.set(CLIENT_PLUGIN_ID, 'quickMessages', next).catch(reason => {
+          console.warn('jupyter-duel: the preference could not be saved', reason);
+        });
+      }
+    });
+    palette?.addItem({ command: CommandIDs.toggleQuickMessages, category: PALETTE_CATEGORY });
+    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.toggleQuickMessages));
     if (settings) {
       settings
         .load(CLIENT_PLUGIN_ID)
@@ -135,7 +152,7 @@ const duelViewPlugin: JupyterFrontEndPlugin<void> = {
       if (current && !current.isDisposed && current.battleId === battle.match.battle_id) {
         return;
       }
-      const view = new DuelView({ battle, client, editorServices, rendermime, restore });
+      const view = new DuelView({ battle, client, editorServices, rendermime, restore, commands: app.commands });
       current = view;
       view.disposed.connect(() => {
         if (current === view) {
@@ -226,8 +243,28 @@ const duelViewPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
+    const withOpponent = (): DuelView | null =>
+      current && !current.isDisposed && !client.battle?.practice ? current : null;
+    app.commands.addCommand(CommandIDs.quickMessage, {
+      label: args => {
+        const said = QUICK_MESSAGES.find(m => m.id === args.reaction);
+        return said ? `Say “${said.label}” to Your Opponent` : 'Say a Quick Message';
+      },
+      caption: 'A canned quick message to your duel opponent',
+      isEnabled: args =>
+        withOpponent() !== null && client.preferences.quickMessages && QUICK_MESSAGES.some(m => m.id === args.reaction),
+      execute: args => {
+        const view = withOpponent();
+        if (view) {
+          void view.say(args.reaction as ReactionName);
+        }
+      }
+    });
     for (const command of [CommandIDs.submit, CommandIDs.runSamples, CommandIDs.forfeit, CommandIDs.showDuel]) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+    for (const said of QUICK_MESSAGES) {
+      palette?.addItem({ command: CommandIDs.quickMessage, args: { reaction: said.id }, category: PALETTE_CATEGORY });
     }
   }
 };

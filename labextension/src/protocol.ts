@@ -62,6 +62,16 @@ export interface IResume {
 }
 
 export type BotSpeed = 'slow' | 'normal' | 'fast';
+
+/** The canned quick messages (`react`). */
+export type ReactionName = 'good_luck' | 'have_fun' | 'well_played' | 'nice_one' | 'oops' | 'thanks';
+
+/** A quick message between the two players of a battle. */
+export interface IReaction {
+  battle_id: string;
+  player: string;
+  reaction: ReactionName;
+}
 export const BOT_SPEEDS: BotSpeed[] = ['slow', 'normal', 'fast'];
 
 export interface IPlayBot {

@@ -396,6 +396,7 @@ export class ReplayView extends Widget {
         testid: 'duel-replay-code',
         'data-player': review.players[i] ?? '',
         tabindex: 0,
+        role: 'region',
         'aria-label': `${this._names[i]}’s code at this time`
       })
     );

@@ -15,7 +15,7 @@ import type { Message } from '@lumino/messaging';
 import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 
 import { askAbort } from './abort';
-import { formatDuration, h } from './dom';
+import { formatDuration, h, labelEditor } from './dom';
 import { duelIcon } from './icons';
 import { OpponentMirror } from './mirror';
 import type {
@@ -73,6 +73,7 @@ class PlayerPane {
     this.editor.addClass('jp-DuelView-editor');
     this.editor.addClass('jp-mod-readOnly');
     this.editor.node.dataset.testid = 'duel-spectate-code';
+    labelEditor(this.editor.node, `${info.display_name}’s code (read-only)`);
 
     this.connection = h('span', { class: 'jp-DuelPresence', 'data-connected': 'true', title: 'Connected' });
     this.stats = h('span', { class: 'jp-DuelView-playerMeta', testid: 'duel-spectate-stats' });

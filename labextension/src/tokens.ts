@@ -16,6 +16,7 @@ import type {
   IOpponentStatus,
   IPlayerInfo,
   IQueueUpdate,
+  IReaction,
   IRoomState,
   ISessionInfo,
   ISpectateState,
@@ -100,12 +101,15 @@ export interface IDuelPreferences {
   mirrorDisplay: MirrorDisplay;
   /** JupyterLab notifications ("Match found", "Your opponent submitted") while the duel is not in view. */
   notifications: boolean;
+  /** Quick messages between the players (false: muted, the opponent's are not shown). */
+  quickMessages: boolean;
 }
 
 export const DEFAULT_PREFERENCES: IDuelPreferences = {
   defaultPool: 'auto',
   mirrorDisplay: 'battle',
-  notifications: true
+  notifications: true,
+  quickMessages: true
 };
 
 /** Finished games under which `defaultPool: auto` starts a player on the easy pool. */
@@ -197,6 +201,8 @@ export interface IDuelClient {
   readonly spectatorSubmissionResult: ISignal<IDuelClient, ISubmissionResult>;
   /** A spectated battle ended. */
   readonly spectatorComplete: ISignal<IDuelClient, IBattleComplete>;
+  /** A quick message in this player's battle (theirs or the opponent's). */
+  readonly reactionReceived: ISignal<IDuelClient, IReaction>;
 
   /** Apply the player's preferences (from the settings registry). */
   setPreferences(preferences: Partial<IDuelPreferences>): void;
