@@ -44,8 +44,8 @@ class OutputLimitExceeded(BaseException):
 
 
 class CappedSink(io.TextIOBase):
-    """Where ``print`` goes: counts bytes, stops the submission past the limit, and keeps the first
-    ``keep`` characters of a test that asked for its output (``reset(keep)``), nothing otherwise."""
+    """Where ``print`` goes: counts bytes, stops the submission past the limit, and keeps the first ``keep``
+    characters printed since the last reset (``keep`` is set per test: 0, nothing kept, unless it asked)."""
 
     def __init__(self, limit):
         self.limit = limit
@@ -57,10 +57,9 @@ class CappedSink(io.TextIOBase):
         self.cut = False
         self.buffer = _BytesSink(self)
 
-    def reset(self, keep=0):
+    def reset(self):
         self.used = 0
         self.exceeded = False
-        self.keep = keep
         self.kept = []
         self.kept_chars = 0
         self.cut = False
@@ -151,12 +150,11 @@ def load_solution(code, function):
     return fn
 
 
-def run_test(codec, fn, index, encoded_args, sink, result_limit, memory_message=None, capture_chars=0):
-    """Call ``fn`` on one decoded input: returns ``(header, value_text, output_text)``; ``value_text`` is the
-    encoded result as JSON text (status ``ok`` only), at most ``result_limit`` bytes; ``output_text`` what the
-    call printed (its first ``capture_chars`` characters, as a JSON string) when ``capture_chars`` > 0, else None."""
+def run_test(codec, fn, index, encoded_args, sink, result_limit, memory_message=None):
+    """Call ``fn`` on one decoded input: returns ``(header, value_text)``; ``value_text`` is the encoded result
+    as JSON text (status ``ok`` only), at most ``result_limit`` bytes. What the call printed stays in ``sink``."""
     args = tuple(codec.decode(a) for a in encoded_args)
-    sink.reset(capture_chars)
+    sink.reset()
     status, error, value_text = "ok", None, None
     start = time.perf_counter()
     try:
@@ -183,14 +181,7 @@ def run_test(codec, fn, index, encoded_args, sink, result_limit, memory_message=
     header = {"i": index, "status": status, "error": error, "time_ms": elapsed}
     if value_text is not None:
         header["value_bytes"] = len(value_text)
-    output_text = None
-    if capture_chars > 0:
-        # ASCII JSON (surrogates escaped, never raised on): its length is its size in bytes.
-        output_text = json.dumps(sink.output(), ensure_ascii=True)
-        header["output_bytes"] = len(output_text)
-        header["output_cut"] = sink.cut
-    sink.reset()
-    return header, value_text, output_text
+    return header, value_text
 
 
 def serve(codec, commands, results):
@@ -239,9 +230,16 @@ def serve(codec, commands, results):
         if not line:
             return
         request = json.loads(line)
-        keep = capture_chars if request.get("capture") is True else 0
-        header, value_text, output_text = run_test(codec, fn, request["i"], request["args"], sink, result_limit,
-                                                   memory_message, keep)
+        sink.keep = capture_chars if request.get("capture") is True else 0
+        header, value_text = run_test(codec, fn, request["i"], request["args"], sink, result_limit, memory_message)
+        output_text = None
+        if sink.keep > 0:
+            # ASCII JSON (surrogates escaped, never raised on): its length is its size in bytes.
+            output_text = json.dumps(sink.output(), ensure_ascii=True)
+            header["output_bytes"] = len(output_text)
+            header["output_cut"] = sink.cut
+        sink.keep = 0
+        sink.reset()
         del request, line
         try:
             send(header, value_text, output_text)

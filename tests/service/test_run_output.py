@@ -170,8 +170,9 @@ async def test_hidden_tests_never_return_output_by_any_route(leak_service):
                    "for _name in ('__main__', 'jupyter_duel_server.harness'):\n"
                    "    _m = _sys.modules.get(_name)\n"
                    "    if _m is not None and hasattr(_m, 'run_test'):\n"
-                   "        def _all(codec, fn, i, a, sink, limit, mem=None, keep=0, _run=_m.run_test):\n"
-                   "            return _run(codec, fn, i, a, sink, limit, mem, 4000)\n"
+                   "        def _all(codec, fn, i, a, sink, *rest, _run=_m.run_test):\n"
+                   "            sink.keep = 4000\n"  # every test keeps its output, and the harness reports it
+                   "            return _run(codec, fn, i, a, sink, *rest)\n"
                    "        _m.run_test = _all\n"
                    "def echo(x):\n    print('LEAK', x)\n    raise ValueError(x)\n")
         for code in (printing, patched):
@@ -320,3 +321,41 @@ async def test_custom_input_shares_the_run_samples_cooldown(tmp_path):
             assert (await p1.call("submit_code", {"battle_id": bid, "code": code}))["ok"]
     finally:
         svc.stop()
+
+
+PATCHED_HARNESS = (
+    "_sys = getattr(print.__self__, '__imp' + 'ort__')('s' + 'ys')\n"
+    "for _name in ('__main__', 'jupyter_duel_server.harness'):\n"
+    "    _m = _sys.modules.get(_name)\n"
+    "    if _m is not None and hasattr(_m, 'run_test'):\n"
+    "        def _all(codec, fn, i, a, sink, *rest, _run=_m.run_test):\n"
+    "            sink.keep = 4000\n"
+    "            return _run(codec, fn, i, a, sink, *rest)\n"
+    "        _m.run_test = _all\n"
+    "def f(x):\n    print('LEAK', x)\n    return 0\n"
+)
+
+
+async def test_a_patched_harness_reports_hidden_output_and_the_judge_drops_it():
+    """The attack works inside the sandboxed process (the runner does get output it never asked for); the
+    trusted side is what stops it."""
+    from jupyter_duel_server.challenges import Challenge, Comparator, Limits, TestCase
+    from jupyter_duel_server.codec import encode
+    from jupyter_duel_server.judge import Judge, SubprocessRunner
+
+    runner = SubprocessRunner()
+    raws = [r async for r in runner.run(PATCHED_HARNESS, "f", [[encode("s")], [encode(HIDDEN[0])]], 2.0,
+                                        output_chars=[100, 0])]
+    assert raws[1].output == f"LEAK {HIDDEN[0]}\n"  # reported although not asked for
+    challenge = Challenge(
+        id="c", title="T", difficulty="easy", tags=[], statement="s", function="f", signature="def f(x):",
+        starter_code="", samples=[TestCase(("s",), 0)], hidden=[TestCase((x,), 0) for x in HIDDEN],
+        comparator=Comparator("exact"), limits=Limits(2.0), reference="", path=Path("."))
+    judge = Judge(runner=runner, enforce_import_policy=False)
+    try:
+        report = await judge.judge(challenge, PATCHED_HARNESS, output_chars=100)
+    finally:
+        await judge.close()
+    assert report.verdict == "AC" and report.outcomes[0].output == "LEAK s\n"
+    assert all(o.output is None for o in report.outcomes[1:])
+    assert_no_hidden_input(repr(report))
