@@ -435,6 +435,7 @@ export class DuelView extends Widget {
     client.opponentShape.connect(this._onOpponentShape, this);
     client.testResult.connect(this._onTestResult, this);
     client.customResult.connect(this._onCustomResult, this);
+    client.errorReceived.connect(this._onCustomError, this);
     client.submissionResult.connect(this._onSubmissionResult, this);
     client.battleComplete.connect(this._onBattleComplete, this);
     client.errorReceived.connect(this._onError, this);
@@ -531,6 +532,7 @@ export class DuelView extends Widget {
     this._client.opponentShape.disconnect(this._onOpponentShape, this);
     this._client.testResult.disconnect(this._onTestResult, this);
     this._client.customResult.disconnect(this._onCustomResult, this);
+    this._client.errorReceived.disconnect(this._onCustomError, this);
     this._client.submissionResult.disconnect(this._onSubmissionResult, this);
     this._client.battleComplete.disconnect(this._onBattleComplete, this);
     this._client.errorReceived.disconnect(this._onError, this);
@@ -1098,6 +1100,18 @@ export class DuelView extends Widget {
         'Python literals, as inside the call. Nothing is compared and nothing counts; prints are shown.'
       ),
       this._customOutcome
+    );
+  }
+
+  /** A custom run that failed after it was accepted (the judge itself failed): say so where its answer goes. */
+  private _onCustomError(_: IDuelClient, msg: IErrorEvent): void {
+    if (msg.event !== 'run_custom' || !this._customPending) {
+      return;
+    }
+    this._customPending = false;
+    this._customRunButton.disabled = this.isOver;
+    this._customOutcome.replaceChildren(
+      h('div', { class: 'jp-DuelCustom-refused', testid: 'duel-custom-error', 'data-code': msg.code }, msg.message)
     );
   }
 

@@ -105,13 +105,16 @@ async def test_sample_runs_show_what_each_test_printed_capped_and_safe(leak_serv
     try:
         p1, p2, m1, _ = await start_battle(make_recorder(leak_service.url, made), "ada", "bo", ranked=False)
         bid = m1["battle_id"]
-        code = ("def echo(x):\n    print('got', x)\n    print('bell\\x07 esc\\x1b[2J cr\\rbidi\\u202e lone\\udcff')\n"
+        code = (IMPORT + "_sys = _imp('s' + 'ys')\n"
+                "def echo(x):\n    print('got', x)\n    print('bell\\x07 esc\\x1b[2J cr\\rbidi\\u202e lone\\udcff')\n"
+                "    _sys.stdout.buffer.write(b'\\xff\\xfe raw bytes\\n')\n"
                 "    print('y' * 1000)\n    return len(x)\n")
         tests, result = await run_samples(p1, bid, code)
         assert result["verdict"] == "AC" and result["samples_only"]
         for test, x in zip(tests, SAMPLES):
             out = test["detail"]["output"]
-            assert out.startswith(f"got {x}\nbell\u2407 esc\u241b[2J cr\nbidi\ufffd lone\ufffd\nyyy")
+            assert out.startswith(f"got {x}\nbell\u2407 esc\u241b[2J cr\nbidi\ufffd lone\ufffd\n"
+                                  "\ufffd\ufffd raw bytes\nyyy")
             # run_output_chars=300 characters kept, then the marker.
             assert out.endswith("y\n\u2026 output cut") and len(out) == 300 + len("\n\u2026 output cut")
         # Nothing printed: an empty output, not a missing one. A failing run still shows what it printed.
