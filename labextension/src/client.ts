@@ -49,6 +49,7 @@ import type {
   IBattleElsewhere,
   IBattleState,
   IChallengeOffer,
+  ICustomResult,
   IErrorEvent,
   IHubLogin,
   IMatchFound,
@@ -108,6 +109,7 @@ const STALE_RESUME_ERRORS = new Set(['bad_resume_token', 'battle_over', 'unknown
 /** Events whose refusals the view that sent them shows in place (from the ack), so no pop-up. */
 const INLINE_EVENTS = new Set([
   'react',
+  'run_custom',
   'challenge_player',
   'answer_challenge',
   'class_settings',
@@ -379,6 +381,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   get testResult(): Signal<this, ITestResult> {
     return this._testResult;
   }
+  get customResult(): Signal<this, ICustomResult> {
+    return this._customResult;
+  }
   get submissionResult(): Signal<this, ISubmissionResult> {
     return this._submissionResult;
   }
@@ -501,6 +506,15 @@ export class DuelClient implements IDuelClient, IDisposable {
     }
     this._sync?.flush();
     return this._emit('run_samples', { battle_id: battle.match.battle_id, code });
+  }
+
+  runCustom(code: string, args: string): Promise<IAck> {
+    const battle = this._runningBattle();
+    if (!battle) {
+      return Promise.resolve(failed('battle_over', 'No battle is running.', 'run_custom'));
+    }
+    this._sync?.flush();
+    return this.request('run_custom', { battle_id: battle.match.battle_id, code, args });
   }
 
   submit(code: string): boolean {
@@ -688,6 +702,11 @@ export class DuelClient implements IDuelClient, IDisposable {
         this._testResult.emit(msg);
       } else if (this._spectating.has(msg.battle_id)) {
         this._spectatorTestResult.emit(msg);
+      }
+    });
+    socket.on('custom_result', (msg: ICustomResult) => {
+      if (msg.battle_id === this._battle?.match.battle_id) {
+        this._customResult.emit(msg);
       }
     });
     socket.on('submission_result', (msg: ISubmissionResult) => {
@@ -1349,6 +1368,7 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _opponentCode = new Signal<this, IOpponentCode>(this);
   private _opponentShape = new Signal<this, IOpponentShape>(this);
   private _testResult = new Signal<this, ITestResult>(this);
+  private _customResult = new Signal<this, ICustomResult>(this);
   private _submissionResult = new Signal<this, ISubmissionResult>(this);
   private _battleComplete = new Signal<this, IBattleComplete>(this);
   private _errorReceived = new Signal<this, IErrorEvent>(this);

@@ -40,6 +40,8 @@ import {
   codeShape,
   outcomeFor,
   type IBattleComplete,
+  type IChallengeView,
+  type ICustomResult,
   type IErrorEvent,
   type IMirrorInfo,
   type IOpponentCode,
@@ -311,6 +313,7 @@ export class DuelView extends Widget {
       this._message,
       this._results
     );
+    this._resultsBox.append(this._buildCustomInput(challenge));
     mine.addWidget(nodeWidget(this._resultsBox));
 
     // ---------------------------------------------------------- opponent column
@@ -464,6 +467,8 @@ export class DuelView extends Widget {
     client.opponentCode.connect(this._onOpponentCode, this);
     client.opponentShape.connect(this._onOpponentShape, this);
     client.testResult.connect(this._onTestResult, this);
+    client.customResult.connect(this._onCustomResult, this);
+    client.errorReceived.connect(this._onCustomError, this);
     client.submissionResult.connect(this._onSubmissionResult, this);
     client.battleComplete.connect(this._onBattleComplete, this);
     client.errorReceived.connect(this._onError, this);
@@ -562,6 +567,8 @@ export class DuelView extends Widget {
     this._client.opponentCode.disconnect(this._onOpponentCode, this);
     this._client.opponentShape.disconnect(this._onOpponentShape, this);
     this._client.testResult.disconnect(this._onTestResult, this);
+    this._client.customResult.disconnect(this._onCustomResult, this);
+    this._client.errorReceived.disconnect(this._onCustomError, this);
     this._client.submissionResult.disconnect(this._onSubmissionResult, this);
     this._client.battleComplete.disconnect(this._onBattleComplete, this);
     this._client.errorReceived.disconnect(this._onError, this);
@@ -1052,11 +1059,130 @@ export class DuelView extends Widget {
             h('dt', {}, 'got'),
             h('dd', {}, h('code', {}, detail.got ?? '—')),
             detail.error ? h('dt', {}, 'error') : null,
-            detail.error ? h('dd', {}, h('pre', { class: 'jp-DuelCode jp-mod-error' }, detail.error)) : null
+            detail.error ? h('dd', {}, h('pre', { class: 'jp-DuelCode jp-mod-error' }, detail.error)) : null,
+            ...outputBlock(detail.output, `Output of ${name}`)
           )
         : null
     );
     this._insertRow(row, msg.index);
+  }
+
+  /** Run the editor's code on the arguments typed in the custom input field (result: `_onCustomResult`). */
+  async runCustom(): Promise<void> {
+    if (this.isOver || this.isCountingDown || this._customPending || this._checkCodeSize()) {
+      return;
+    }
+    this._customPending = true;
+    this._customRunButton.disabled = true;
+    this._customOutcome.replaceChildren(h('span', { class: 'jp-DuelSidebar-hint' }, 'Running…'));
+    const ack = await this._client.runCustom(this.code, this._customArgs.value);
+    if (!ack.ok) {
+      this._customPending = false;
+      this._customRunButton.disabled = this.isOver;
+      this._customOutcome.replaceChildren(
+        h(
+          'div',
+          { class: 'jp-DuelCustom-refused', testid: 'duel-custom-error', 'data-code': ack.error?.code ?? '' },
+          ack.error?.message ?? 'The run was refused.'
+        )
+      );
+    }
+  }
+
+  /** The custom input section: a collapsible form under the results, and the latest custom run's answer. */
+  private _buildCustomInput(challenge: IChallengeView): HTMLElement {
+    const fieldId = `jp-duel-custom-args-${this._battle.match.battle_id}`;
+    const first = challenge.samples[0]?.call ?? '';
+    const prefix = `${challenge.function}(`;
+    this._customArgs = h('input', {
+      id: fieldId,
+      type: 'text',
+      class: 'jp-mod-styled jp-DuelCustom-args',
+      testid: 'duel-custom-args',
+      spellcheck: 'false',
+      autocomplete: 'off',
+      placeholder: 'e.g. [2, 7, 11], 9'
+    });
+    this._customArgs.value = first.startsWith(prefix) && first.endsWith(')') ? first.slice(prefix.length, -1) : '';
+    this._customArgs.addEventListener('keydown', (event: KeyboardEvent) => {
+      if (event.key === 'Enter' && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        void this.runCustom();
+      }
+    });
+    this._customRunButton = h(
+      'button',
+      { class: 'jp-mod-styled jp-mod-accept jp-DuelButton', testid: 'duel-custom-run', type: 'button' },
+      'Run'
+    );
+    this._customRunButton.addEventListener('click', () => void this.runCustom());
+    this._customOutcome = h('div', {
+      class: 'jp-DuelCustom-outcome',
+      testid: 'duel-custom-result',
+      role: 'status',
+      'aria-live': 'polite'
+    });
+    return h(
+      'details',
+      { class: 'jp-DuelCustom', testid: 'duel-custom' },
+      h('summary', { class: 'jp-DuelView-resultsLabel', testid: 'duel-custom-toggle' }, 'Custom input'),
+      h(
+        'div',
+        { class: 'jp-DuelCustom-form' },
+        h('label', { for: fieldId, class: 'jp-DuelCustom-label' }, `Arguments of ${challenge.function}(…)`),
+        h('div', { class: 'jp-DuelCustom-row' }, this._customArgs, this._customRunButton)
+      ),
+      h(
+        'div',
+        { class: 'jp-DuelSidebar-hint' },
+        'Python literals, as inside the call. Nothing is compared and nothing counts; prints are shown.'
+      ),
+      this._customOutcome
+    );
+  }
+
+  /** A custom run that failed after it was accepted (the judge itself failed): say so where its answer goes. */
+  private _onCustomError(_: IDuelClient, msg: IErrorEvent): void {
+    if (msg.event !== 'run_custom' || !this._customPending) {
+      return;
+    }
+    this._customPending = false;
+    this._customRunButton.disabled = this.isOver;
+    this._customOutcome.replaceChildren(
+      h('div', { class: 'jp-DuelCustom-refused', testid: 'duel-custom-error', 'data-code': msg.code }, msg.message)
+    );
+  }
+
+  private _onCustomResult(_: IDuelClient, msg: ICustomResult): void {
+    this._customPending = false;
+    this._customRunButton.disabled = this.isOver;
+    const ok = msg.verdict === 'OK';
+    this._customOutcome.replaceChildren(
+      h(
+        'div',
+        { class: `jp-DuelResult ${ok ? 'jp-mod-passed' : 'jp-mod-failed'}`, testid: 'duel-custom-row', 'data-verdict': msg.verdict },
+        h(
+          'div',
+          { class: 'jp-DuelResult-line' },
+          h('span', { class: 'jp-DuelResult-name', title: msg.call }, msg.call),
+          h(
+            'span',
+            { class: `jp-DuelVerdictBadge jp-mod-${ok ? 'ok' : 'bad'}`, title: ok ? 'Returned' : VERDICT_TITLES[msg.verdict] ?? msg.verdict },
+            msg.verdict
+          ),
+          h('span', { class: 'jp-DuelResult-time' }, `${msg.time_ms.toFixed(msg.time_ms < 10 ? 1 : 0)} ms`)
+        ),
+        h(
+          'dl',
+          { class: 'jp-DuelResult-detail' },
+          msg.value !== null ? h('dt', {}, 'returned') : null,
+          msg.value !== null ? h('dd', {}, h('code', { testid: 'duel-custom-value' }, msg.value)) : null,
+          msg.error ? h('dt', {}, 'error') : null,
+          msg.error ? h('dd', {}, h('pre', { class: 'jp-DuelCode jp-mod-error', testid: 'duel-custom-traceback' }, msg.error)) : null,
+          ...outputBlock(msg.output, 'Output of the custom run')
+        )
+      )
+    );
   }
 
   /** Results may finish out of order: keep rows sorted by index. */
@@ -1377,6 +1503,10 @@ export class DuelView extends Widget {
   private _opponentTests: ITestResult[] = [];
   private _opponentTotal = 0;
   private _opponentSummary: ISubmissionResult | null = null;
+  private _customArgs!: HTMLInputElement;
+  private _customRunButton!: HTMLButtonElement;
+  private _customOutcome!: HTMLDivElement;
+  private _customPending = false;
 }
 
 export namespace DuelView {
@@ -1426,6 +1556,23 @@ export function mirrorBadge(mirror: IMirrorInfo, ranked: boolean): { label: stri
     default:
       return { label: 'Hidden until the end', title: 'Neither player sees the other’s code while the duel runs.' + end };
   }
+}
+
+/** The `output` rows of a result's details: what the code printed, in a labelled, scrollable, capped block. */
+function outputBlock(output: string | null, label: string): HTMLElement[] {
+  if (output === null) {
+    return [];
+  }
+  return [
+    h('dt', {}, 'output'),
+    h(
+      'dd',
+      {},
+      output === ''
+        ? h('span', { class: 'jp-DuelOutput-empty', testid: 'duel-output' }, 'nothing printed')
+        : h('pre', { class: 'jp-DuelCode jp-DuelOutput', testid: 'duel-output', tabindex: 0, role: 'region', 'aria-label': label }, output)
+    )
+  ];
 }
 
 function verdictBadge(verdict: string): HTMLElement {

@@ -174,6 +174,27 @@ export interface ITestDetail {
   expected: string;
   got: string | null;
   error: string | null;
+  /** What the test printed (`run_samples` only; capped, ends with "… output cut" when cut). */
+  output: string | null;
+}
+
+/** `run_custom`: the code run once on the player's own arguments (Python literals, as inside a call). */
+export interface IRunCustom {
+  battle_id: string;
+  code: string;
+  args: string;
+}
+
+/** `custom_result`: a `run_custom` run's answer, to its player alone. */
+export interface ICustomResult {
+  battle_id: string;
+  run_id: number;
+  verdict: 'OK' | 'RE' | 'TLE' | 'MLE' | 'OLE' | 'CE' | 'REFUSED';
+  call: string;
+  value: string | null;
+  output: string | null;
+  error: string | null;
+  time_ms: number;
 }
 
 export interface IRatingChange {

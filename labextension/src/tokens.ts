@@ -9,6 +9,7 @@ import type {
   IBattleComplete,
   IBattleState,
   IChallengeOffer,
+  ICustomResult,
   IErrorEvent,
   IMatchFound,
   IOpponentCode,
@@ -187,6 +188,8 @@ export interface IDuelClient {
   /** The opponent's outline (`shape` mirror mode). */
   readonly opponentShape: ISignal<IDuelClient, IOpponentShape>;
   readonly testResult: ISignal<IDuelClient, ITestResult>;
+  /** The answer to this player's `run_custom` in the running battle. */
+  readonly customResult: ISignal<IDuelClient, ICustomResult>;
   readonly submissionResult: ISignal<IDuelClient, ISubmissionResult>;
   readonly battleComplete: ISignal<IDuelClient, IBattleComplete>;
   readonly errorReceived: ISignal<IDuelClient, IErrorEvent>;
@@ -219,6 +222,8 @@ export interface IDuelClient {
   /** Ask the service for the whole battle state again (`resume`), e.g. when the mirror missed a delta. */
   refreshBattle(): boolean;
   runSamples(code: string): boolean;
+  /** Run `code` once on `args` (Python literals, as inside a call); the result comes as `customResult`. */
+  runCustom(code: string, args: string): Promise<IAck>;
   submit(code: string): boolean;
   forfeit(battleId?: string): boolean;
   /** Play the `elsewhere` battle in this tab (a `resume`: the tab that played it is told). */

@@ -12,7 +12,10 @@ mirror) and abort it with a reason. Events and timers go through the service (``
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import itertools
+import json
 import random
 import time
 import uuid
@@ -22,10 +25,11 @@ from . import fairplay, mirror, protocol
 from .accounts import player_info
 from .auth import AuthError, ResumeTokens
 from .battles import BattleState, Seat, SyncRefused
-from .challenges import ChallengeLibrary
-from .judge import Judge, TestOutcome
+from .challenges import Challenge, ChallengeLibrary, TestCase
+from .codec import EncodingError, encode
+from .judge import CustomRunReport, Judge, TestOutcome
 from .limits import Cooldowns
-from .protocol import ServiceError
+from .protocol import ServiceError, clip
 from .rating import SECONDS_PER_DAY
 from .store import Store
 
@@ -39,6 +43,54 @@ MAX_TIMELINE_EDITS = 20_000
 
 #: Seconds after its end during which a battle's players may still react ("well played").
 REACT_AFTER_END_S = 60.0
+
+#: Largest encoded custom input (JSON bytes) sent to the sandbox.
+MAX_CUSTOM_ARGS_BYTES = 64 * 1024
+
+
+def arity(challenge: Challenge) -> tuple[int, int | None]:
+    """How many positional arguments the challenge's function takes: (fewest, most; None when unbounded)."""
+    try:
+        fn = ast.parse(challenge.signature.strip() + "\n    pass\n").body[0]
+    except (SyntaxError, IndexError, ValueError):
+        fn = None
+    if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        n = len(challenge.samples[0].args) if challenge.samples else 0
+        return n, n
+    positional = fn.args.posonlyargs + fn.args.args
+    return len(positional) - len(fn.args.defaults), None if fn.args.vararg else len(positional)
+
+
+def parse_call_args(text: str, challenge: Challenge) -> tuple:
+    """The arguments of a custom run: ``text`` as written between a call's parentheses (``[2, 7], 9``), each
+    a Python literal (``ast.literal_eval``: never evaluated as code), as many as the function takes, encodable
+    for the sandbox. Anything else is refused with ``invalid_args``."""
+    try:
+        call = ast.parse(f"f({text}\n)", mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        raise ServiceError("invalid_args", "the arguments are not valid Python (write them as in a call: "
+                                           "[2, 7], 9)") from None
+    if (not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.func.id != "f"
+            or call.keywords or any(isinstance(a, ast.Starred) for a in call.args)):
+        raise ServiceError("invalid_args", "give positional arguments only, as in a call: [2, 7], 9")
+    try:
+        args = tuple(ast.literal_eval(a) for a in call.args)
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError) as exc:
+        raise ServiceError("invalid_args", f"each argument must be a literal (numbers, strings, lists, tuples, "
+                                           f"dicts, sets, True/False/None): {clip(str(exc), 80)}") from None
+    fewest, most = arity(challenge)
+    if len(args) < fewest or (most is not None and len(args) > most):
+        wanted = str(fewest) if fewest == most else f"{fewest} to {most}" if most is not None else f"{fewest}+"
+        raise ServiceError("invalid_args", f"{challenge.function} takes {wanted} argument(s); got {len(args)}")
+    try:
+        size = len(json.dumps([encode(a) for a in args], allow_nan=False))
+    except (EncodingError, ValueError, RecursionError) as exc:
+        raise ServiceError("invalid_args", f"an argument cannot be sent to the sandbox: {clip(str(exc), 80)}"
+                           ) from None
+    if size > MAX_CUSTOM_ARGS_BYTES:
+        raise ServiceError("invalid_args", f"the arguments are {size} bytes encoded; the limit is "
+                                           f"{MAX_CUSTOM_ARGS_BYTES}")
+    return args
 
 
 class BattleRoom:
@@ -58,6 +110,7 @@ class BattleRoom:
         self.class_challenge: str | None = None
         self.changed: Callable[[], None] = lambda: None  # the class view's hook
         self.recently_over: dict[str, tuple[tuple[str, str], float]] = {}  # battle id -> (players, ended at)
+        self._custom_run_ids = itertools.count(1)
 
     def count(self) -> int:
         """How many battles are running."""
@@ -292,14 +345,17 @@ class BattleRoom:
                 if viewer == author:
                     if outcome.kind == "sample":
                         result = seen.model_copy(update={"detail": protocol.TestDetail(
-                            call=outcome.call, expected=outcome.expected, got=outcome.got, error=outcome.error)})
+                            call=outcome.call, expected=outcome.expected, got=outcome.got, error=outcome.error,
+                            output=outcome.output)})
                     seat.last_tests.append(result)
                 await self.service.emit("test_result", result, to_player=viewer)
             for sid in list(battle.spectators):
                 await self.service.emit("test_result", seen, sid=sid)
 
         try:
-            report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test)
+            # Printed output only for a run of the samples (never for hidden tests: the judge drops it there).
+            report = await self.judge.judge(battle.challenge, code, samples_only=samples_only, on_test=on_test,
+                                            output_chars=self.service.run_output_chars if samples_only else 0)
         except Exception as exc:
             # The runner itself failed (never the submission): say so, count nothing.
             self.log.exception("jupyter-duel: judging submission %d failed", submission_id)
@@ -332,6 +388,49 @@ class BattleRoom:
             await self._send_opponent_status(battle, author)
             if outcome is not None:
                 await self._finish(battle)
+
+    async def run_custom(self, name: str, msg: protocol.RunCustom) -> int:
+        """Run the player's code on the player's own arguments; the result goes to the player alone as
+        ``custom_result``. Nothing is stored or compared, and the battle's outcome does not change. Shares
+        run_samples' cooldown and the one-run-at-a-time guard. Returns the run id."""
+        battle, seat = self.battle_for(name, msg.battle_id)
+        self._check_code(msg.code)
+        if not battle.started():
+            raise ServiceError("not_started", f"the battle starts in {battle.started_at - time.time():.1f} s")
+        args = parse_call_args(msg.args, battle.challenge)
+        if self.service.judge_problem is not None:
+            raise ServiceError("judge_unavailable", self.service.judge_problem)
+        if seat.judging:
+            raise ServiceError("judge_busy", "your previous run is still being judged")
+        wait = self.cooldowns.remaining(name, "run_samples")
+        if wait > 0:
+            raise ServiceError("cooldown", f"run_custom again in {wait:.1f} s", retry_after=wait)
+        seat.judging = True
+        self.cooldowns.start(name, "run_samples", self.service.run_samples_cooldown_s)
+        run_id = next(self._custom_run_ids)
+        self.service.spawn(self._run_custom(battle, seat, run_id, msg.code, args))
+        return run_id
+
+    async def _run_custom(self, battle: BattleState, seat: Seat, run_id: int, code: str, args: tuple) -> None:
+        challenge = battle.challenge
+        try:
+            report: CustomRunReport = await self.judge.run_custom(challenge, code, args,
+                                                                  self.service.run_output_chars)
+        except Exception as exc:
+            self.log.exception("jupyter-duel: custom run %d failed", run_id)
+            await self.service.emit(
+                "error",
+                protocol.Error(code="judge_unavailable", message=f"the judge failed: {exc}", event="run_custom"),
+                to_player=seat.name,
+            )
+            return
+        finally:
+            seat.judging = False
+        call = challenge.call_repr(TestCase(args, None))
+        await self.service.emit("custom_result", protocol.CustomResult(
+            battle_id=battle.id, run_id=run_id, verdict=report.verdict, call=call if len(call) <= 1000 else call[:997] + "...", value=report.value,
+            output=report.output, error=report.error, time_ms=round(report.time_ms, 3),
+        ), to_player=seat.name)
 
     # ------------------------------------------------------------ players leaving and coming back
 

@@ -179,6 +179,10 @@ class DuelNamespace(socketio.AsyncNamespace):
         submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=False, sid=sid)
         return {"submission_id": submission_id}
 
+    async def on_run_custom(self, sid, msg: protocol.RunCustom):
+        run_id = await self.battles.run_custom(self.players[sid], msg)
+        return {"run_id": run_id}
+
     async def on_forfeit(self, sid, msg: protocol.Forfeit):
         await self.battles.forfeit(self.players[sid], msg.battle_id)
 

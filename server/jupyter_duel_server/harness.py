@@ -6,17 +6,21 @@ directory by path. The sandboxed kernel's harness (``sandbox/kernel_harness.py``
 
 Protocol (:func:`serve`, the same for both harnesses: over stdin/stdout here, over a Unix socket in the kernel):
 one JSON line per message, both ways. The judge first writes the set-up
-``{"code", "function", "output_limit", "result_limit", "memory_limit"}`` and waits for ``{"ready": true}`` or
-``{"setup": "error"|"output_limit"|"memory_limit", "error": text}``. Then, **one test at a time** (a test's input
-enters the process only when that test runs, so neither module-level code nor an earlier test can read later
-inputs), it writes ``{"i": index, "args": [encoded, ...]}`` and reads the result header
-``{"i", "status": "ok"|"error"|"output_limit"|"memory_limit", "error": text|null, "time_ms", "value_bytes"}``,
-followed, for ``ok``, by a line holding exactly ``value_bytes`` bytes: the encoded result as JSON text. The value
-travels apart from the header so that the judge can bound what it parses on its event loop.
+``{"code", "function", "output_limit", "result_limit", "memory_limit", "capture_chars"}`` and waits for
+``{"ready": true}`` or ``{"setup": "error"|"output_limit"|"memory_limit", "error": text}``. Then, **one test at a
+time** (a test's input enters the process only when that test runs, so neither module-level code nor an earlier
+test can read later inputs), it writes ``{"i": index, "args": [encoded, ...], "capture": bool}`` and reads the
+result header ``{"i", "status": "ok"|"error"|"output_limit"|"memory_limit", "error": text|null, "time_ms",
+"value_bytes", "output_bytes"}``, followed, for ``ok``, by a line holding exactly ``value_bytes`` bytes: the
+encoded result as JSON text; then, for a test sent with ``"capture": true``, by a line of exactly
+``output_bytes`` bytes: a JSON string of what the test printed (its first ``capture_chars`` characters; the
+header's ``output_cut`` says whether more was printed). Value and output travel apart from the header so that
+the judge can bound what it parses on its event loop.
 
 Results go to the process's original stdout, moved to a private file descriptor before the submission runs
 (fd 0, 1 and 2 then point at /dev/null, ``sys.stdout``/``sys.stderr`` at a capped in-memory sink, ``sys.stdin``
-at an empty stream).
+at an empty stream). Printed text therefore never shares a channel with results: whatever a test prints travels
+JSON-encoded inside a message the harness writes, and cannot pass for one.
 """
 
 import builtins
@@ -40,16 +44,29 @@ class OutputLimitExceeded(BaseException):
 
 
 class CappedSink(io.TextIOBase):
-    """Where ``print`` goes: counts bytes, keeps nothing, and stops the submission past the limit."""
+    """Where ``print`` goes: counts bytes, stops the submission past the limit, and keeps the first ``keep``
+    characters printed since the last reset (``keep`` is set per test: 0, nothing kept, unless it asked)."""
 
     def __init__(self, limit):
         self.limit = limit
         self.used = 0
         self.exceeded = False
+        self.keep = 0
+        self.kept = []
+        self.kept_chars = 0
+        self.cut = False
+        self.buffer = _BytesSink(self)
 
     def reset(self):
         self.used = 0
         self.exceeded = False
+        self.kept = []
+        self.kept_chars = 0
+        self.cut = False
+
+    def output(self):
+        """What was kept since the last reset."""
+        return "".join(self.kept)
 
     def writable(self):
         return True
@@ -64,10 +81,32 @@ class CappedSink(io.TextIOBase):
         if self.used > self.limit:
             self.exceeded = True
             raise OutputLimitExceeded(f"the submission printed more than {self.limit} bytes")
+        room = self.keep - self.kept_chars
+        if room > 0:
+            piece = s[:room]
+            self.kept.append(piece)
+            self.kept_chars += len(piece)
+        if len(s) > max(room, 0):
+            self.cut = True
         return len(s)
 
     def isatty(self):
         return False
+
+
+class _BytesSink(io.RawIOBase):
+    """``sys.stdout.buffer``: bytes written there count (and show) as their UTF-8 decoding, bad bytes replaced."""
+
+    def __init__(self, text_sink):
+        self._text = text_sink
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        data = bytes(b)
+        self._text.write(data.decode("utf-8", "replace"))
+        return len(data)
 
 
 def load_codec():
@@ -113,7 +152,7 @@ def load_solution(code, function):
 
 def run_test(codec, fn, index, encoded_args, sink, result_limit, memory_message=None):
     """Call ``fn`` on one decoded input: returns ``(header, value_text)``; ``value_text`` is the encoded result
-    as JSON text (status ``ok`` only), at most ``result_limit`` bytes."""
+    as JSON text (status ``ok`` only), at most ``result_limit`` bytes. What the call printed stays in ``sink``."""
     args = tuple(codec.decode(a) for a in encoded_args)
     sink.reset()
     status, error, value_text = "ok", None, None
@@ -149,16 +188,19 @@ def serve(codec, commands, results):
     """The harness's whole conversation with the judge: ``commands`` (binary, readable) brings the set-up line
     then one test's input at a time; ``results`` (binary, writable) takes the replies. Returns at end of input."""
 
-    def send(message, value_text=None):
+    def send(message, value_text=None, output_text=None):
         data = json.dumps(message, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode() + b"\n"
         if value_text is not None:
             data += value_text.encode("ascii") + b"\n"
+        if output_text is not None:
+            data += output_text.encode("ascii") + b"\n"
         results.write(data)
         results.flush()
 
     setup = json.loads(commands.readline())
     sink = CappedSink(int(setup.get("output_limit", 1 << 20)))
     result_limit = int(setup.get("result_limit", 1 << 20))
+    capture_chars = max(0, int(setup.get("capture_chars", 0)))
     sys.stdout = sys.__stdout__ = sink
     sys.stderr = sys.__stderr__ = sink
     sys.stdin = sys.__stdin__ = io.StringIO("")
@@ -188,10 +230,19 @@ def serve(codec, commands, results):
         if not line:
             return
         request = json.loads(line)
+        sink.keep = capture_chars if request.get("capture") is True else 0
         header, value_text = run_test(codec, fn, request["i"], request["args"], sink, result_limit, memory_message)
+        output_text = None
+        if sink.keep > 0:
+            # ASCII JSON (surrogates escaped, never raised on): its length is its size in bytes.
+            output_text = json.dumps(sink.output(), ensure_ascii=True)
+            header["output_bytes"] = len(output_text)
+            header["output_cut"] = sink.cut
+        sink.keep = 0
+        sink.reset()
         del request, line
         try:
-            send(header, value_text)
+            send(header, value_text, output_text)
         except (ValueError, RecursionError, MemoryError) as e:
             send({"i": header["i"], "status": "error", "error": str(e)[:200], "time_ms": header["time_ms"]})
 

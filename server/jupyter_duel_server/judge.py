@@ -13,13 +13,14 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable, Literal
+from typing import Any, AsyncIterator, Awaitable, Callable, Literal, Sequence
 
 from traitlets import Bool, Dict, Float, Instance, Int, Unicode, default
 from traitlets.config import Configurable
@@ -29,7 +30,8 @@ from .codec import encode
 from .harness import shorten
 from .result_check import OverBudget, ResultChecker, ResultRejected, safe_repr as _safe_repr
 
-__all__ = ["JudgeReport", "Judge", "RawResult", "Runner", "SubprocessRunner", "TestOutcome", "HARNESS"]
+__all__ = ["CustomRunReport", "JudgeReport", "Judge", "RawResult", "Runner", "SubprocessRunner", "TestOutcome",
+           "HARNESS", "clean_output"]
 
 HARNESS = Path(__file__).with_name("harness.py")
 RawStatus = Literal["ok", "error", "timeout", "crash", "output_limit", "memory_limit"]
@@ -44,6 +46,37 @@ MAX_REPR_CHARS = 1000
 HEADER_LIMIT = 1 << 16
 #: Longest error text shown for a sample test (hidden tests show none).
 MAX_SAMPLE_ERROR_CHARS = 2000
+#: Most printed characters a runner may be asked to keep per test (``DuelService.run_output_chars`` is capped here).
+MAX_OUTPUT_CHARS = 20_000
+#: Longest output line a harness may send: MAX_OUTPUT_CHARS as an ASCII JSON string (a character outside the
+#: BMP escapes to 12 bytes), quotes included.
+OUTPUT_LINE_LIMIT = 12 * MAX_OUTPUT_CHARS + 2
+#: Appended to printed output that was longer than the cap.
+OUTPUT_CUT_MARKER = "\n\u2026 output cut"
+#: Characters printed output never shows as they are: C0 controls other than tab and newline, DEL, C1 controls
+#: (terminal escapes, a carriage return rewriting the line), bidirectional overrides and isolates (text that
+#: reads otherwise than it is), lone surrogates (not Unicode).
+_UNSAFE_OUTPUT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _visible(match: re.Match) -> str:
+    ch = match.group()
+    code = ord(ch)
+    if code < 0x20:
+        return chr(0x2400 + code)  # the Control Pictures block: \x1b shows as U+241B
+    if code == 0x7F:
+        return "\u2421"
+    return "\ufffd"
+
+
+def clean_output(text: str, limit: int, cut: bool = False) -> str:
+    """Printed ``text`` as players may see it: at most ``limit`` characters, CRLF and CR as newlines, unsafe
+    characters replaced by visible ones, and OUTPUT_CUT_MARKER at the end when anything was cut (``cut``: the
+    harness kept only a part)."""
+    if len(text) > limit:
+        text, cut = text[:limit], True
+    text = _UNSAFE_OUTPUT.sub(_visible, text.replace("\r\n", "\n").replace("\r", "\n"))
+    return text + OUTPUT_CUT_MARKER if cut else text
 
 
 @dataclass(frozen=True)
@@ -56,6 +89,9 @@ class RawResult:
     value_json: str | None = None
     error: str | None = None
     time_ms: float = 0.0
+    #: What the test printed (raw, untrusted: ``clean_output`` before anyone sees it), when it was asked for.
+    output: str | None = None
+    output_cut: bool = False
 
     @property
     def value(self) -> Any:
@@ -79,6 +115,20 @@ class TestOutcome:
     expected: str
     got: str | None
     error: str | None
+    #: What a sample test printed (``clean_output``), when the run asked for it; hidden tests: always None.
+    output: str | None = None
+
+
+@dataclass
+class CustomRunReport:
+    """A run on the player's own arguments: nothing compared. ``verdict`` is OK when the call returned;
+    ``value`` is the returned value's repr, ``output`` what the call printed (``clean_output``)."""
+
+    verdict: str
+    value: str | None
+    output: str | None
+    error: str | None
+    time_ms: float
 
 
 @dataclass
@@ -95,7 +145,9 @@ class JudgeReport:
 async def read_message(reader: asyncio.StreamReader, result_limit: int) -> tuple[str, Any, str | None]:
     """One harness message (``harness.serve``): ``("message", header, value text | None)``, ``("eof", None,
     None)`` or ``("bad", why, None)``. Parses at most a HEADER_LIMIT-byte header (the reader's ``limit``); the
-    value, at most ``result_limit`` bytes, is read as raw text and never parsed here."""
+    value, at most ``result_limit`` bytes, is read as raw text and never parsed here. A printed-output line (at
+    most OUTPUT_LINE_LIMIT bytes: one flat JSON string, linear to parse) ends up in the header as ``output``;
+    a header's own ``output`` key is dropped."""
     try:
         raw = await reader.readline()
     except (ValueError, asyncio.LimitOverrunError):
@@ -108,18 +160,35 @@ async def read_message(reader: asyncio.StreamReader, result_limit: int) -> tuple
         return "bad", "a result header was not valid JSON", None
     if not isinstance(msg, dict):
         return "bad", "a result header was not a JSON object", None
+    msg.pop("output", None)
     size = msg.get("value_bytes")
-    if size is None:
-        return "message", msg, None
-    if type(size) is not int or not 0 < size <= result_limit:
-        return "bad", f"the returned value is larger than {result_limit} bytes", None
-    try:
-        value = await reader.readexactly(size + 1)
-    except asyncio.IncompleteReadError:
-        return "eof", None, None
-    if not value.endswith(b"\n") or not value.isascii():
-        return "bad", "a result value was malformed", None
-    return "message", msg, value[:-1].decode("ascii")
+    value_text = None
+    if size is not None:
+        if type(size) is not int or not 0 < size <= result_limit:
+            return "bad", f"the returned value is larger than {result_limit} bytes", None
+        try:
+            value = await reader.readexactly(size + 1)
+        except asyncio.IncompleteReadError:
+            return "eof", None, None
+        if not value.endswith(b"\n") or not value.isascii():
+            return "bad", "a result value was malformed", None
+        value_text = value[:-1].decode("ascii")
+    size = msg.get("output_bytes")
+    if size is not None:
+        if type(size) is not int or not 2 <= size <= OUTPUT_LINE_LIMIT:
+            return "bad", "the printed output was malformed", None
+        try:
+            line = await reader.readexactly(size + 1)
+        except asyncio.IncompleteReadError:
+            return "eof", None, None
+        try:
+            output = json.loads(line) if line.endswith(b"\n") and line.isascii() else None
+        except ValueError:
+            output = None
+        if not isinstance(output, str):
+            return "bad", "the printed output was malformed", None
+        msg["output"] = output
+    return "message", msg, value_text
 
 
 def parse_result(index: int, msg: Any, value: str | None, wall_ms: float) -> RawResult | None:
@@ -139,7 +208,9 @@ def parse_result(index: int, msg: Any, value: str | None, wall_ms: float) -> Raw
         return None
     if status != "ok" and value is not None:
         return None
-    return RawResult(index, status, value, error[:8000] if isinstance(error, str) else None, float(t))
+    output = msg.get("output")
+    return RawResult(index, status, value, error[:8000] if isinstance(error, str) else None, float(t),
+                     output, msg.get("output_cut") is True)
 
 
 class Runner:
@@ -150,8 +221,24 @@ class Runner:
     release everything it started when closed early.
     """
 
-    def run(self, code: str, function: str, inputs: list[list], time_limit_s: float) -> AsyncIterator[RawResult]:
+    def run(self, code: str, function: str, inputs: list[list], time_limit_s: float,
+            output_chars: Sequence[int] | None = None) -> AsyncIterator[RawResult]:
+        """``output_chars[i]``: how many printed characters test ``i`` keeps and reports (0: none; its
+        RawResult's ``output`` is then None). Omitted: no test reports output."""
         raise NotImplementedError
+
+
+def capture_chars(output_chars: Sequence[int] | None) -> int:
+    """The harness set-up's ``capture_chars``: the most any test keeps, within MAX_OUTPUT_CHARS."""
+    return min(max(output_chars or [0]), MAX_OUTPUT_CHARS)
+
+
+def input_message(inputs: list[list], index: int, output_chars: Sequence[int] | None) -> dict:
+    """Test ``index``'s input line; ``capture`` only for a test whose output is wanted."""
+    message = {"i": index, "args": inputs[index]}
+    if output_chars and output_chars[index] > 0:
+        message["capture"] = True
+    return message
 
 
 class SubprocessRunner(Runner, Configurable):
@@ -174,7 +261,8 @@ class SubprocessRunner(Runner, Configurable):
     ).tag(config=True)
 
     async def run(
-        self, code: str, function: str, inputs: list[list], time_limit_s: float
+        self, code: str, function: str, inputs: list[list], time_limit_s: float,
+        output_chars: Sequence[int] | None = None,
     ) -> AsyncIterator[RawResult]:
         n = len(inputs)
         setup = {
@@ -183,6 +271,7 @@ class SubprocessRunner(Runner, Configurable):
             "output_limit": self.output_limit_bytes,
             "result_limit": self.result_limit_bytes,
             "memory_limit": self.memory_limit_mb * 1024 * 1024,
+            "capture_chars": capture_chars(output_chars),
         }
         proc = await asyncio.create_subprocess_exec(
             self.python,
@@ -217,7 +306,7 @@ class SubprocessRunner(Runner, Configurable):
                 return
 
             if n:
-                await self._send(proc, {"i": 0, "args": inputs[0]})
+                await self._send(proc, input_message(inputs, 0, output_chars))
                 sent = time.monotonic()
             for index in range(n):
                 # One input at a time: the next one is sent only once this test has reported.
@@ -232,7 +321,7 @@ class SubprocessRunner(Runner, Configurable):
                         yield RawResult(rest, failure.status, None, skipped, 0.0)
                     return
                 if index + 1 < n:  # the next test starts now, while the judge looks at this result
-                    await self._send(proc, {"i": index + 1, "args": inputs[index + 1]})
+                    await self._send(proc, input_message(inputs, index + 1, output_chars))
                     sent = time.monotonic()
                 yield result
         finally:
@@ -350,6 +439,7 @@ class Judge(Configurable):
         samples_only: bool = False,
         on_test: Callable[[TestOutcome], Awaitable[None]] | None = None,
         hidden_details: bool = False,
+        output_chars: int = 0,
     ) -> JudgeReport:
         """Run the tests (samples, then hidden unless ``samples_only``) and return the report.
 
@@ -358,6 +448,10 @@ class Judge(Configurable):
 
         A hidden test's outcome carries its verdict, number and time only, unless ``hidden_details`` (for the
         people who hold the challenge files anyway: the validator, the judge command line).
+
+        ``output_chars`` > 0: each *sample* test's outcome carries what it printed, cut at that many characters.
+        Hidden tests are never asked for their output (the sandbox keeps none of it), and any output reported
+        for one anyway is dropped: printed text could echo a hidden input.
         """
         tests = challenge.tests(samples_only)
         total = len(tests)
@@ -369,13 +463,20 @@ class Judge(Configurable):
             if on_test is not None:
                 await on_test(outcome)
 
-        def outcome(i: int, verdict: str, *, time_ms=0.0, got=None, error=None) -> TestOutcome:
+        output_chars = min(max(output_chars, 0), MAX_OUTPUT_CHARS)
+        capture = [output_chars if kind == "sample" else 0 for kind, _ in tests]
+
+        def outcome(i: int, verdict: str, *, time_ms=0.0, got=None, error=None, raw=None) -> TestOutcome:
             kind, test = tests[i]
             hide = kind == "hidden" and not hidden_details
+            output = None
+            if capture[i] and raw is not None and raw.output is not None:
+                output = clean_output(raw.output, capture[i], raw.output_cut)
             if hide and verdict not in ("CE", "REFUSED"):
                 # A hidden test answers with its verdict, number and time only: any text the submission chose
-                # (a message, a traceback, a line number, a repr of what it returned) could carry the input.
-                got = error = None
+                # (a message, a traceback, a line number, a repr of what it returned, what it printed) could
+                # carry the input.
+                got = error = output = None
             elif isinstance(error, str):
                 error = shorten(error, MAX_SAMPLE_ERROR_CHARS)
             return TestOutcome(
@@ -389,6 +490,7 @@ class Judge(Configurable):
                 expected="" if hide else _safe_repr(test.expected),
                 got=got,
                 error=error,
+                output=output,
             )
 
         try:
@@ -407,7 +509,10 @@ class Judge(Configurable):
 
         inputs = [[encode(a) for a in test.args] for _, test in tests]
         result_limit = getattr(self.runner, "result_limit_bytes", 1 << 20)
-        results = self.runner.run(code, challenge.function, inputs, time_limit)
+        if output_chars:
+            results = self.runner.run(code, challenge.function, inputs, time_limit, output_chars=capture)
+        else:  # (runners written before output existed take four arguments)
+            results = self.runner.run(code, challenge.function, inputs, time_limit)
         async with contextlib.aclosing(results):
             async for raw in results:
                 i = len(outcomes)
@@ -415,7 +520,7 @@ class Judge(Configurable):
                     break
                 if raw.status != "ok":
                     await emit(outcome(i, VERDICT_OF_STATUS.get(raw.status, "RE"), time_ms=raw.time_ms,
-                                       error=raw.error))
+                                       error=raw.error, raw=raw))
                     continue
                 test = tests[i][1]
                 expected = test.expected.value if isinstance(test.expected, _Expected) else test.expected
@@ -424,13 +529,14 @@ class Judge(Configurable):
                         raise ResultRejected(f"the returned value is larger than {result_limit} bytes")
                     checked = await self.checker.check(challenge, i, expected, test.args, raw.value_json)
                 except ResultRejected as e:
-                    await emit(outcome(i, "RE", time_ms=raw.time_ms, error=str(e)))
+                    await emit(outcome(i, "RE", time_ms=raw.time_ms, error=str(e), raw=raw))
                     if isinstance(e, OverBudget):
                         for j in range(i + 1, total):
                             await emit(outcome(j, "RE", error=f"not run: test {i + 1} ended the run ({e})"))
                         break
                     continue
-                await emit(outcome(i, "AC" if checked.passed else "WA", time_ms=raw.time_ms, got=checked.got))
+                await emit(outcome(i, "AC" if checked.passed else "WA", time_ms=raw.time_ms, got=checked.got,
+                                   raw=raw))
         while len(outcomes) < total:  # a runner that stopped early: never count a test as passed
             await emit(outcome(len(outcomes), "RE", error="no result was reported for this test"))
 
@@ -439,6 +545,42 @@ class Judge(Configurable):
         if first is None:
             return JudgeReport("AC", passed, total, None, outcomes)
         return JudgeReport(first.verdict, passed, total, self._message(first, hidden_details), outcomes)
+
+    async def run_custom(self, challenge: Challenge, code: str, args: tuple, output_chars: int) -> CustomRunReport:
+        """Run ``code``'s function once on ``args`` (the player's own, already validated literals) in the same
+        sandbox and limits as a test: the verdict, the returned value's repr, what it printed (at most
+        ``output_chars`` characters) and the error. Nothing is compared: no expected value exists here.
+        Raises only when the runner itself fails."""
+        output_chars = min(max(output_chars, 0), MAX_OUTPUT_CHARS)
+        try:
+            compile(code, "<solution>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+            message = "".join(traceback.format_exception_only(type(e), e)).rstrip("\n")
+            return CustomRunReport("CE", None, None, shorten(message, MAX_SAMPLE_ERROR_CHARS), 0.0)
+        refusal = self._import_refusal(code)
+        if refusal is not None:
+            return CustomRunReport("REFUSED", None, None, refusal, 0.0)
+        time_limit = min(challenge.limits.time_s, self.max_time_s)
+        raw = None
+        results = self.runner.run(code, challenge.function, [[encode(a) for a in args]], time_limit,
+                                  output_chars=[output_chars])
+        async with contextlib.aclosing(results):
+            async for raw in results:
+                break
+        if raw is None:
+            return CustomRunReport("RE", None, None, "no result was reported for this run", 0.0)
+        output = None if raw.output is None else clean_output(raw.output, output_chars, raw.output_cut)
+        error = shorten(raw.error, MAX_SAMPLE_ERROR_CHARS) if isinstance(raw.error, str) else None
+        if raw.status != "ok":
+            return CustomRunReport(VERDICT_OF_STATUS.get(raw.status, "RE"), None, output, error, raw.time_ms)
+        result_limit = getattr(self.runner, "result_limit_bytes", 1 << 20)
+        try:
+            if not isinstance(raw.value_json, str) or len(raw.value_json) > result_limit:
+                raise ResultRejected(f"the returned value is larger than {result_limit} bytes")
+            value = await self.checker.show(raw.value_json)
+        except ResultRejected as e:
+            return CustomRunReport("RE", None, output, str(e), raw.time_ms)
+        return CustomRunReport("OK", value, output, None, raw.time_ms)
 
     @staticmethod
     def _message(o: TestOutcome, hidden_details: bool = False) -> str:

@@ -38,7 +38,7 @@ from .protocol import clip
 #: Which events share a token bucket. Events not listed (unknown names, refused frames) are "other".
 EVENT_CLASSES: dict[str, tuple[str, ...]] = {
     "sync": ("sync_code",),
-    "judge": ("run_samples", "submit_code"),
+    "judge": ("run_samples", "submit_code", "run_custom"),
     "lobby": ("join_queue", "leave_queue", "play_bot", "forfeit", "challenge_player", "answer_challenge", "react"),
     "session": ("register_user", "resume", "watch_room", "spectate"),
     "class": ("class_settings", "pair_players", "abort_battle"),

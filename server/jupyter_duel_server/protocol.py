@@ -216,6 +216,13 @@ class RunSamples(Incoming):
     code: Text
 
 
+class RunCustom(Incoming):
+    battle_id: BattleId
+    code: Text
+    #: The call's arguments as Python literals, as written between the call's parentheses: ``[2, 7], 9``.
+    args: Annotated[StrictStr, Field(max_length=10_000), _UNICODE]
+
+
 class Forfeit(Incoming):
     battle_id: BattleId
 
@@ -280,6 +287,7 @@ INCOMING: dict[str, type[Incoming]] = {
     "sync_code": SyncCode,
     "run_samples": RunSamples,
     "submit_code": SubmitCode,
+    "run_custom": RunCustom,
     "forfeit": Forfeit,
     "resume": Resume,
     "play_bot": PlayBot,
@@ -403,6 +411,18 @@ class TestDetail(Outgoing):
     expected: str
     got: str | None
     error: str | None
+    output: str | None
+
+
+class CustomResult(Outgoing):
+    battle_id: str
+    run_id: int
+    verdict: Literal["OK", "RE", "TLE", "MLE", "OLE", "CE", "REFUSED"]
+    call: str
+    value: str | None
+    output: str | None
+    error: str | None
+    time_ms: float
 
 
 class TestResult(Outgoing):
@@ -583,6 +603,7 @@ OUTGOING: dict[str, type[Outgoing]] = {
     "battle_state": BattleState,
     "test_result": TestResult,
     "submission_result": SubmissionResult,
+    "custom_result": CustomResult,
     "battle_complete": BattleComplete,
     "reaction": Reaction,
     "challenge_offer": ChallengeOffer,
@@ -620,6 +641,7 @@ ERROR_CODES = {
     "out_of_sync": "the delta does not follow the previous sequence number or text; send the full text",
     "tab_inactive": "another open tab of this player plays the battle; `resume` here to take it over",
     "judge_busy": "a submission of this player is still being judged",
+    "invalid_args": "run_custom's args are not Python literals the challenge's function can be called with",
     "cooldown": "the player ran the judge too recently; retry_after_s says when the next run is accepted",
     "judge_unavailable": "the judge cannot run submissions on this host (the message says what is missing)",
     "not_instructor": "the event is for instructors only",

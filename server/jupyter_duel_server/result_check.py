@@ -68,6 +68,14 @@ def safe_repr(value: Any, limit: int = MAX_REPR_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def show_value(value_json: str | bytes) -> str:
+    """The repr of the value ``value_json`` encodes (where the caller chose to spend the CPU)."""
+    try:
+        return safe_repr(decode(json.loads(value_json)))
+    except (ValueError, RecursionError) as e:
+        raise ResultRejected(f"malformed result: {str(e)[:200]}") from None
+
+
 def check_value(comparator, expected: Any, args: tuple | None, value_json: str | bytes) -> Checked:
     """Decode ``value_json`` and compare it (where the caller chose to spend the CPU)."""
     try:
@@ -108,6 +116,20 @@ class ResultChecker(LoggingConfigurable):
         header = {"comparator": config,
                   "checker": challenge.checker_source if comparator.kind == "custom" else None,
                   "sizes": [len(expected_json), len(args_json), len(value_json)]}
+        reply = await self._ask(header, [expected_json, args_json, value_json.encode("ascii", "replace")])
+        return Checked(bool(reply.get("passed")), str(reply.get("got", ""))[:MAX_REPR_CHARS])
+
+    async def show(self, value_json: str) -> str:
+        """The repr of the value ``value_json`` encodes (a custom run's result: nothing to compare), decoded
+        where ``check`` would decode it, within the same budget; ResultRejected when it cannot be shown."""
+        if len(value_json) <= self.inline_bytes and not HASHED_TAGS.search(value_json):
+            return show_value(value_json)
+        reply = await self._ask({"show": True, "sizes": [0, 0, len(value_json)]},
+                                [value_json.encode("ascii", "replace")])
+        return str(reply.get("got", ""))[:MAX_REPR_CHARS]
+
+    async def _ask(self, header: dict, blobs: list[bytes]) -> dict:
+        """One request to the worker, within the budget; its reply, or ResultRejected/OverBudget."""
         async with self._lock:  # one result at a time per worker: each gets the whole budget
             try:
                 if self._worker is None or not self._worker.alive():
@@ -115,9 +137,7 @@ class ResultChecker(LoggingConfigurable):
             except OSError as e:  # the judge's own failure, not the submission's: no verdict
                 raise RuntimeError(f"the result checker could not start: {e}") from None
             try:
-                reply = await asyncio.wait_for(
-                    self._worker.ask(header, [expected_json, args_json, value_json.encode("ascii", "replace")]),
-                    self.budget_s)
+                reply = await asyncio.wait_for(self._worker.ask(header, blobs), self.budget_s)
             except (asyncio.TimeoutError, OSError, ValueError, EOFError) as e:
                 await self._worker.kill()
                 self._worker = None
@@ -128,7 +148,7 @@ class ResultChecker(LoggingConfigurable):
                 raise ResultRejected("the returned value could not be judged") from None
         if "error" in reply:
             raise ResultRejected(str(reply["error"])[:300])
-        return Checked(bool(reply.get("passed")), str(reply.get("got", ""))[:MAX_REPR_CHARS])
+        return reply
 
     async def _encoded(self, challenge, index: int, expected: Any, args: tuple | None) -> tuple[bytes, bytes]:
         """The test's expected value and arguments as encoded JSON, computed once (off the loop: they can be
@@ -219,6 +239,10 @@ def _serve() -> None:  # pragma: no cover - exercised through ResultChecker's te
         header = json.loads(line)
         expected_json, args_json, value_json = (stdin.read(n) for n in header["sizes"])
         try:
+            if header.get("show"):
+                stdout.write(json.dumps({"got": show_value(value_json)}).encode() + b"\n")
+                stdout.flush()
+                continue
             checker = None
             source = header.get("checker")
             if source is not None:

@@ -35,7 +35,7 @@ from .battleroom import BattleRoom
 from .challenges import ChallengeLibrary
 from .classroom import Classroom
 from .events import DuelNamespace
-from .judge import Judge
+from .judge import MAX_OUTPUT_CHARS, Judge
 from .limits import DEFAULT_RATE_LIMITS, EVENT_CLASSES, EdgeServer, edge_handler
 from .lobby import Lobby
 from .matchmaker import Matchmaker
@@ -136,7 +136,13 @@ class DuelService(LoggingConfigurable):
     ).tag(config=True)
 
     run_samples_cooldown_s = Float(
-        1.0, help="Seconds a player waits between two run_samples runs (refused with 'cooldown'); 0: none."
+        1.0, help="Seconds a player waits between two run_samples runs (refused with 'cooldown'); 0: none. "
+        "run_custom shares this cooldown."
+    ).tag(config=True)
+    run_output_chars = Int(
+        4000, min=0, max=MAX_OUTPUT_CHARS,
+        help="Most characters of printed output shown per sample test of a run_samples run and per run_custom "
+        "run (more is cut, with a marker); 0 shows none. Hidden tests never show output.",
     ).tag(config=True)
 
     rate_limits = Dict(
@@ -144,7 +150,7 @@ class DuelService(LoggingConfigurable):
         value_trait=List(minlen=2, maxlen=2),
         default_value=DEFAULT_RATE_LIMITS,
         help="Token buckets per event class, each [events per second, burst], applied per connection and per "
-        "player (refused with 'rate_limited'). Classes: sync (sync_code), judge (submit_code, run_samples), lobby "
+        "player (refused with 'rate_limited'). Classes: sync (sync_code), judge (submit_code, run_samples, run_custom), lobby "
         "(join_queue, leave_queue, play_bot, forfeit, challenge_player, answer_challenge, react), session "
         "(register_user, resume, watch_room, spectate), class (class_settings, pair_players, abort_battle), other "
         "(unknown events, refused frames). A class left out keeps its default; a rate of 0 lifts its limit.",

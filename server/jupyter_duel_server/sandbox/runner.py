@@ -32,12 +32,13 @@ import sys
 import tempfile
 import uuid
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from traitlets import Bool, Float, Instance, Int, Unicode, default
 from traitlets.config import Configurable
 
-from ..judge import HEADER_LIMIT, RawResult, Runner, SubprocessRunner, parse_result, read_message
+from ..judge import (HEADER_LIMIT, RawResult, Runner, SubprocessRunner, capture_chars, input_message, parse_result,
+                     read_message)
 from . import namespaces
 from .cgroups import Cgroup, CgroupHierarchy
 from .config import SandboxConfig
@@ -587,7 +588,8 @@ class KernelSandboxRunner(Runner, Configurable):
         namespaces.remove_runtime_dir(sb.runtime_dir)
 
     # --- a run ---------------------------------------------------------------------------------------------
-    async def run(self, code: str, function: str, inputs: list[list], time_limit_s: float
+    async def run(self, code: str, function: str, inputs: list[list], time_limit_s: float,
+                  output_chars: Sequence[int] | None = None
                   ) -> AsyncIterator[RawResult]:
         n = len(inputs)
         refusal = None
@@ -601,19 +603,20 @@ class KernelSandboxRunner(Runner, Configurable):
             return
         if self.unsafe_local_practice:
             await self.start()
-            async with contextlib.aclosing(self._unsafe.run(code, function, inputs, time_limit_s)) as results:
+            async with contextlib.aclosing(self._unsafe.run(code, function, inputs, time_limit_s,
+                                                            output_chars)) as results:
                 async for r in results:
                     yield r
             return
         sb = await self._acquire()
         try:
-            async for r in self._run_in(sb, code, function, inputs, time_limit_s):
+            async for r in self._run_in(sb, code, function, inputs, time_limit_s, output_chars):
                 yield r
         finally:
             self._spawn_bg(self._destroy(sb))
 
-    async def _run_in(self, sb: _Sandbox, code: str, function: str, inputs: list[list], time_limit_s: float
-                      ) -> AsyncIterator[RawResult]:
+    async def _run_in(self, sb: _Sandbox, code: str, function: str, inputs: list[list], time_limit_s: float,
+                      output_chars: Sequence[int] | None = None) -> AsyncIterator[RawResult]:
         n = len(inputs)
         plan = self._plan or self.sandbox.plan()
         cg = sb.cgroup
@@ -642,7 +645,8 @@ class KernelSandboxRunner(Runner, Configurable):
             sb.channel.close()  # one connection: the harness's, made before any submitted code runs
             reader, writer = await asyncio.open_unix_connection(sock=conn[0], limit=HEADER_LIMIT)
             writer.write(_line({"code": code, "function": function, "output_limit": self.output_limit_bytes,
-                                "result_limit": self.result_limit_bytes, "memory_limit": 0}))
+                                "result_limit": self.result_limit_bytes, "memory_limit": 0,
+                                "capture_chars": capture_chars(output_chars)}))
             # module-level code
             kind, message = await watch.wait(read_message(reader, self.result_limit_bytes), deadline)
             body = message[1] if kind == "done" and message[0] == "message" else None
@@ -661,7 +665,7 @@ class KernelSandboxRunner(Runner, Configurable):
                 return
             # One input at a time, each only once the previous test has reported: module-level code and
             # earlier tests never find a later input in the kernel.
-            started = self._send_input(writer, loop, inputs, 0) if n else 0.0
+            started = self._send_input(writer, loop, inputs, 0, output_chars) if n else 0.0
             for index in range(n):
                 kind, message = await watch.wait(read_message(reader, self.result_limit_bytes),
                                                  started + time_limit_s)
@@ -682,7 +686,7 @@ class KernelSandboxRunner(Runner, Configurable):
                         yield RawResult(j, failure.status, None, skipped, 0.0)
                     return
                 if index + 1 < n:  # the next test starts now, while the judge looks at this result
-                    started = self._send_input(writer, loop, inputs, index + 1)
+                    started = self._send_input(writer, loop, inputs, index + 1, output_chars)
                 yield result
         finally:
             watch.close()
@@ -690,10 +694,11 @@ class KernelSandboxRunner(Runner, Configurable):
                 writer.close()
 
     @staticmethod
-    def _send_input(writer: asyncio.StreamWriter, loop, inputs: list[list], index: int) -> float:
+    def _send_input(writer: asyncio.StreamWriter, loop, inputs: list[list], index: int,
+                    output_chars: Sequence[int] | None = None) -> float:
         """Send test ``index``'s input; returns when (loop time): its clock starts then. (A small write to a
         socket the harness reads at once: no drain needed; a harness that stops reading only stops its tests.)"""
-        writer.write(_line({"i": index, "args": inputs[index]}))
+        writer.write(_line(input_message(inputs, index, output_chars)))
         return loop.time()
 
     def _failure(self, index: int, kind: str, why: Any, time_limit_s: float, cg: Cgroup, oom0: int) -> RawResult:
