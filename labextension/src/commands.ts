@@ -18,6 +18,12 @@ export namespace CommandIDs {
   export const challengePlayer = 'duel:challenge-player';
   /** Offer a rematch to the last opponent. */
   export const rematch = 'duel:rematch';
+  /** The running duel's scratch notebook, in the player's own Jupyter and python3 kernel. */
+  export const openScratchNotebook = 'jupyter-duel:open-scratch-notebook';
+  /** Replace the running duel's editor text with the active notebook cell's source. */
+  export const sendCellToDuel = 'jupyter-duel:send-cell-to-duel';
+  /** Save a finished duel as a notebook in the player's file tree (args: `battleId`). */
+  export const exportDuel = 'jupyter-duel:export-duel';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

@@ -11,7 +11,9 @@
  * - `jupyter-duel:history`  the Duel history widget (battles, rating chart, leaderboard), `duel:open-history`;
  * - `jupyter-duel:challenges` challenges between players: notifications of incoming offers, `duel:rematch`;
  * - `jupyter-duel:class-view` instructors: the class view (`duel:open-class-view`);
- * - `jupyter-duel:spectate`  instructors: one spectate view per followed battle (`duel:spectate`).
+ * - `jupyter-duel:spectate`  instructors: one spectate view per followed battle (`duel:spectate`);
+ * - `jupyter-duel:notebook`  the notebook as a duel partner: the duel's scratch notebook, a notebook cell sent to
+ *                           the duel editor, a finished duel exported as a notebook (`notebook.ts`).
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, IThemeManager, MainAreaWidget, Notification } from '@jupyterlab/apputils';
@@ -25,6 +27,7 @@ import { DuelClient } from './client';
 import { CommandIDs, PALETTE_CATEGORY } from './commands';
 import { DuelView } from './duelview';
 import { DuelHistory } from './history';
+import { activeCellSource, exportDuel, openScratchNotebook } from './notebook';
 import { DuelSidebar } from './sidebar';
 import { SpectateView } from './spectate';
 import {
@@ -132,7 +135,7 @@ const duelViewPlugin: JupyterFrontEndPlugin<void> = {
       if (current && !current.isDisposed && current.battleId === battle.match.battle_id) {
         return;
       }
-      const view = new DuelView({ battle, client, editorServices, rendermime, restore });
+      const view = new DuelView({ battle, client, editorServices, rendermime, restore, commands: app.commands });
       current = view;
       view.disposed.connect(() => {
         if (current === view) {
@@ -275,7 +278,7 @@ const historyPlugin: JupyterFrontEndPlugin<void> = {
       caption: 'Your battles, rating over time and the leaderboard',
       execute: () => {
         if (!widget || widget.isDisposed) {
-          const content = new DuelHistory({ client });
+          const content = new DuelHistory({ client, commands: app.commands });
           widget = new MainAreaWidget({ content });
           widget.id = 'jupyter-duel-history-panel';
           widget.title.label = content.title.label;
@@ -427,6 +430,101 @@ const spectatePlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+const notebookPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:notebook',
+  description: 'The notebook as a duel partner: scratch notebook, cell to duel editor, duel export.',
+  autoStart: true,
+  requires: [IDuelClient],
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, client: IDuelClient, palette: ICommandPalette | null): void => {
+    /** The view of this tab's battle (running or just finished), if it is open. */
+    const battleView = (): DuelView | null => {
+      const battle = client.battle;
+      if (!battle) {
+        return null;
+      }
+      for (const widget of app.shell.widgets('main')) {
+        if (widget instanceof DuelView && widget.battleId === battle.match.battle_id) {
+          return widget;
+        }
+      }
+      return null;
+    };
+    const runningView = (): DuelView | null => {
+      const view = battleView();
+      return view && !view.isOver ? view : null;
+    };
+    const fail = (what: string, reason: unknown): void => {
+      const message = reason instanceof Error ? reason.message : String(reason);
+      Notification.error(`Duel: ${what} failed: ${message}`, { autoClose: 8000 });
+    };
+
+    app.commands.addCommand(CommandIDs.openScratchNotebook, {
+      label: 'Open Duel in a Notebook',
+      caption: 'A scratch notebook with the statement, your code and the samples, in your own Python kernel',
+      isEnabled: () => client.battle !== null,
+      execute: async () => {
+        const battle = client.battle;
+        if (!battle) {
+          return;
+        }
+        const challenge = battle.match.challenge;
+        try {
+          await openScratchNotebook(app, challenge, battleView()?.code ?? challenge.starter_code);
+        } catch (reason) {
+          fail('opening the scratch notebook', reason);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.sendCellToDuel, {
+      label: 'Send Cell to Duel Editor',
+      caption: 'Replace the code in the running duel’s editor with this cell’s code',
+      isEnabled: () => runningView() !== null && activeCellSource(app.shell.currentWidget) !== null,
+      execute: () => {
+        const view = runningView();
+        const source = activeCellSource(app.shell.currentWidget);
+        if (!view || source === null) {
+          return;
+        }
+        if (view.replaceCode(source)) {
+          Notification.info('Cell sent to the duel editor.', { autoClose: 3000 });
+        } else {
+          Notification.warning('The duel editor is read-only until the duel starts.', { autoClose: 5000 });
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.exportDuel, {
+      label: 'Export Duel to Notebook',
+      caption: 'Save a finished duel (statement, both solutions, results, ratings) as a notebook in your files',
+      isEnabled: args => typeof args.battleId === 'string' || !!client.battle?.complete,
+      execute: async args => {
+        const battleId =
+          typeof args.battleId === 'string'
+            ? args.battleId
+            : client.battle?.complete
+              ? client.battle.match.battle_id
+              : null;
+        if (!battleId) {
+          return;
+        }
+        try {
+          const path = await exportDuel(app, client, battleId);
+          Notification.success(`Duel exported to ${path}.`, { autoClose: 5000 });
+        } catch (reason) {
+          fail('the export', reason);
+        }
+      }
+    });
+    app.contextMenu.addItem({ command: CommandIDs.sendCellToDuel, selector: '.jp-Notebook .jp-Cell', rank: 100 });
+    for (const signal of [client.stateChanged, client.matchFound, client.battleComplete]) {
+      signal.connect(() => app.commands.notifyCommandChanged());
+    }
+    for (const command of [CommandIDs.openScratchNotebook, CommandIDs.sendCellToDuel, CommandIDs.exportDuel]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+  }
+};
+
 export default [
   clientPlugin,
   sidebarPlugin,
@@ -435,5 +533,6 @@ export default [
   historyPlugin,
   challengesPlugin,
   classViewPlugin,
-  spectatePlugin
+  spectatePlugin,
+  notebookPlugin
 ];
