@@ -103,8 +103,10 @@ def battle_notebook(review: dict, challenge: dict | None) -> nbformat.NotebookNo
     for index, name in enumerate(names):
         code = review["codes"][index]
         winner = review["winner"] is not None and review["winner"] == players[index]
+        # The code is a player's: nothing runs it unless the reader does, and the heading says to read it first.
         cells.append(v4.new_markdown_cell(
-            f"## {_inline(name)}'s final solution" + (" (winner)" if winner else "")))
+            f"## {_inline(name)}'s final solution" + (" (winner)" if winner else "")
+            + "\n\nA player's code: read it before you run it."))
         cell = v4.new_code_cell(code if code else "# (no code)")
         cell.metadata["jupyter_duel"] = {"player": players[index]}
         cells.append(cell)

@@ -102,8 +102,9 @@ async def test_players_and_instructors_export_a_finished_battle(service):
         forged = IdentitySigner("guessed").issue(Identity("ada", False))
         status, body = get_notebook(url, bid, forged)
         assert status == 403 and body["error"]["code"] == "auth_failed"
-        status, body = get_notebook(url, "no-such-battle", token("ada"))
-        assert status == 404 and body["error"]["code"] == "unknown_battle"
+        for crafted in ("no-such-battle", "x'%20OR%201=1--", "%2e%2e", "b" * 4000):
+            status, body = get_notebook(url, crafted, token("ada"))
+            assert status == 404 and body["error"]["code"] == "unknown_battle", crafted
 
     assert notebooks["ada"] == notebooks["bo"] == notebooks["teach"]
     raw = notebooks["ada"]
