@@ -476,8 +476,8 @@ export class DuelView extends Widget {
 
   /**
    * Replace the editor's whole text with `text` (e.g. a notebook cell), through the editor's model so that the
-   * change is mirrored and synced like typing, and can be undone in the editor. False (nothing changed) when
-   * the editor is read-only: before the start or after the end.
+   * change is mirrored and synced like typing. False (nothing changed) when the editor is read-only: before the
+   * start or after the end.
    */
   replaceCode(text: string): boolean {
     if (this.isOver || this.isCountingDown) {
@@ -1226,7 +1226,9 @@ export class DuelView extends Widget {
       },
       'Open in a notebook'
     );
-    button.addEventListener('click', () => void commands.execute(CommandIDs.openScratchNotebook));
+    button.addEventListener('click', () => {
+      void commands.execute(CommandIDs.openScratchNotebook, { battleId: this.battleId });
+    });
     return button;
   }
 

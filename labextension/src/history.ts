@@ -246,13 +246,19 @@ export class DuelHistory extends Widget {
     const label = `Export the duel against ${opponentName(entry)} as a notebook`;
     const button = h(
       'button',
-      { class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton', testid: 'duel-history-export', title: label,
-        'aria-label': label },
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton',
+        testid: 'duel-history-export',
+        title: label,
+        'aria-label': label
+      },
       'Export'
     );
     button.addEventListener('click', () => {
       button.disabled = true;
-      void commands.execute(CommandIDs.exportDuel, { battleId: entry.battle_id }).finally(() => (button.disabled = false));
+      void commands
+        .execute(CommandIDs.exportDuel, { battleId: entry.battle_id })
+        .finally(() => (button.disabled = false));
     });
     return button;
   }

@@ -437,19 +437,18 @@ const notebookPlugin: JupyterFrontEndPlugin<void> = {
   requires: [IDuelClient],
   optional: [ICommandPalette],
   activate: (app: JupyterFrontEnd, client: IDuelClient, palette: ICommandPalette | null): void => {
-    /** The view of this tab's battle (running or just finished), if it is open. */
-    const battleView = (): DuelView | null => {
-      const battle = client.battle;
-      if (!battle) {
-        return null;
-      }
+    /** The duel view of `battleId`, if it is open. */
+    const viewOf = (battleId: string): DuelView | null => {
       for (const widget of app.shell.widgets('main')) {
-        if (widget instanceof DuelView && widget.battleId === battle.match.battle_id) {
+        if (widget instanceof DuelView && widget.battleId === battleId) {
           return widget;
         }
       }
       return null;
     };
+
+    /** The view of this tab's battle (running or just finished), if it is open. */
+    const battleView = (): DuelView | null => (client.battle ? viewOf(client.battle.match.battle_id) : null);
     const runningView = (): DuelView | null => {
       const view = battleView();
       return view && !view.isOver ? view : null;
@@ -462,15 +461,17 @@ const notebookPlugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(CommandIDs.openScratchNotebook, {
       label: 'Open Duel in a Notebook',
       caption: 'A scratch notebook with the statement, your code and the samples, in your own Python kernel',
-      isEnabled: () => client.battle !== null,
-      execute: async () => {
-        const battle = client.battle;
-        if (!battle) {
+      // With `battleId`: that duel's view (a button in it); without: this tab's current duel.
+      isEnabled: args => (typeof args.battleId === 'string' ? viewOf(args.battleId) !== null : client.battle !== null),
+      execute: async args => {
+        const asked = typeof args.battleId === 'string';
+        const view = asked ? viewOf(args.battleId as string) : battleView();
+        const challenge = asked ? view?.challenge : (view?.challenge ?? client.battle?.match.challenge);
+        if (!challenge) {
           return;
         }
-        const challenge = battle.match.challenge;
         try {
-          await openScratchNotebook(app, challenge, battleView()?.code ?? challenge.starter_code);
+          await openScratchNotebook(app, challenge, view?.code ?? challenge.starter_code);
         } catch (reason) {
           fail('opening the scratch notebook', reason);
         }

@@ -106,7 +106,8 @@ def test_scratch_notebook_send_cell_and_export(chromium, lab, tmp_path):
     assert len(samples) == len(challenge.samples) and all(c["cell_type"] == "code" for c in samples)
     for cell, sample in zip(samples, challenge.samples):
         assert challenge.call_repr(sample) in text_of(cell)
-    hidden_calls = {challenge.call_repr(t) for t in challenge.hidden} - {challenge.call_repr(t) for t in challenge.samples}
+    sample_calls = {challenge.call_repr(t) for t in challenge.samples}
+    hidden_calls = {challenge.call_repr(t) for t in challenge.hidden} - sample_calls
     assert not [call for call in hidden_calls if call in scratch.read_text()]
 
     # It runs in the player's own python3 kernel (not the sandbox): Run All prints each sample's verdict.
@@ -142,6 +143,13 @@ def test_scratch_notebook_send_cell_and_export(chromium, lab, tmp_path):
     alice.locator('[data-testid="duel-submit"]').click()
     for page in (alice, bob):
         expect(page.locator('[data-testid="duel-outcome"]')).to_be_visible(timeout=30_000)
+    # Once the duel is over, a cell can no longer be sent: the menu item is disabled.
+    activate_tab(alice, f"{challenge.id}.ipynb")
+    solution.locator(".cm-content").click(button="right")
+    item = alice.locator(".lm-Menu-item", has_text=re.compile(r"^Send Cell to Duel Editor"))
+    expect(item).to_have_class(re.compile(r"lm-mod-disabled"))
+    alice.keyboard.press("Escape")
+    activate_tab(alice, duel_tab)
     for viewport in ({"width": 900, "height": 800}, {"width": 1280, "height": 800}):
         alice.set_viewport_size(viewport)
         expect(alice.locator('[data-testid="duel-export"]')).to_be_visible()
