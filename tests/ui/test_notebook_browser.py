@@ -17,9 +17,11 @@ from browsers import (
     assert_no_overflow,
     box,
     challenge_on,
+    contrast_ratio,
     inside,
     palette_labels,
     player,
+    switch_theme,
     type_code,
 )
 from helpers import ARTIFACTS, JupyterProcess
@@ -86,6 +88,11 @@ def test_scratch_notebook_send_cell_and_export(chromium, lab, tmp_path):
         button.scroll_into_view_if_needed()
         expect(button).to_be_visible()
         assert_no_overflow(alice, ".jp-DuelView:not(.lm-mod-hidden)")
+    # Readable in both themes (WCAG AA for normal text).
+    assert contrast_ratio(button) >= 4.5
+    switch_theme(alice, "JupyterLab Dark", light=False)
+    assert contrast_ratio(button) >= 4.5
+    switch_theme(alice, "JupyterLab Light", light=True)
 
     # ---- 1. Open in a notebook: the player's code, the statement and one runnable cell per public sample.
     lookup = sample_answers_code(challenge)
