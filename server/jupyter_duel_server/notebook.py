@@ -144,7 +144,8 @@ def battle_notebook(review: dict, challenge: dict | None) -> nbformat.NotebookNo
         after = before if after is None else after
         delta = round(after) - round(before)
         changed = changed or delta != 0
-        lines.append(f"- {_inline(name)}: {round(before)} → {round(after)} ({'+' if delta >= 0 else '−'}{abs(delta)})")
+        sign = "+" if delta >= 0 else "−"
+        lines.append(f"- {_inline(name)}: {round(before)} → {round(after)} ({sign}{abs(delta)})")
     if not changed:
         lines += ["", "Ratings unchanged (casual, practice, aborted or not rated)."]
     cells.append(v4.new_markdown_cell("\n".join(lines)))
