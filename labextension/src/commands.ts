@@ -24,6 +24,12 @@ export namespace CommandIDs {
   export const toggleQuickMessages = 'duel:toggle-quick-messages';
   /** Say one quick message to the opponent (args: `reaction`). */
   export const quickMessage = 'duel:quick-message';
+  /** The running duel's scratch notebook, in the player's own Jupyter and python3 kernel. */
+  export const openScratchNotebook = 'jupyter-duel:open-scratch-notebook';
+  /** Replace the running duel's editor text with the active notebook cell's source. */
+  export const sendCellToDuel = 'jupyter-duel:send-cell-to-duel';
+  /** Save a finished duel as a notebook in the player's file tree (args: `battleId`). */
+  export const exportDuel = 'jupyter-duel:export-duel';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

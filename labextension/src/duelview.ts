@@ -25,12 +25,12 @@
  */
 import { CodeEditor, CodeEditorWrapper, type IEditorServices } from '@jupyterlab/codeeditor';
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 import type { CommandRegistry } from '@lumino/commands';
+import { Panel, PanelLayout, Widget } from '@lumino/widgets';
 
 import { offerCard, offerStatusText } from './challenges';
-import { formatDelta, formatDuration, h, labelEditor } from './dom';
 import { CommandIDs } from './commands';
+import { formatDelta, formatDuration, h, labelEditor } from './dom';
 import { confirmForfeit } from './forfeit';
 import { QuickMessages } from './quickmessages';
 import type { ReactionName } from './protocol';
@@ -97,6 +97,7 @@ export class DuelView extends Widget {
     const { battle, client, editorServices, rendermime } = options;
     this._battle = battle;
     this._client = client;
+    this._commands = options.commands ?? null;
     this._editorServices = editorServices;
     const match = battle.match;
     const challenge = match.challenge;
@@ -256,7 +257,8 @@ export class DuelView extends Widget {
             'p',
             { class: 'jp-DuelSidebar-hint' },
             `${challenge.hidden_count} hidden test${challenge.hidden_count === 1 ? '' : 's'} run on Submit.`
-          )
+          ),
+          this._notebookButton()
         )
       )
     );
@@ -501,6 +503,25 @@ export class DuelView extends Widget {
   /** The player's current code. */
   get code(): string {
     return this._editorModel.sharedModel.getSource();
+  }
+
+  /** The duel's challenge (public view: statement and samples). */
+  get challenge(): IChallengeView {
+    return this._battle.match.challenge;
+  }
+
+  /**
+   * Replace the editor's whole text with `text` (e.g. a notebook cell), through the editor's model so that the
+   * change is mirrored and synced like typing. False (nothing changed) when the editor is read-only: before the
+   * start or after the end.
+   */
+  replaceCode(text: string): boolean {
+    if (this.isOver || this.isCountingDown) {
+      return false;
+    }
+    const shared = this._editorModel.sharedModel;
+    shared.updateSource(0, shared.getSource().length, text);
+    return true;
   }
 
   /** True until the countdown ends (`started_at`). */
@@ -1361,10 +1382,55 @@ export class DuelView extends Widget {
               unratedText(this._battle.practice, match.ranked, msg.reason)
             )
       ),
-      h('div', { class: 'jp-DuelOutcome-actions' }, this._rematchButton, again)
+      h('div', { class: 'jp-DuelOutcome-actions' }, this._rematchButton, this._exportButton(), again)
     );
     this._outcome.show();
     this._renderRematch();
+  }
+
+  /** "Open in a notebook": the duel's scratch notebook (when the view was given the app's commands). */
+  private _notebookButton(): HTMLElement | null {
+    const commands = this._commands;
+    if (!commands) {
+      return null;
+    }
+    const button = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton jp-DuelView-notebookButton',
+        testid: 'duel-open-notebook',
+        title: 'Open a scratch notebook with the statement, your code and the samples, in your own Python kernel'
+      },
+      'Open in a notebook'
+    );
+    button.addEventListener('click', () => {
+      void commands.execute(CommandIDs.openScratchNotebook, { battleId: this.battleId });
+    });
+    return button;
+  }
+
+  /** "Export": the finished duel saved as a notebook in the player's file tree. */
+  private _exportButton(): HTMLElement | null {
+    const commands = this._commands;
+    if (!commands) {
+      return null;
+    }
+    const button = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton',
+        testid: 'duel-export',
+        title: 'Save this duel (statement, both solutions, results, ratings) as a notebook in your files'
+      },
+      'Export to notebook'
+    );
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      void commands
+        .execute(CommandIDs.exportDuel, { battleId: this.battleId })
+        .finally(() => (button.disabled = false));
+    });
+    return button;
   }
 
   /** Offer the opponent of this duel another one. */
@@ -1461,6 +1527,7 @@ export class DuelView extends Widget {
   private _retryTimer = 0;
   private readonly _battle: IBattle;
   private readonly _client: IDuelClient;
+  private readonly _commands: CommandRegistry | null;
   private readonly _editorServices: IEditorServices;
   private readonly _editorModel: CodeEditor.Model;
   private readonly _editor: CodeEditorWrapper;
@@ -1517,7 +1584,8 @@ export namespace DuelView {
     rendermime: IRenderMimeRegistry;
     /** Restore from this `battle_state` right away (it arrived before the view existed). */
     restore?: IBattleRestore | null;
-    /** The application's commands (the quick messages' mute switch runs one). */
+    /** The app's commands: the quick messages' mute switch runs one; with them the view also offers "Open in a
+     * notebook" and, once over, "Export to notebook". */
     commands?: CommandRegistry;
   }
 }

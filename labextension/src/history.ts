@@ -7,10 +7,12 @@
  * Each battle row also carries its fair-play signals (the final codes' similarity, large pastes): flags for a
  * person to look at, never verdicts, so they are shown as neutral chips with a tooltip saying what they measure.
  */
+import type { CommandRegistry } from '@lumino/commands';
 import { Widget } from '@lumino/widgets';
 import type { Message } from '@lumino/messaging';
 
 import { RatingChart, type IRatingPoint } from './chart';
+import { CommandIDs } from './commands';
 import { formatDelta, formatDuration, h } from './dom';
 import { duelIcon } from './icons';
 import {
@@ -56,6 +58,7 @@ export class DuelHistory extends Widget {
     super();
     this._client = options.client;
     this._openReview = options.openReview ?? null;
+    this._commands = options.commands ?? null;
     this.id = 'jupyter-duel-history';
     this.addClass('jp-DuelHistory');
     this.title.label = 'Duel history';
@@ -145,7 +148,8 @@ export class DuelHistory extends Widget {
                   { title: 'Signals for a person to review (similar final codes, large pastes); not verdicts' },
                   'Review flags'
                 ),
-                h('th', { title: 'Both codes, every submission and a replay of the typing' }, 'Replay')
+                h('th', { title: 'Both codes, every submission and a replay of the typing' }, 'Replay'),
+                this._commands ? h('th', {}, 'Notebook') : null
               )
             ),
             this._rows
@@ -235,6 +239,32 @@ export class DuelHistory extends Widget {
     }
   }
 
+  /** "Export": a finished battle saved as a notebook in the player's files (nothing for a running one). */
+  private _exportButton(entry: IHistoryEntry): HTMLElement | null {
+    const commands = this._commands;
+    if (!commands || entry.result === 'running') {
+      return null;
+    }
+    const label = `Export the duel against ${opponentName(entry)} as a notebook`;
+    const button = h(
+      'button',
+      {
+        class: 'jp-mod-styled jp-DuelButton jp-DuelOutlineButton',
+        testid: 'duel-history-export',
+        title: label,
+        'aria-label': label
+      },
+      'Export'
+    );
+    button.addEventListener('click', () => {
+      button.disabled = true;
+      void commands
+        .execute(CommandIDs.exportDuel, { battleId: entry.battle_id })
+        .finally(() => (button.disabled = false));
+    });
+    return button;
+  }
+
   private _renderProfile(profile: IUserProfile | null): void {
     this._who.textContent = profile?.display_name ?? displayName(profile?.name);
     this._who.title = this._who.textContent;
@@ -299,7 +329,8 @@ export class DuelHistory extends Widget {
             b.mirror ? MIRROR_TEXT[b.mirror] ?? b.mirror : '–'
           ),
           h('td', { class: 'jp-DuelHistory-signals' }, ...signalChips(b, me)),
-          h('td', {}, this._reviewButton(b))
+          h('td', {}, this._reviewButton(b)),
+          this._commands ? h('td', {}, this._exportButton(b)) : null
         );
       })
     );
@@ -340,6 +371,7 @@ export class DuelHistory extends Widget {
 
   private readonly _client: IDuelClient;
   private readonly _openReview: ((battleId: string) => void) | null;
+  private readonly _commands: CommandRegistry | null;
   private readonly _who: HTMLSpanElement;
   private readonly _rating: HTMLSpanElement;
   private readonly _provisional: HTMLSpanElement;
@@ -358,6 +390,8 @@ export namespace DuelHistory {
     client: IDuelClient;
     /** Open a finished battle's review (the rows get no "Review" button without it). */
     openReview?: (battleId: string) => void;
+    /** The app's commands: with them each finished battle's row has an "Export" (to a notebook) button. */
+    commands?: CommandRegistry;
   }
 }
 

@@ -14,6 +14,8 @@
  * - `jupyter-duel:spectate`  instructors: one spectate view per followed battle (`duel:spectate`);
  * - `jupyter-duel:review`    a finished battle's review and replay (`jupyter-duel:open-review`), also opened by a
  *                           share link (`lab?duel-review=ID`, through JupyterLab's router).
+ * - `jupyter-duel:notebook`  the notebook as a duel partner: the duel's scratch notebook, a notebook cell sent to
+ *                           the duel editor, a finished duel exported as a notebook (`notebook.ts`).
  */
 import { IRouter, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, InputDialog, IThemeManager, MainAreaWidget, Notification } from '@jupyterlab/apputils';
@@ -30,6 +32,7 @@ import { QUICK_MESSAGES } from './quickmessages';
 import type { ReactionName } from './protocol';
 import { DuelHistory } from './history';
 import { REVIEW_PARAM, ReplayView, reviewTarget } from './replay';
+import { activeCellSource, exportDuel, openScratchNotebook } from './notebook';
 import { DuelSidebar } from './sidebar';
 import { SpectateView } from './spectate';
 import {
@@ -317,6 +320,7 @@ const historyPlugin: JupyterFrontEndPlugin<void> = {
         if (!widget || widget.isDisposed) {
           const content = new DuelHistory({
             client,
+            commands: app.commands,
             openReview: battleId => void app.commands.execute(CommandIDs.openReview, { battleId })
           });
           widget = new MainAreaWidget({ content });
@@ -530,6 +534,102 @@ const reviewPlugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
+const notebookPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter-duel:notebook',
+  description: 'The notebook as a duel partner: scratch notebook, cell to duel editor, duel export.',
+  autoStart: true,
+  requires: [IDuelClient],
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, client: IDuelClient, palette: ICommandPalette | null): void => {
+    /** The duel view of `battleId`, if it is open. */
+    const viewOf = (battleId: string): DuelView | null => {
+      for (const widget of app.shell.widgets('main')) {
+        if (widget instanceof DuelView && widget.battleId === battleId) {
+          return widget;
+        }
+      }
+      return null;
+    };
+
+    /** The view of this tab's battle (running or just finished), if it is open. */
+    const battleView = (): DuelView | null => (client.battle ? viewOf(client.battle.match.battle_id) : null);
+    const runningView = (): DuelView | null => {
+      const view = battleView();
+      return view && !view.isOver ? view : null;
+    };
+    const fail = (what: string, reason: unknown): void => {
+      const message = reason instanceof Error ? reason.message : String(reason);
+      Notification.error(`Duel: ${what} failed: ${message}`, { autoClose: 8000 });
+    };
+
+    app.commands.addCommand(CommandIDs.openScratchNotebook, {
+      label: 'Open Duel in a Notebook',
+      caption: 'A scratch notebook with the statement, your code and the samples, in your own Python kernel',
+      // With `battleId`: that duel's view (a button in it); without: this tab's current duel.
+      isEnabled: args => (typeof args.battleId === 'string' ? viewOf(args.battleId) !== null : client.battle !== null),
+      execute: async args => {
+        const asked = typeof args.battleId === 'string';
+        const view = asked ? viewOf(args.battleId as string) : battleView();
+        const challenge = asked ? view?.challenge : (view?.challenge ?? client.battle?.match.challenge);
+        if (!challenge) {
+          return;
+        }
+        try {
+          await openScratchNotebook(app, challenge, view?.code ?? challenge.starter_code);
+        } catch (reason) {
+          fail('opening the scratch notebook', reason);
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.sendCellToDuel, {
+      label: 'Send Cell to Duel Editor',
+      caption: 'Replace the code in the running duel’s editor with this cell’s code',
+      isEnabled: () => runningView() !== null && activeCellSource(app.shell.currentWidget) !== null,
+      execute: () => {
+        const view = runningView();
+        const source = activeCellSource(app.shell.currentWidget);
+        if (!view || source === null) {
+          return;
+        }
+        if (view.replaceCode(source)) {
+          Notification.info('Cell sent to the duel editor.', { autoClose: 3000 });
+        } else {
+          Notification.warning('The duel editor is read-only until the duel starts.', { autoClose: 5000 });
+        }
+      }
+    });
+    app.commands.addCommand(CommandIDs.exportDuel, {
+      label: 'Export Duel to Notebook',
+      caption: 'Save a finished duel (statement, both solutions, results, ratings) as a notebook in your files',
+      isEnabled: args => typeof args.battleId === 'string' || !!client.battle?.complete,
+      execute: async args => {
+        const battleId =
+          typeof args.battleId === 'string'
+            ? args.battleId
+            : client.battle?.complete
+              ? client.battle.match.battle_id
+              : null;
+        if (!battleId) {
+          return;
+        }
+        try {
+          const path = await exportDuel(app, client, battleId);
+          Notification.success(`Duel exported to ${path}.`, { autoClose: 5000 });
+        } catch (reason) {
+          fail('the export', reason);
+        }
+      }
+    });
+    app.contextMenu.addItem({ command: CommandIDs.sendCellToDuel, selector: '.jp-Notebook .jp-Cell', rank: 100 });
+    for (const signal of [client.stateChanged, client.matchFound, client.battleComplete]) {
+      signal.connect(() => app.commands.notifyCommandChanged());
+    }
+    for (const command of [CommandIDs.openScratchNotebook, CommandIDs.sendCellToDuel, CommandIDs.exportDuel]) {
+      palette?.addItem({ command, category: PALETTE_CATEGORY });
+    }
+  }
+};
+
 export default [
   clientPlugin,
   sidebarPlugin,
@@ -539,5 +639,6 @@ export default [
   challengesPlugin,
   classViewPlugin,
   spectatePlugin,
-  reviewPlugin
+  reviewPlugin,
+  notebookPlugin
 ];

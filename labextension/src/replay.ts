@@ -20,9 +20,18 @@ import { fetchSession } from './client';
 import { applyDelta } from './delta';
 import { formatDelta, h } from './dom';
 import { duelIcon } from './icons';
-import type { IBattleReview, IReviewSubmission, TimelineEdit } from './protocol';
+import type { IBattleReview, IReviewSubmission, ISessionInfo, TimelineEdit } from './protocol';
 import { ApiError, fetchReview } from './rest';
 import type { IDuelClient } from './tokens';
+
+/**
+ * The identity a battle's review or export is read as: a guest tab of a shared Jupyter server is answered as its
+ * guest (`X-Duel-Identity`, a fresh short-lived token); null elsewhere (the hub knows who asks, and the server's
+ * own user may read every battle).
+ */
+export async function readerToken(session: ISessionInfo): Promise<string | null> {
+  return session.mode === 'embedded' && session.guest ? (await fetchSession(session.name)).token : null;
+}
 
 /** The query parameter of a share link. */
 export const REVIEW_PARAM = 'duel-review';
@@ -197,9 +206,7 @@ export class ReplayView extends Widget {
       }
       this._message.textContent = 'Loading…';
       const session = this._client.session!;
-      // A guest tab of a shared Jupyter server is answered as its guest, with a fresh (short-lived) token.
-      const token = session.mode === 'embedded' && session.guest ? (await fetchSession(session.name)).token : null;
-      const review = await fetchReview(session, this.battleId, token);
+      const review = await fetchReview(session, this.battleId, await readerToken(session));
       if (generation !== this._generation || this.isDisposed) {
         return;
       }

@@ -130,3 +130,14 @@ export async function fetchReview(
   const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}`, headers);
   return readJson<IBattleReview>(response, 'The duel review');
 }
+
+/** A finished battle as a notebook (nbformat JSON), read as `identityToken`'s player when given (see `fetchReview`). */
+export async function fetchBattleNotebook<T>(
+  session: ISessionInfo,
+  battleId: string,
+  identityToken: string | null
+): Promise<T> {
+  const headers: Record<string, string> = identityToken ? { 'X-Duel-Identity': identityToken } : {};
+  const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}/notebook`, headers);
+  return readJson<T>(response, 'The duel notebook');
+}

@@ -15,10 +15,14 @@ from typing import TYPE_CHECKING
 
 from tornado import web
 
+import nbformat
+
 from .auth import AuthError, display_name
+from .notebook import battle_notebook
 from .protocol import clip
 
 if TYPE_CHECKING:
+    from .auth import Identity
     from .service import DuelService
 
 
@@ -28,15 +32,39 @@ class DuelAPIHandler(web.RequestHandler):
     service: "DuelService"
     trusted_owner = False  # True behind a Jupyter server's own authentication: its user runs the service
 
-    def requester_is_instructor(self) -> bool:
+    def requester_identity(self) -> "Identity | None":
+        """Who sends the request, when it says: the hub's user (``duel_identity``); else the identity token in
+        ``X-Duel-Identity`` (a browser tab playing under a name of its own, e.g. a guest in a shared Jupyter
+        server) or, outside a Jupyter server, in ``Authorization: token ...``. None when the request names
+        nobody. A token that does not verify raises ``AuthError``."""
         identity = getattr(self, "duel_identity", None)
-        if identity is None and not self.trusted_owner:
-            header = self.request.headers.get("Authorization", "")
-            if header.startswith("token "):
-                try:
-                    identity = self.service.signer.verify(header[len("token "):].strip())
-                except AuthError:
-                    return False
+        if identity is not None:
+            return identity
+        token = self.request.headers.get("X-Duel-Identity", "").strip()
+        header = self.request.headers.get("Authorization", "")
+        if not token and not self.trusted_owner and header.startswith("token "):
+            token = header[len("token "):].strip()
+        return self.service.signer.verify(token) if token else None
+
+    def may_read_battle(self, players: list) -> tuple[int, str, str] | None:
+        """None when the requester may read a battle of ``players`` (one of them, an instructor, or a request that
+        names nobody where the API is open); else the refusal as (status, code, message). A tab naming itself is
+        narrowed to its own battles: no boundary against the Jupyter server's own user, who may read everything."""
+        try:
+            identity = self.requester_identity()
+        except AuthError as exc:
+            return 401, exc.code, str(exc)
+        if identity is None or identity.handle in players:
+            return None
+        if identity.instructor or identity.name in self.service.instructors:
+            return None
+        return 403, "not_in_battle", "this battle is for its players and instructors"
+
+    def requester_is_instructor(self) -> bool:
+        try:
+            identity = self.requester_identity()
+        except AuthError:
+            return False
         if identity is not None:
             return identity.instructor or identity.name in self.service.instructors
         return self.trusted_owner
@@ -128,20 +156,12 @@ class BattleReviewHandler(DuelAPIHandler):
     """
 
     def get(self, battle_id: str):
-        identity = getattr(self, "duel_identity", None)
-        claimed = self.request.headers.get("X-Duel-Identity", "").strip()
-        if claimed and identity is None:
-            try:
-                identity = self.service.signer.verify(claimed)
-            except AuthError as exc:
-                return self.fail(401, exc.code, str(exc))
         review = self.service.store.battle_review(battle_id)
         if review is None:
             return self.fail(404, "unknown_battle", "no finished battle has this id")
-        if identity is not None and identity.handle not in review["players"] and not (
-            identity.instructor or identity.name in self.service.instructors
-        ):
-            return self.fail(403, "not_in_battle", "this battle is for its players and instructors")
+        refused = self.may_read_battle(review["players"])
+        if refused:
+            return self.fail(*refused)
         try:
             challenge = self.service.challenges.get(review["challenge_id"])
             review["challenge"] = challenge.public_view()
@@ -150,6 +170,32 @@ class BattleReviewHandler(DuelAPIHandler):
         review["challenge_title"] = challenge.title if review["challenge"] else review["challenge_id"]
         review["display_names"] = [display_name(n or "") for n in review["players"]]
         self.write_json(review)
+
+
+class BattleNotebookHandler(DuelAPIHandler):
+    """A finished battle as a Jupyter notebook (``notebook.battle_notebook``), for the same people as its review.
+    A request that names somebody (the hub's user, or an identity token on a standalone service) is refused
+    unless that is one of the two players or an instructor."""
+
+    def get(self, battle_id: str):
+        running = self.service.battles.running.get(battle_id)
+        review = None if running else self.service.store.battle_review(battle_id)
+        if running is None and review is None:
+            return self.fail(404, "unknown_battle", "no battle has this id")
+        refused = self.may_read_battle(list(running.names) if running else review["players"])
+        if refused:
+            return self.fail(*refused)
+        if running:
+            return self.fail(409, "battle_running", "the battle is still running: export it once it is over")
+        try:
+            challenge = self.service.challenges.get(review["challenge_id"]).public_view()
+        except KeyError:
+            challenge = None
+        review["display_names"] = [display_name(n or "") for n in review["players"]]
+        notebook = battle_notebook(review, challenge)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(nbformat.writes(notebook))
 
 
 class OnlinePlayersHandler(DuelAPIHandler):
@@ -187,5 +233,6 @@ def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
         (api + r"users/([^/]+)/battles", UserBattlesHandler, kw),
         (api + "players/online", OnlinePlayersHandler, kw),
         (api + r"battles/([^/]+)", BattleReviewHandler, kw),
+        (api + r"battles/([^/]+)/notebook", BattleNotebookHandler, kw),
         (api + r"class/results\.csv", ClassResultsHandler, kw),
     ]
