@@ -92,9 +92,12 @@ def forfeit(page: Page) -> None:
 def palette_labels(page: Page, query: str, shown: str) -> list[str]:
     """Open the command palette, search ``query`` and return the labels it lists once the search is applied (the
     item labelled ``shown`` is listed); the palette is closed again."""
-    page.locator("#jp-main-dock-panel").click(position={"x": 5, "y": 5})
-    page.keyboard.press("Control+Shift+C")
     search = page.locator(".lm-CommandPalette-input")
+    page.locator("#jp-main-dock-panel").click(position={"x": 5, "y": 5})
+    # The click activates the tab under it, which then focuses its editor: a palette opened before that closes
+    # again as the focus leaves it.
+    page.wait_for_timeout(500)
+    page.keyboard.press("Control+Shift+C")
     expect(search).to_be_visible(timeout=10_000)
     search.fill(query)
     items = page.locator(".lm-CommandPalette-item .lm-CommandPalette-itemLabel")

@@ -989,17 +989,9 @@ export class DuelView extends Widget {
    * A test that was not run: after a test that ended the run (a time limit, a crash), the judge reports the
    * remaining tests with the same verdict and no time. A real result always has a measured time.
    */
+  /** The service says so (`test_result.skipped`): an earlier test ended the run before this one ran. */
   private _isSkipped(msg: ITestResult): boolean {
-    if (msg.passed || msg.time_ms > 0 || msg.verdict === 'CE' || msg.verdict === 'REFUSED') {
-      return false;
-    }
-    if (msg.detail?.error?.startsWith('not run')) {
-      return true;
-    }
-    return Array.from(this._results.children).some(child => {
-      const row = child as HTMLElement;
-      return Number(row.dataset.index) < msg.index && row.dataset.passed === 'false';
-    });
+    return msg.skipped === true && msg.verdict !== 'CE' && msg.verdict !== 'REFUSED';
   }
 
   private _addOwnResult(msg: ITestResult): void {

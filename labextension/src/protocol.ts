@@ -305,6 +305,8 @@ export interface ITestResult {
   verdict: Verdict;
   time_ms: number;
   detail: ITestDetail | null;
+  /** Never ran: an earlier test ended the run. */
+  skipped: boolean;
 }
 
 export interface ISubmissionResult {

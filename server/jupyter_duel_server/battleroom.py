@@ -339,6 +339,7 @@ class BattleRoom:
                 verdict=outcome.verdict,
                 time_ms=round(outcome.time_ms, 3),
                 detail=None,
+                skipped=outcome.skipped,
             )
             for viewer in audience:
                 result = seen

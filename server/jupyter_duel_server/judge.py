@@ -92,6 +92,8 @@ class RawResult:
     #: What the test printed (raw, untrusted: ``clean_output`` before anyone sees it), when it was asked for.
     output: str | None = None
     output_cut: bool = False
+    #: Never ran: an earlier test ended the run (its verdict is carried over, with no time).
+    skipped: bool = False
 
     @property
     def value(self) -> Any:
@@ -117,6 +119,8 @@ class TestOutcome:
     error: str | None
     #: What a sample test printed (``clean_output``), when the run asked for it; hidden tests: always None.
     output: str | None = None
+    #: Never ran: an earlier test ended the run.
+    skipped: bool = False
 
 
 @dataclass
@@ -318,7 +322,7 @@ class SubprocessRunner(Runner, Configurable):
                     yield failure
                     skipped = f"not run: test {index + 1} ended the process ({failure.error})"
                     for rest in range(index + 1, n):
-                        yield RawResult(rest, failure.status, None, skipped, 0.0)
+                        yield RawResult(rest, failure.status, None, skipped, 0.0, skipped=True)
                     return
                 if index + 1 < n:  # the next test starts now, while the judge looks at this result
                     await self._send(proc, input_message(inputs, index + 1, output_chars))
@@ -466,7 +470,8 @@ class Judge(Configurable):
         output_chars = min(max(output_chars, 0), MAX_OUTPUT_CHARS)
         capture = [output_chars if kind == "sample" else 0 for kind, _ in tests]
 
-        def outcome(i: int, verdict: str, *, time_ms=0.0, got=None, error=None, raw=None) -> TestOutcome:
+        def outcome(i: int, verdict: str, *, time_ms=0.0, got=None, error=None, raw=None, skipped=False
+                    ) -> TestOutcome:
             kind, test = tests[i]
             hide = kind == "hidden" and not hidden_details
             output = None
@@ -491,6 +496,7 @@ class Judge(Configurable):
                 got=got,
                 error=error,
                 output=output,
+                skipped=skipped or (raw is not None and raw.skipped),
             )
 
         try:
@@ -532,13 +538,13 @@ class Judge(Configurable):
                     await emit(outcome(i, "RE", time_ms=raw.time_ms, error=str(e), raw=raw))
                     if isinstance(e, OverBudget):
                         for j in range(i + 1, total):
-                            await emit(outcome(j, "RE", error=f"not run: test {i + 1} ended the run ({e})"))
+                            await emit(outcome(j, "RE", error=f"not run: test {i + 1} ended the run ({e})", skipped=True))
                         break
                     continue
                 await emit(outcome(i, "AC" if checked.passed else "WA", time_ms=raw.time_ms, got=checked.got,
                                    raw=raw))
         while len(outcomes) < total:  # a runner that stopped early: never count a test as passed
-            await emit(outcome(len(outcomes), "RE", error="no result was reported for this test"))
+            await emit(outcome(len(outcomes), "RE", error="no result was reported for this test", skipped=True))
 
         passed = sum(o.passed for o in outcomes)
         first = next((o for o in outcomes if not o.passed), None)

@@ -436,6 +436,7 @@ class TestResult(Outgoing):
     verdict: Verdict
     time_ms: float
     detail: TestDetail | None
+    skipped: bool
 
 
 class SubmissionResult(Outgoing):

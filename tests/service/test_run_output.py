@@ -362,3 +362,21 @@ async def test_a_patched_harness_reports_hidden_output_and_the_judge_drops_it():
     assert report.verdict == "AC" and report.outcomes[0].output == "LEAK s\n"
     assert all(o.output is None for o in report.outcomes[1:])
     assert_no_hidden_input(repr(report))
+
+
+async def test_tests_after_one_that_ended_the_run_are_flagged_skipped(leak_service):
+    made: list[Recorder] = []
+    try:
+        p1, p2, m1, _ = await start_battle(make_recorder(leak_service.url, made), "ada", "bo", ranked=False)
+        bid = m1["battle_id"]
+        # The first call never returns: it is TLE, and the second sample never runs.
+        tests, result = await run_samples(p1, bid, "def echo(x):\n    while True:\n        pass\n")
+        assert result["verdict"] == "TLE"
+        assert [(t["verdict"], t["skipped"]) for t in tests] == [("TLE", False), ("TLE", True)]
+        assert tests[1]["time_ms"] == 0
+        # A test that ran and failed is not skipped, nor one after it.
+        tests, _ = await run_samples(p1, bid, "def echo(x):\n    raise ValueError(x)\n")
+        assert [t["skipped"] for t in tests] == [False, False]
+    finally:
+        for p in made:
+            await p.close()

@@ -683,7 +683,7 @@ class KernelSandboxRunner(Runner, Configurable):
                     yield failure
                     skipped = f"not run: test {index + 1} ended the run ({failure.error})"
                     for j in range(index + 1, n):
-                        yield RawResult(j, failure.status, None, skipped, 0.0)
+                        yield RawResult(j, failure.status, None, skipped, 0.0, skipped=True)
                     return
                 if index + 1 < n:  # the next test starts now, while the judge looks at this result
                     started = self._send_input(writer, loop, inputs, index + 1, output_chars)
