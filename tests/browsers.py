@@ -33,6 +33,16 @@ def player(browser: Browser, url: str, name: str, **context) -> Page:
     return page
 
 
+def matched_pair(browser: Browser, url: str, first: str = "Alice", second: str = "Bob") -> tuple[Page, Page]:
+    """Two players, each in a browser of their own, find an opponent and are matched: both see the duel."""
+    pages = player(browser, url, first), player(browser, url, second)
+    for page in pages:
+        page.locator('[data-testid="duel-find"]').click()
+    for page in pages:
+        expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=30_000)
+    return pages
+
+
 def open_duel_panel(page: Page, url: str, name: str) -> None:
     page.goto(url)
     show_duel_panel(page)

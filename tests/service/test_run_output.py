@@ -241,7 +241,6 @@ async def test_custom_input_returns_value_output_and_errors(leak_service):
 
 
 async def test_custom_input_refusals_change_nothing(leak_service):
-    url = leak_service.url
     async with players_on(leak_service) as make:
         p1, p2, m1, _ = await start_battle(make, "ike", "jo", ranked=False)
         bid = m1["battle_id"]

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from browsers import VIEWPORT, challenge_on, player, show_duel_panel, type_code
+from browsers import VIEWPORT, challenge_on, matched_pair, show_duel_panel, type_code
 from helpers import ARTIFACTS, JupyterProcess
 
 
@@ -35,12 +35,7 @@ def new_tab(context, url: str) -> Page:
 
 def test_a_closed_tab_loses_nothing_and_one_tab_plays(chromium, lab):
     url = lab.url("lab", token=lab.token)
-    alice = player(chromium, url, "Alice")
-    bob = player(chromium, url, "Bob")
-    alice.locator('[data-testid="duel-find"]').click()
-    bob.locator('[data-testid="duel-find"]').click()
-    for page in (alice, bob):
-        expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=30_000)
+    alice, bob = matched_pair(chromium, url)
     challenge = challenge_on(alice)
     marker = "# Alice's draft"
     type_code(alice, f"def {challenge.function}(*args):\n    {marker}\n    return None\n")
@@ -113,12 +108,7 @@ def test_a_closed_tab_loses_nothing_and_one_tab_plays(chromium, lab):
 
 def test_forfeit_from_another_tab_after_confirming(chromium, lab):
     url = lab.url("lab", token=lab.token)
-    alice = player(chromium, url, "Alice")
-    bob = player(chromium, url, "Bob")
-    alice.locator('[data-testid="duel-find"]').click()
-    bob.locator('[data-testid="duel-find"]').click()
-    for page in (alice, bob):
-        expect(page.locator('[data-testid="duel-view"]')).to_be_visible(timeout=30_000)
+    alice, bob = matched_pair(chromium, url)
     other = alice.context.new_page()
     other.set_viewport_size(VIEWPORT)
     other.goto(url)
