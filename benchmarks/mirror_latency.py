@@ -9,6 +9,10 @@ result block (or one JSON line with ``--json``).
 
     python benchmarks/mirror_latency.py --clients 1000 --duration 30
 
+Against the floor: ``--server floor`` measures a bare ``websockets`` relay (``floor_relay.py``) with the same load
+generator, and ``--server both --sweep 1000,1500,2000,...`` runs both at each count and prints how many users each
+holds at p99 <= ``--target-p99`` ms with nothing lost, and the service's share of the floor.
+
 Exit status: 0 on success; 1 when the service or the load generator failed, nothing was relayed, or more than
 1 % of the messages sent in the measured window were lost; 2 on bad arguments; 130 when interrupted.
 Only 127.0.0.1 traffic. The service and node are always stopped at the end (also on Ctrl-C).
@@ -46,6 +50,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 LOADGEN = HERE / "loadgen"
 LISTENING = re.compile(r"jupyter-duel service listening on (http://(\S+?):(\d+)(/\S*))")
+FLOOR_LISTENING = re.compile(r"floor relay listening on (ws://127\.0\.0\.1:(\d+)/)")
 MAX_LOST_FRACTION = 0.01
 
 
@@ -99,7 +104,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--py-spy", default="py-spy", help="the py-spy executable for --profile")
     p.add_argument("--keep-log", action="store_true", help="keep the service log (path printed at the end)")
+    p.add_argument("--server", choices=("service", "floor", "both"), default="service",
+                   help="what relays: the jupyter-duel service, the bare websockets floor (floor_relay.py), or both")
+    p.add_argument("--sweep", default="", metavar="N,N,...",
+                   help="run once per client count (with --server both: each count on both) and print the table")
+    p.add_argument("--target-p99", type=float, default=100.0,
+                   help="with --sweep: the p99 (ms) under which a count of users counts as held")
     args = p.parse_args(argv)
+    try:
+        args.sweep = [int(n) for n in args.sweep.split(",") if n.strip()]
+    except ValueError:
+        p.error("--sweep takes client counts separated by commas")
+    if any(n < 2 or n % 2 for n in args.sweep):
+        p.error("--sweep: every count must be an even number >= 2")
+    if args.server == "both" and not args.sweep:
+        args.sweep = [args.clients]
     if args.clients < 2 or args.clients % 2:
         p.error("--clients must be an even number >= 2 (players duel in pairs)")
     if args.duration <= 0 or args.interval_ms < 1 or args.warmup < 0:
@@ -331,6 +350,26 @@ def start_service(args, tmp: Path, log_path: Path) -> tuple[subprocess.Popen, st
     raise BenchmarkFailed(f"the service did not print its listening line within {args.startup_timeout:.0f} s")
 
 
+def start_floor(args, tmp: Path, log_path: Path) -> tuple[subprocess.Popen, str]:
+    """The bare websockets relay, with the same interpreter as the service would get."""
+    python = args.python or default_python(args.source)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [python, str(HERE / "floor_relay.py"), "--port", "0"], cwd=str(tmp), env=env, stdin=subprocess.DEVNULL,
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    deadline = time.monotonic() + args.startup_timeout
+    while time.monotonic() < deadline:
+        m = FLOOR_LISTENING.search(log_path.read_text(errors="replace"))
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            raise BenchmarkFailed(f"the floor relay exited with status {proc.returncode}:\n{log_tail(log_path)}")
+        time.sleep(0.05)
+    raise BenchmarkFailed(f"the floor relay did not start within {args.startup_timeout:.0f} s")
+
+
 def start_profiler(args, pid: int) -> subprocess.Popen:
     """py-spy on the service for the measured window (it ends by itself after --duration seconds)."""
     exe = shutil.which(args.py_spy) or args.py_spy
@@ -363,12 +402,18 @@ def run(args) -> tuple[dict, int]:
     result: dict = {}
     failures: list[str] = []
     try:
-        service, url, sio_path = start_service(args, tmp, log_path)
+        floor = args.server == "floor"
+        if floor:
+            service, url = start_floor(args, tmp, log_path)
+            sio_path = "/"
+        else:
+            service, url, sio_path = start_service(args, tmp, log_path)
         cmd = [
             node,
             str(LOADGEN / "mirror.mjs"),
             "--url", url,
             "--path", sio_path,
+            "--floor", "1" if floor else "0",
             "--clients", str(args.clients),
             "--duration", str(args.duration),
             "--interval-ms", str(args.interval_ms),
@@ -450,6 +495,7 @@ def run(args) -> tuple[dict, int]:
         if profiler is not None:
             result["profile"] = str(args.profile)
         result["source"] = str(args.source.resolve())
+        result["relay"] = args.server
         service_errors = [
             line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line or " E " in line
         ]
@@ -537,6 +583,58 @@ def print_block(r: dict, timeline: bool) -> None:
     print("  result: " + ("OK" if r.get("ok") else "FAILED: " + "; ".join(r.get("failures") or [])))
 
 
+def held(rows: list[dict], target: float) -> int:
+    """The most users of a sweep held at p99 <= ``target`` ms with nothing lost (0: none)."""
+    good = [r["clients"] for r in rows if r.get("ok") and not r.get("lost")
+            and (r.get("latency_ms") or {}).get("p99") is not None and r["latency_ms"]["p99"] <= target]
+    return max(good, default=0)
+
+
+def sweep(args) -> tuple[dict, int]:
+    """Every count of ``--sweep`` on each relay asked for; the table, and the users each holds."""
+    import copy
+
+    servers = ["service", "floor"] if args.server == "both" else [args.server]
+    rows: dict[str, list[dict]] = {s: [] for s in servers}
+    for clients in args.sweep:
+        for server in servers:
+            one = copy.copy(args)
+            one.server, one.clients = server, clients
+            try:
+                result, _ = run(one)
+            except BenchmarkFailed as exc:
+                result = {"ok": False, "failures": [str(exc)]}
+            result.setdefault("clients", clients)
+            rows[server].append(result)
+            lat = result.get("latency_ms") or {}
+            print(f"[bench] {server:>7} {clients:>5} users: p50 {fmt(lat.get('p50'), ' ms', 2)}, p99 "
+                  f"{fmt(lat.get('p99'), ' ms', 2)}, lost {result.get('lost')}, relay CPU "
+                  f"{fmt((result.get('server') or {}).get('cpu_avg_pct'), ' %')}, "
+                  f"{fmt(result.get('server_cpu_ms_per_msg'), ' ms/msg', 3)}"
+                  + ("" if result.get("ok") else f"  FAILED: {'; '.join(result.get('failures') or [])}"),
+                  file=sys.stderr)
+    summary = {"target_p99_ms": args.target_p99, "rows": rows,
+               "held": {s: held(rows[s], args.target_p99) for s in servers}}
+    if len(servers) == 2 and summary["held"]["floor"]:
+        summary["service_share_of_floor"] = round(summary["held"]["service"] / summary["held"]["floor"], 2)
+    return summary, 0
+
+
+def print_sweep(summary: dict) -> None:
+    print(f"mirror latency sweep (users held: p99 <= {summary['target_p99_ms']:g} ms, nothing lost)")
+    print(f"  {'relay':<8} {'users':>6} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6} {'CPU %':>6} {'ms/msg':>7}")
+    for server, rows in summary["rows"].items():
+        for r in rows:
+            lat = r.get("latency_ms") or {}
+            print(f"  {server:<8} {r['clients']:>6} {fmt(lat.get('p50'), '', 2):>8} {fmt(lat.get('p99'), '', 2):>8} "
+                  f"{str(r.get('lost')):>6} {fmt((r.get('server') or {}).get('cpu_avg_pct')):>6} "
+                  f"{fmt(r.get('server_cpu_ms_per_msg'), '', 3):>7}")
+    for server, users in summary["held"].items():
+        print(f"  {server} holds {users} users")
+    if "service_share_of_floor" in summary:
+        print(f"  the service holds {summary['service_share_of_floor']:.0%} of what the floor holds")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
 
@@ -545,6 +643,16 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)  # also when started with SIGINT ignored (background jobs)
+    if args.sweep:
+        try:
+            summary, status = sweep(args)
+        except KeyboardInterrupt:
+            print("interrupted; service and load generator stopped", file=sys.stderr)
+            return 130
+        print(json.dumps(summary) if args.json else "", end="\n" if args.json else "")
+        if not args.json:
+            print_sweep(summary)
+        return status
     try:
         result, status = run(args)
     except BenchmarkFailed as exc:

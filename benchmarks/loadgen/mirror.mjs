@@ -7,6 +7,9 @@
  * send time and the sender's index/seq; the opponent's client parses it from `opponent_code` and records the
  * sender->receiver latency. Sender and receiver live in this one process, so both use the same monotonic clock.
  *
+ * With --floor 1 the same clients speak the floor relay's bare WebSocket protocol (benchmarks/floor_relay.py)
+ * instead of Socket.IO: the same pairing, the same payloads, the same measurement.
+ *
  * Protocol on stdout (one line each, everything else goes to stderr):
  *   PHASE ready <clients>        all clients registered and paired, warm-up starting
  *   PHASE measure-start          the measured window begins
@@ -16,6 +19,7 @@
  * Every wait has a deadline; nothing here loops forever.
  */
 import { io } from 'socket.io-client';
+import WebSocket from 'ws';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 
@@ -32,7 +36,8 @@ const DEFAULTS = {
   'connect-concurrency': 50,
   'setup-timeout-s': 120,
   'run-id': '',
-  'max-text': 3000
+  'max-text': 3000,
+  floor: 0
 };
 
 function parseArgs(argv) {
@@ -155,7 +160,52 @@ class Client {
     }
   }
 
+  /** Send one protocol event (Socket.IO, or its floor-relay equivalent). */
+  emit(event, payload) {
+    if (!opts.floor) {
+      this.socket.emit(event, payload);
+    } else if (event === 'register_user') {
+      this.fire('registered', { user: { name: this.name } }); // the floor has no accounts
+    } else if (event === 'join_queue') {
+      this.socket.send(JSON.stringify({ t: 'hello', name: this.name }));
+    } else if (event === 'sync_code') {
+      this.socket.send(JSON.stringify({ t: 'sync', ...payload }));
+    }
+  }
+
+  get open() {
+    return opts.floor ? this.socket.readyState === WebSocket.OPEN : this.socket.connected;
+  }
+
+  connectFloor(timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(opts.url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+      this.socket = socket;
+      socket.once('open', resolve);
+      socket.once('error', err => reject(new Error(`${this.name}: connect failed: ${err.message}`)));
+      socket.on('close', () => {
+        if (!shuttingDown) {
+          disconnects++;
+        }
+      });
+      socket.on('message', raw => {
+        const msg = JSON.parse(raw);
+        if (msg.t === 'code') {
+          onOpponentCode(this, msg);
+        } else if (msg.t === 'waiting') {
+          this.fire('queue_update', { status: 'waiting' });
+        } else if (msg.t === 'paired') {
+          this.fire('queue_update', { status: 'matched' });
+          this.fire('match_found', { battle_id: msg.room, opponent: { name: msg.opponent } });
+        }
+      });
+    });
+  }
+
   connect(timeoutMs) {
+    if (opts.floor) {
+      return this.connectFloor(timeoutMs);
+    }
     return new Promise((resolve, reject) => {
       const socket = io(opts.url, {
         path: opts.path,
@@ -201,9 +251,10 @@ class Client {
 
   async register(timeoutMs) {
     const registered = this.waitFor('registered', timeoutMs);
-    this.socket.emit('register_user', { display_name: this.name });
+    this.emit('register_user', { display_name: this.name });
     const msg = await registered;
-    if (!msg || !msg.user || msg.user.name !== this.name) {
+    // A guest's handle is "guest:" + the name chosen; the display name is the name itself.
+    if (!msg || !msg.user || (msg.user.display_name ?? msg.user.name) !== this.name) {
       throw new Error(`${this.name}: registered as ${JSON.stringify(msg && msg.user)}`);
     }
   }
@@ -216,7 +267,7 @@ class Client {
   }
 
   sendOne() {
-    if (!sending || !this.battleId || !this.socket.connected) {
+    if (!sending || !this.battleId || !this.open) {
       return;
     }
     const now = performance.now();
@@ -241,7 +292,7 @@ class Client {
       this.lines.push(line.length);
       payload = { battle_id: this.battleId, seq, delta };
     }
-    this.socket.emit('sync_code', payload);
+    this.emit('sync_code', payload);
     this.sentTotal++;
     if (now >= windowStart && now < windowEnd) {
       this.sentInWindow++;
@@ -333,19 +384,19 @@ async function pair(a, b) {
   const aWaiting = a.waitFor('queue_update', remaining());
   const aMatch = a.waitFor('match_found', remaining());
   const bMatch = b.waitFor('match_found', remaining());
-  a.socket.emit('join_queue', { pool: 'any', ranked: false });
+  a.emit('join_queue', { pool: 'any', ranked: false });
   const update = await aWaiting;
   if (update.status !== 'waiting' && update.status !== 'matched') {
     throw new Error(`${a.name}: queue_update ${JSON.stringify(update)}`);
   }
-  b.socket.emit('join_queue', { pool: 'any', ranked: false });
+  b.emit('join_queue', { pool: 'any', ranked: false });
   const [ma, mb] = await Promise.all([aMatch, bMatch]);
   for (const [c, m] of [
     [a, ma],
     [b, mb]
   ]) {
     c.battleId = m.battle_id;
-    c.opponent = m.opponent.name;
+    c.opponent = m.opponent.display_name ?? m.opponent.name;
   }
   if (ma.battle_id !== mb.battle_id || a.opponent !== b.name || b.opponent !== a.name) {
     throw new Error(`${a.name} and ${b.name} were not paired together (${a.opponent}, ${b.opponent})`);
@@ -466,7 +517,11 @@ async function main() {
     for (const c of clients) {
       c.stop();
       if (c.socket) {
-        c.socket.disconnect();
+        if (opts.floor) {
+          c.socket.terminate();
+        } else {
+          c.socket.disconnect();
+        }
       }
     }
   }
