@@ -139,6 +139,8 @@ async def test_a_killed_service_carries_the_battle_on(tmp_path):
         assert state["opponent_connected"] is True
         assert (await alice.expect("opponent_status"))["connected"] is True
 
+        # An edit from before the restart, replayed (a hostile or confused client), changes nothing.
+        await alice.refused("sync_code", {"battle_id": bid, "seq": 3, "text": "stolen"}, "out_of_sync")
         # They carry on: an edit follows the restored seq, and the reference solution wins.
         assert (await bob.call("sync_code", {"battle_id": bid, "seq": 3, "text": bob_code + "\n"}))["ok"]
         await judged(alice, bid, challenge.reference)
