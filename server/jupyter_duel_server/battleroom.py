@@ -677,8 +677,8 @@ class BattleRoom:
         for row in self.store.take_over_live_battles(now):
             try:
                 battle = self._rebuild(row, now)
-            except KeyError as exc:
-                self.log.warning("jupyter-duel: battle %s cannot be carried on (%s): aborted", row["battle_id"], exc)
+            except Exception as exc:  # one battle that cannot be rebuilt must not keep the service from starting
+                self.log.warning("jupyter-duel: battle %s cannot be carried on (%r): aborted", row["battle_id"], exc)
                 self.store.finish_battle(row["battle_id"], status="aborted", winner_id=None, reason="aborted",
                                          ended_at=now, rate=None, note="the service restarted")
                 continue
@@ -700,8 +700,8 @@ class BattleRoom:
         self.changed()
 
     def _rebuild(self, row: dict, now: float) -> BattleState:
-        """A ``BattleState`` from ``Store.take_over_live_battles``'s row (KeyError: its challenge or a player
-        is gone)."""
+        """A ``BattleState`` from ``Store.take_over_live_battles``'s row (KeyError: its challenge or a player is
+        gone)."""
         challenge = self.challenges.get(row["challenge_id"])
         seats = []
         for s in row["seats"]:
