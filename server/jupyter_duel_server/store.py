@@ -17,8 +17,10 @@ from typing import Callable
 from sqlalchemy import (
     Boolean,
     and_,
+    bindparam,
     exists,
     func,
+    insert,
     inspect,
     text,
     Float,
@@ -369,14 +371,28 @@ class Store:
         """In one transaction: write each changed seat (code, seq, pastes, last run, delayed mirror; its new
         timeline rows appended as one chunk) and mark the battles ``alive`` as alive at ``now``."""
         with self._session.begin() as db:
-            for s in seats:
-                row = db.get(LiveSeat, (s.battle_id, s.user_id))
-                if row is None:  # the battle ended meanwhile
-                    continue
-                row.code, row.seq, row.shown_code, row.shown_seq = s.code, s.seq, s.shown_code, s.shown_seq
-                row.pastes, row.last_tests = json.dumps(s.pastes), json.dumps(s.last_tests)
-                if s.new_edits:
-                    db.add(LiveEdits(battle_id=s.battle_id, user_id=s.user_id, edits=json.dumps(s.new_edits)))
+            # Battles that ended meanwhile have no live rows left: nothing of theirs is written.
+            wanted = list({s.battle_id for s in seats})
+            live = set()
+            for start in range(0, len(wanted), 500):
+                live.update(db.scalars(select(LiveBattle.battle_id).where(
+                    LiveBattle.battle_id.in_(wanted[start:start + 500]))))
+            seats = [s for s in seats if s.battle_id in live]
+            table = LiveSeat.__table__
+            if seats:  # one executemany, not a query per seat
+                db.execute(
+                    update(table).where(table.c.battle_id == bindparam("b_id"), table.c.user_id == bindparam("u_id"))
+                    .values(code=bindparam("code"), seq=bindparam("seq"), pastes=bindparam("pastes"),
+                            last_tests=bindparam("last_tests"), shown_code=bindparam("shown_code"),
+                            shown_seq=bindparam("shown_seq")),
+                    [{"b_id": s.battle_id, "u_id": s.user_id, "code": s.code, "seq": s.seq,
+                      "pastes": json.dumps(s.pastes), "last_tests": json.dumps(s.last_tests),
+                      "shown_code": s.shown_code, "shown_seq": s.shown_seq} for s in seats],
+                )
+            chunks = [{"battle_id": s.battle_id, "user_id": s.user_id, "edits": json.dumps(s.new_edits)}
+                      for s in seats if s.new_edits]
+            if chunks:
+                db.execute(insert(LiveEdits.__table__), chunks)
             for start in range(0, len(alive), 500):
                 db.execute(update(LiveBattle).where(LiveBattle.battle_id.in_(alive[start:start + 500]))
                            .values(alive_at=now))

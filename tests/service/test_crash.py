@@ -176,7 +176,7 @@ async def test_killed_right_after_battle_complete_the_result_counts_once(tmp_pat
         return made[-1]
 
     try:
-        alice, bob, m1, _ = await start_battle(make, "alice", "bob", ranked=True)
+        alice, bob, m1, m2 = await start_battle(make, "alice", "bob", ranked=True)
         bid = m1["battle_id"]
         await judged(bob, bid)  # somebody submitted: the forfeit is rated
         assert (await alice.call("forfeit", {"battle_id": bid}))["ok"]
@@ -189,10 +189,10 @@ async def test_killed_right_after_battle_complete_the_result_counts_once(tmp_pat
         after = {r["name"]: r["after"] for r in done["ratings"]}
         assert after[bob.name] > after[alice.name]
         assert ratings_on_board(svc) == after
-        for p in (alice, bob):
+        for p, match in ((alice, m1), (bob, m2)):
             again, registered = await back(svc, p)
             assert registered["battle_id"] is None  # nothing carried on
-            await again.refused("resume", {"resume_token": m1["resume_token"]}, "battle_over")
+            await again.refused("resume", {"resume_token": match["resume_token"]}, "battle_over")
             [row] = battles_of(svc, p.name, bid)
             assert row["result"] == ("loss" if p is alice else "win") and row["reason"] == "forfeit"
             _, profile = get_json(svc.url + f"/api/users/{p.name}")
@@ -282,5 +282,49 @@ async def test_downtime_past_the_deadline_and_players_who_never_come_back(tmp_pa
         assert db_rows(svc, "SELECT COUNT(*) FROM live_battles") == [(0,)]
         for p in players:
             await p.close()
+    finally:
+        svc.stop()
+
+
+async def test_what_a_judged_run_guarantees_and_the_client_resends_the_rest(tmp_path):
+    """With the background flusher out of the way (an hour's interval), precisely what is guaranteed: the code
+    synced before a judged run is accepted is durable; an edit after it is not, until the next flush, and the
+    client sends it again after the restart as the full text with ``seq = your_seq + 1``."""
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0",
+                         "--DuelService.state_flush_interval_s=3600").start()
+    made: list[Player] = []
+
+    async def make(name: str) -> Player:
+        made.append(await Player(svc.url, name).connect())
+        return made[-1]
+
+    try:
+        alice, bob, m1, _ = await start_battle(make, "alice", "bob", ranked=False)
+        bid = m1["battle_id"]
+        for seq, text in enumerate(["def f(", "def f():\n"], start=1):
+            assert (await alice.call("sync_code", {"battle_id": bid, "seq": seq, "text": text}))["ok"]
+        assert flushed_seq(svc, alice.name) == 0  # typing alone writes nothing yet
+        result = await judged(alice, bid)
+        assert flushed_seq(svc, alice.name) == 2  # written before the run was accepted
+        typed_later = "def f():\n    return 42\n"
+        assert (await alice.call("sync_code", {"battle_id": bid, "seq": 3, "text": typed_later}))["ok"]
+        assert flushed_seq(svc, alice.name) == 2
+        svc.kill()
+        for p in made:
+            await p.close()
+
+        svc.restart()
+        alice, registered = await back(svc, alice)
+        assert (await alice.call("resume", {"resume_token": registered["resume_token"]}))["ok"]
+        state = await alice.expect("battle_state")
+        assert state["your_code"] == "def f():\n" and state["your_seq"] == 2
+        assert state["your_submissions"] == [result]  # the finished run is kept, as its author saw it
+        # The client's editor is ahead: it sends its text, which the service takes as the new state.
+        resent = {"battle_id": bid, "seq": state["your_seq"] + 1, "text": typed_later}
+        assert (await alice.call("sync_code", resent))["ok"]
+        assert (await alice.call("forfeit", {"battle_id": bid}))["ok"]
+        done = await alice.expect("battle_complete")
+        assert [c["code"] for c in done["codes"] if c["name"] == alice.name] == [typed_later]
+        await alice.close()
     finally:
         svc.stop()
