@@ -72,6 +72,17 @@ class ServiceProcess:
                 self.proc.kill()
                 self.proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no clean shutdown, nothing flushed on the way out."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def restart(self) -> "ServiceProcess":
+        """A new process on the same database, secret and options (and a new port: ``url`` changes)."""
+        self.stop()
+        self.log_lines = []
+        return self.start()
+
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 

@@ -976,8 +976,9 @@ export class DuelClient implements IDuelClient, IDisposable {
       const taken = this._battle?.match.battle_id === msg.battle_id && this._battle.elsewhere !== null;
       if ((mine && !taken) || !msg.battle_elsewhere) {
         // This tab played it before the reload or the reconnect, or no tab plays it (the duel's tab was
-        // closed): play it here, with the code the service kept.
-        resume = mine ? stored : this._registeredResume;
+        // closed): play it here, with the code the service kept. The token `registered` just issued, never an
+        // older one: after a restart of the service (a new secret, a long downtime) only a fresh one verifies.
+        resume = this._registeredResume;
       } else {
         this._elsewhere = { battleId: msg.battle_id!, open: true };
         if (this._battle?.match.battle_id === msg.battle_id && !this._battle.complete) {

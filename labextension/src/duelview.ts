@@ -88,7 +88,8 @@ const VERDICT_TITLES: Record<string, string> = {
   RE: 'Runtime error',
   OLE: 'Output limit exceeded',
   CE: 'Compilation error',
-  REFUSED: 'Refused'
+  REFUSED: 'Refused',
+  LOST: 'Lost in a service restart (not counted)'
 };
 
 export class DuelView extends Widget {

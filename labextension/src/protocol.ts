@@ -315,7 +315,8 @@ export interface ISubmissionResult {
   /** A handle. */
   player: string;
   samples_only: boolean;
-  verdict: Verdict;
+  /** `LOST`: the run was being judged when the service stopped; it is not counted. */
+  verdict: Verdict | 'LOST';
   passed: number;
   total: number;
   message: string | null;

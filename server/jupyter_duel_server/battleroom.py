@@ -6,7 +6,8 @@ submissions and streams their results, and ends the battle on a solve, a forfeit
 longer than the grace period (``battles`` holds the rules that decide). The end is stored in one transaction
 with the rating changes and the fair-play signals, and both codes are revealed. ``resume`` sends a returning
 player the battle as they left it. Instructors may spectate a battle (both codes at full fidelity, whatever the
-mirror) and abort it with a reason. Events and timers go through the service (``emit``, ``relay``, ``later``);
+mirror) and abort it with a reason. Running battles are flushed to the store as they change and carried on by a
+restarted service (``restore``). Events and timers go through the service (``emit``, ``relay``, ``later``);
 ``changed`` is called whenever what the class view shows of the battles changes.
 """
 
@@ -31,7 +32,7 @@ from .judge import CustomRunReport, Judge, TestOutcome
 from .limits import Cooldowns
 from .protocol import ServiceError, clip
 from .rating import SECONDS_PER_DAY
-from .store import Store
+from .store import LOST_VERDICT, SeatFlush, Store
 
 if TYPE_CHECKING:
     from .rating import RatingSystem
@@ -144,7 +145,8 @@ class BattleRoom:
         if battle.mirror == "delayed":
             for seat in battle.seats:
                 seat.delayed = mirror.DelayedFeed(svc.mirror_delay_s)
-        self.store.create_battle(battle.id, challenge.id, a, b, battle.ranked, battle.started_at, battle.mirror)
+        self.store.create_battle(battle.id, challenge.id, a, b, battle.ranked, battle.started_at, battle.mirror,
+                                 time_limit_s=battle.time_limit_s, bot=bot)
         self.running[battle.id] = battle
         for seat in battle.seats:
             self.battle_of[seat.name] = battle.id
@@ -309,6 +311,7 @@ class BattleRoom:
             raise ServiceError("cooldown", f"{kind} again in {wait:.1f} s", retry_after=wait)
         seat.judging = True
         try:
+            self.flush([battle])  # the code as synced so far is durable before any judged run is accepted
             submission_id = self.store.add_submission(battle.id, seat.profile.id, code, samples_only)
         except Exception:
             seat.judging = False
@@ -369,7 +372,8 @@ class BattleRoom:
                 )
             return
         seat.judging = False
-        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total, tests)
+        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total, tests,
+                                     report.message)
         seen = protocol.SubmissionResult(
             battle_id=battle.id, submission_id=submission_id, player=author, samples_only=samples_only,
             verdict=report.verdict, passed=report.passed, total=report.total, message=None,
@@ -627,6 +631,114 @@ class BattleRoom:
         battle.spectators.clear()
         self.changed()
         self.log.info("jupyter-duel: battle %s over: %s (%s)", battle.id, outcome.winner, outcome.reason)
+
+    # ------------------------------------------------------------ surviving a restart
+
+    def flush(self, battles: list[BattleState] | None = None) -> None:
+        """Write what changed of the running battles (``battles``: these only) to the store, with the heartbeat
+        a restart measures the downtime from. Bot battles are not kept: a restart aborts them."""
+        battles = [b for b in (self.running.values() if battles is None else battles)
+                   if not b.over and not any(seat.bot for seat in b.seats)]
+        if not battles:
+            return
+        changed = []
+        for battle in battles:
+            for seat in battle.seats:
+                shown = seat.delayed.shown_seq if seat.delayed is not None else 0
+                last_run = seat.last_tests[-1].submission_id if seat.last_tests else None
+                key = (seat.seq, len(seat.timeline), len(seat.pastes), last_run, len(seat.last_tests), shown)
+                if key == seat.flushed:
+                    continue
+                changed.append((seat, key, len(seat.timeline), SeatFlush(
+                    battle_id=battle.id, user_id=seat.profile.id, code=seat.code, seq=seat.seq,
+                    pastes=[list(p) for p in seat.pastes],
+                    last_tests=[t.model_dump(mode="json") for t in seat.last_tests],
+                    shown_code=seat.delayed.shown_text if seat.delayed is not None else "", shown_seq=shown,
+                    new_edits=seat.timeline[seat.flushed_edits:],
+                )))
+        self.store.flush_live([c[3] for c in changed], [b.id for b in battles], time.time())
+        for seat, key, edits, _ in changed:
+            seat.flushed, seat.flushed_edits = key, edits
+
+    async def flusher(self) -> None:
+        """Flush every ``DuelService.state_flush_interval_s`` until cancelled."""
+        while True:
+            await asyncio.sleep(self.service.state_flush_interval_s)
+            try:
+                self.flush()
+            except Exception:  # the next round tries again; a judged run's own flush refuses it meanwhile
+                self.log.exception("jupyter-duel: flushing the running battles failed")
+
+    async def restore(self) -> None:
+        """Carry on the battles a previous process left running (``docs/protocol.md`` § After a restart): each
+        rebuilt as last flushed, its clock given back the downtime, both players away (the grace period starts
+        now). A bot battle, or one whose challenge is no longer loaded, ends aborted without rating change."""
+        now = time.time()
+        for row in self.store.take_over_live_battles(now):
+            try:
+                battle = self._rebuild(row, now)
+            except Exception as exc:  # one battle that cannot be rebuilt must not keep the service from starting
+                self.log.warning("jupyter-duel: battle %s cannot be carried on (%r): aborted", row["battle_id"], exc)
+                self.store.finish_battle(row["battle_id"], status="aborted", winner_id=None, reason="aborted",
+                                         ended_at=now, rate=None, note="the service restarted")
+                continue
+            self.running[battle.id] = battle
+            for seat in battle.seats:
+                self.battle_of[seat.name] = battle.id
+            if row["bot"]:  # the practice bot's typing lived in the process that stopped
+                battle.on_abort()
+                battle.note = "the service restarted"
+            if battle.over:  # aborted above, or solved by a run judged just before the process stopped
+                await self._finish(battle)
+                continue
+            self.service.later(battle.id, battle.deadline - now, self._time_up, battle.id)
+            for seat in battle.seats:
+                self.service.later(f"{battle.id}/{seat.name}", self.service.disconnect_grace_s, self._grace_expired,
+                                   battle.id, seat.name)
+            self.log.info("jupyter-duel: battle %s carried on after a restart (clock given back %.1f s so far)",
+                          battle.id, row["clock_shift_s"])
+        self.changed()
+
+    def _rebuild(self, row: dict, now: float) -> BattleState:
+        """A ``BattleState`` from ``Store.take_over_live_battles``'s row (KeyError: its challenge or a player is
+        gone)."""
+        challenge = self.challenges.get(row["challenge_id"])
+        seats = []
+        for s in row["seats"]:
+            profile = self.store.get_user(s["name"])
+            if profile is None:
+                raise KeyError(s["name"])
+            seat = Seat(profile, bot=row["bot"] and s is row["seats"][1], code=s["code"], seq=s["seq"],
+                        connected=False, gone_since=now, pastes=[tuple(p) for p in s["pastes"]],
+                        timeline=s["timeline"],
+                        last_tests=[protocol.TestResult.model_validate(t) for t in s["last_tests"]])
+            seat.flushed_edits = len(seat.timeline)
+            if row["mirror"] == "delayed":
+                # What the opponent was shown stays shown; the rest comes one delay after the restart, as one text.
+                seat.delayed = mirror.DelayedFeed(self.service.mirror_delay_s)
+                seat.delayed.shown_text, seat.delayed.shown_seq = s["shown_code"], s["shown_seq"]
+            seats.append(seat)
+        battle = BattleState(id=row["battle_id"], challenge=challenge, seats=tuple(seats), ranked=row["ranked"],
+                             time_limit_s=row["time_limit_s"], started_at=row["started_at"] + row["clock_shift_s"],
+                             mirror=row["mirror"] or "live")
+        for sub in row["submissions"]:
+            seat = battle.seat(sub["player"])
+            seen = protocol.SubmissionResult(
+                battle_id=battle.id, submission_id=sub["submission_id"], player=seat.name,
+                samples_only=sub["samples_only"], verdict=sub["verdict"], passed=sub["passed"], total=sub["total"],
+                message=None)
+            battle.results.append(seen)
+            seat.results.append(seen.model_copy(update={"message": sub["message"]}))
+            if not sub["samples_only"] and sub["verdict"] != LOST_VERDICT:
+                battle.on_submission(seat.name, sub["passed"], sub["total"])  # may end it: solved before the stop
+        for seat in battle.seats:
+            if seat.delayed is not None and seat.delayed.shown_seq != seat.seq:
+                other = battle.opponent(seat.name)
+                seat.delayed.push(time.monotonic(), {"battle_id": battle.id, "seq": seat.seq, "delta": None,
+                                                     "text": seat.code})
+                asyncio.get_running_loop().call_later(self.service.mirror_delay_s, self._show_delayed, battle, seat,
+                                                      other.name)
+        return battle
 
     # ------------------------------------------------------------ reactions
 

@@ -51,6 +51,8 @@ class Seat:
     delayed: "DelayedFeed | None" = None  # in the delayed mirror: the edits not yet shown to the opponent
     shape_due: bool = False  # in the shape mirror: an outline is about to be sent
     timeline: list[list] = field(default_factory=list)  # [seconds into the battle, seq, delta, text] per edit
+    flushed: tuple = ()  # what the store holds of this seat (BattleRoom.flush): skip it while unchanged
+    flushed_edits: int = 0  # how many timeline rows the store holds
 
     @property
     def name(self) -> str:

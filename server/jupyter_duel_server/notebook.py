@@ -31,6 +31,7 @@ VERDICT_TEXT = {
     "OLE": "Output limit exceeded",
     "CE": "Compilation error",
     "REFUSED": "Refused",
+    "LOST": "Lost in a service restart (not counted)",
 }
 
 

@@ -444,7 +444,7 @@ class SubmissionResult(Outgoing):
     submission_id: int
     player: str
     samples_only: bool
-    verdict: Verdict
+    verdict: Verdict | Literal["LOST"]  # LOST: in flight when the service stopped, not counted
     passed: int
     total: int
     message: str | None

@@ -206,6 +206,13 @@ class DuelService(LoggingConfigurable):
 
     countdown_s = Float(3.0, help="Seconds between match_found and the start of the clock.").tag(config=True)
 
+    state_flush_interval_s = Float(
+        1.0, min=0.05, help="Seconds between two writes of the running battles' state (each player's code, typing timeline, "
+        "last run) and of the heartbeat, so that a restarted service carries them on (docs/protocol.md § After "
+        "a restart). Also written before every judged run is accepted. The clock gives back the downtime "
+        "measured from the last heartbeat: at most this much more than the real outage.",
+    ).tag(config=True)
+
     disconnect_grace_s = Float(
         60.0, help="Seconds a disconnected player has to come back before losing the battle."
     ).tag(config=True)
@@ -296,9 +303,6 @@ class DuelService(LoggingConfigurable):
         super().__init__(**kwargs)
         self.signer = IdentitySigner(self.secret, self.token_max_age)
         self.store = Store(self.db_url, self.rating.initial())
-        aborted = self.store.abort_running_battles()
-        if aborted:
-            self.log.info("jupyter-duel: %d battle(s) left running by a previous run marked aborted", aborted)
         dirs = ChallengeLibrary.default_dirs() + [Path(d) for d in self.challenge_dirs]
         # One broken instructor file must not take the service down: it is left out and reported.
         self.challenges = ChallengeLibrary(dirs, strict=False)
@@ -351,21 +355,27 @@ class DuelService(LoggingConfigurable):
 
     async def start(self) -> None:
         """Start what needs the event loop: the judge's sandbox pool (a host that cannot build the sandbox is
-        reported here, once, and every submission is then refused with the reason)."""
+        reported here, once, and every submission is then refused with the reason), the battles a previous
+        process left running (carried on) and the flusher that keeps running battles durable."""
         start = getattr(self.judge.runner, "start", None)
-        if start is None:
-            return
-        try:
-            await start()
-        except Exception as exc:  # the runner names what is missing; the lobby and REST keep working
-            self.judge_problem = str(exc)
-            self.log.error("jupyter-duel: the judge cannot run: %s", exc)
+        if start is not None:
+            try:
+                await start()
+            except Exception as exc:  # the runner names what is missing; the lobby and REST keep working
+                self.judge_problem = str(exc)
+                self.log.error("jupyter-duel: the judge cannot run: %s", exc)
+        await self.battles.restore()
+        self.spawn(self.battles.flusher())
 
     async def close(self) -> None:
         for timer in self._timers.values():
             timer.cancel()
         for task in list(self._tasks):
             task.cancel()
+        try:  # a clean stop loses nothing typed since the last flush
+            self.battles.flush()
+        except Exception:
+            self.log.exception("jupyter-duel: the last flush of the running battles failed")
         self.lobby.close()
         await self.judge.close()
         self.store.close()

@@ -1,7 +1,9 @@
 """Persistence: the whole SQLAlchemy schema and every query the service makes.
 
 SQLite under the Jupyter data directory by default; any SQLAlchemy URL (PostgreSQL for a scaled-out service)
-by configuration. A battle's result and both players' rating changes are written in one transaction.
+by configuration. A battle's result and both players' rating changes are written in one transaction. A running
+battle's state (``LiveBattle``, ``LiveSeat``, ``LiveEdits``) is flushed as it changes, so that a restarted
+service carries it on (``take_over_live_battles``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from typing import Callable
 from sqlalchemy import (
     Boolean,
     and_,
+    bindparam,
     exists,
     func,
+    insert,
     inspect,
     text,
     Float,
@@ -25,9 +29,11 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     event,
     or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
@@ -107,6 +113,7 @@ class Submission(Base):
     total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[float] = mapped_column(Float, default=time.time)
     tests: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON: [[kind, verdict, passed, time_ms], ...]
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)  # what its author read (a traceback...)
 
 
 class Timeline(Base):
@@ -119,6 +126,68 @@ class Timeline(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     final_code: Mapped[str] = mapped_column(Text)
     edits: Mapped[str] = mapped_column(Text)  # JSON: [[seconds into the battle, seq, delta or null, text or null]]
+
+
+class LiveBattle(Base):
+    """What a running battle needs beyond its ``battles`` row for a restarted service to carry it on (rows
+    deleted when it ends, in the same transaction)."""
+
+    __tablename__ = "live_battles"
+
+    battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"), primary_key=True)
+    time_limit_s: Mapped[int] = mapped_column(Integer)
+    bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Seconds the clock was given back for the service's downtime so far (the clock starts at started_at + this).
+    clock_shift_s: Mapped[float] = mapped_column(Float, default=0.0)
+    alive_at: Mapped[float] = mapped_column(Float)  # the last heartbeat of the process running it
+
+
+class LiveSeat(Base):
+    """One player's side of a running battle as last flushed: the code with its seq, and what the replay and
+    a resume need."""
+
+    __tablename__ = "live_seats"
+
+    battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(Text, default="")
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    pastes: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [[seconds into the battle, characters]]
+    last_tests: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the latest run's test_result payloads
+    shown_code: Mapped[str] = mapped_column(Text, default="")  # the delayed mirror: what the opponent was shown
+    shown_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LiveEdits(Base):
+    """A chunk of one player's typing timeline in a running battle (appended at each flush, never rewritten)."""
+
+    __tablename__ = "live_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    edits: Mapped[str] = mapped_column(Text)  # JSON: rows as in Timeline.edits
+
+
+#: The verdict of a judged run that was in flight when the service stopped: it is not counted.
+LOST_VERDICT = "LOST"
+LOST_MESSAGE = ("the service restarted while this run was being judged: it is not counted; "
+                "run or submit it again")
+
+
+@dataclass
+class SeatFlush:
+    """One seat's state to write in ``Store.flush_live``."""
+
+    battle_id: str
+    user_id: int
+    code: str
+    seq: int
+    pastes: list
+    last_tests: list
+    shown_code: str
+    shown_seq: int
+    new_edits: list  # timeline rows since the previous flush
 
 
 @dataclass(frozen=True)
@@ -274,8 +343,10 @@ class Store:
 
     def create_battle(
         self, battle_id: str, challenge_id: str, a: Profile, b: Profile, ranked: bool, started_at: float,
-        mirror: str | None = None,
+        mirror: str | None = None, time_limit_s: int | None = None, bot: bool = False,
     ) -> None:
+        """Store a new running battle; with ``time_limit_s``, also its live rows (``LiveBattle``, one
+        ``LiveSeat`` per player), so that a restart carries it on."""
         with self._session.begin() as db:
             db.add(
                 Battle(
@@ -291,6 +362,95 @@ class Store:
                     mirror=mirror,
                 )
             )
+            if time_limit_s is not None:
+                db.flush()  # the battle row first: the live rows refer to it
+                db.add(LiveBattle(battle_id=battle_id, time_limit_s=time_limit_s, bot=bot, alive_at=time.time()))
+                db.add_all(LiveSeat(battle_id=battle_id, user_id=p.id) for p in (a, b))
+
+    def flush_live(self, seats: list[SeatFlush], alive: list[str], now: float) -> None:
+        """In one transaction: write each changed seat (code, seq, pastes, last run, delayed mirror; its new
+        timeline rows appended as one chunk) and mark the battles ``alive`` as alive at ``now``."""
+        with self._session.begin() as db:
+            # Battles that ended meanwhile have no live rows left: nothing of theirs is written.
+            wanted = list({s.battle_id for s in seats})
+            live = set()
+            for start in range(0, len(wanted), 500):
+                live.update(db.scalars(select(LiveBattle.battle_id).where(
+                    LiveBattle.battle_id.in_(wanted[start:start + 500]))))
+            seats = [s for s in seats if s.battle_id in live]
+            table = LiveSeat.__table__
+            if seats:  # one executemany, not a query per seat
+                db.execute(
+                    update(table).where(table.c.battle_id == bindparam("b_id"), table.c.user_id == bindparam("u_id"))
+                    .values(code=bindparam("code"), seq=bindparam("seq"), pastes=bindparam("pastes"),
+                            last_tests=bindparam("last_tests"), shown_code=bindparam("shown_code"),
+                            shown_seq=bindparam("shown_seq")),
+                    [{"b_id": s.battle_id, "u_id": s.user_id, "code": s.code, "seq": s.seq,
+                      "pastes": json.dumps(s.pastes), "last_tests": json.dumps(s.last_tests),
+                      "shown_code": s.shown_code, "shown_seq": s.shown_seq} for s in seats],
+                )
+            chunks = [{"battle_id": s.battle_id, "user_id": s.user_id, "edits": json.dumps(s.new_edits)}
+                      for s in seats if s.new_edits]
+            if chunks:
+                db.execute(insert(LiveEdits.__table__), chunks)
+            for start in range(0, len(alive), 500):
+                db.execute(update(LiveBattle).where(LiveBattle.battle_id.in_(alive[start:start + 500]))
+                           .values(alive_at=now))
+
+    def take_over_live_battles(self, now: float) -> list[dict]:
+        """Every battle left running by a previous process, for this one to carry on, oldest first.
+
+        In one transaction: each clock is given back the downtime (``now`` minus the battle's last heartbeat),
+        and the process's heartbeat starts at ``now``; a judged run left without a verdict gets ``LOST_VERDICT``
+        (not counted); a running battle without live rows (stored by an older version) is aborted without rating
+        change, as it cannot be rebuilt. Each dict: the ``battles`` row's fields, ``time_limit_s``, ``bot``,
+        ``clock_shift_s``, ``seats`` (per player: name, code, seq, pastes, last_tests, shown_code, shown_seq,
+        timeline) and ``submissions`` (oldest first: player, submission_id, samples_only, verdict, passed,
+        total, message).
+        """
+        out = []
+        with self._session.begin() as db:
+            battles = db.scalars(select(Battle).where(Battle.status == "running").order_by(Battle.started_at)).all()
+            for battle in battles:
+                live = db.get(LiveBattle, battle.id, with_for_update=True)
+                if live is None:
+                    battle.status, battle.reason, battle.ended_at = "aborted", "aborted", now
+                    battle.rating_a_after, battle.rating_b_after = battle.rating_a_before, battle.rating_b_before
+                    continue
+                live.clock_shift_s += max(0.0, now - live.alive_at)
+                live.alive_at = now
+                names = {u.id: u.name for u in db.scalars(select(User).where(
+                    User.id.in_((battle.player_a_id, battle.player_b_id))))}
+                seats = {s.user_id: s for s in db.scalars(select(LiveSeat).where(LiveSeat.battle_id == battle.id))}
+                timelines: dict[int, list] = {}
+                for chunk in db.scalars(select(LiveEdits).where(LiveEdits.battle_id == battle.id)
+                                        .order_by(LiveEdits.id)):
+                    timelines.setdefault(chunk.user_id, []).extend(json.loads(chunk.edits))
+                submissions = []
+                for sub in db.scalars(select(Submission).where(Submission.battle_id == battle.id)
+                                      .order_by(Submission.id)):
+                    if sub.verdict is None:  # judged when the process died: never counted, never judged twice
+                        sub.verdict, sub.message, sub.tests = LOST_VERDICT, LOST_MESSAGE, "[]"
+                    submissions.append({
+                        "player": names[sub.user_id], "submission_id": sub.id, "samples_only": sub.samples_only,
+                        "verdict": sub.verdict, "passed": sub.passed, "total": sub.total, "message": sub.message,
+                    })
+                out.append({
+                    "battle_id": battle.id, "challenge_id": battle.challenge_id, "ranked": battle.ranked,
+                    "started_at": battle.started_at, "mirror": battle.mirror, "time_limit_s": live.time_limit_s,
+                    "bot": live.bot, "clock_shift_s": live.clock_shift_s,
+                    "seats": [
+                        {
+                            "name": names[uid], "code": seats[uid].code, "seq": seats[uid].seq,
+                            "pastes": json.loads(seats[uid].pastes), "last_tests": json.loads(seats[uid].last_tests),
+                            "shown_code": seats[uid].shown_code, "shown_seq": seats[uid].shown_seq,
+                            "timeline": timelines.get(uid, []),
+                        }
+                        for uid in (battle.player_a_id, battle.player_b_id)
+                    ],
+                    "submissions": submissions,
+                })
+        return out
 
     def add_submission(self, battle_id: str, user_id: int, code: str, samples_only: bool) -> int:
         with self._session.begin() as db:
@@ -302,11 +462,11 @@ class Store:
             return sub.id
 
     def finish_submission(self, submission_id: int, verdict: str, passed: int, total: int,
-                          tests: list | None = None) -> None:
+                          tests: list | None = None, message: str | None = None) -> None:
         with self._session.begin() as db:
             sub = db.get(Submission, submission_id)
             if sub is not None:
-                sub.verdict, sub.passed, sub.total = verdict, passed, total
+                sub.verdict, sub.passed, sub.total, sub.message = verdict, passed, total, message
                 sub.tests = json.dumps(tests) if tests is not None else None
 
     def finish_battle(
@@ -355,16 +515,8 @@ class Store:
                         user.losses += 1
             battle.rating_a_before, battle.rating_b_before = before
             battle.rating_a_after, battle.rating_b_after = users[0].rating, users[1].rating
+            _delete_live_rows(db, battle_id)  # ended: nothing left for a restart to carry on
             return {u.id: (b, u.rating) for u, b in zip(users, before)}
-
-    def abort_running_battles(self) -> int:
-        """Mark battles left running by a previous process as aborted (no rating change)."""
-        with self._session.begin() as db:
-            battles = db.scalars(select(Battle).where(Battle.status == "running")).all()
-            for battle in battles:
-                battle.status, battle.reason, battle.ended_at = "aborted", "aborted", time.time()
-                battle.rating_a_after, battle.rating_b_after = battle.rating_a_before, battle.rating_b_before
-            return len(battles)
 
     def rated_battles_between(self, a_id: int, b_id: int, since: float) -> int:
         """How many battles between these two players, finished since ``since``, changed their ratings."""
@@ -527,6 +679,11 @@ class Store:
                 "battles": len(db.scalars(select(Battle.id)).all()),
                 "submissions": len(db.scalars(select(Submission.id)).all()),
             }
+
+
+def _delete_live_rows(db, battle_id: str) -> None:
+    for table in (LiveEdits, LiveSeat, LiveBattle):
+        db.execute(delete(table).where(table.battle_id == battle_id))
 
 
 def _add_missing_columns(engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""Users, ratings and finished battles survive a restart of the service; running ones are closed cleanly."""
+"""Users, ratings and finished battles survive a restart of the service; running ones are carried on."""
 
 from __future__ import annotations
 
@@ -38,8 +38,9 @@ async def test_restart_keeps_users_ratings_and_battles(tmp_path):
         _, history = get(svc.url + f"/api/users/{bob.name}/battles")
         by_id = {b["battle_id"]: b for b in history["battles"]}
         assert by_id[finished]["result"] == "win"
-        assert by_id[running]["result"] == "aborted"  # no rating change for a battle cut by the restart
-        assert by_id[running]["rating_after"] == by_id[running]["rating_before"]
+        # Carried on by the new process (tests/service/test_crash.py follows such battles to their end).
+        assert by_id[running]["result"] == "running"
+        assert by_id[running]["rating_after"] is None
         # The same name, from the same browser (its guest key), logs back in to the same record.
         alice = await Player(svc.url, "alice", guest_key=alice.guest_key).connect()
         _, profile = get(svc.url + f"/api/users/{alice.name}")
