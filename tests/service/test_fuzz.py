@@ -254,14 +254,16 @@ class Arena:
         return ack
 
     async def send_raw(self, event: str, payload_json: str) -> dict:
-        """One frame written by hand over the raw websocket (never registered); its ack is checked the same."""
+        """One frame written by hand over the raw websocket (unregistered, unless a frame registered it); its ack
+        and the events it brought are checked the same."""
         self.ack_id += 1
         payload_json = payload_json.replace('"<battle>"', json.dumps(self.battle_id))
         await self.raw.send(f"42{self.ack_id}[{json.dumps(event)},{payload_json}]")
         ack = await self.raw.ack(self.ack_id)
         self.check(ack, ("raw", event, payload_json[:200]))
         for name, data in self.raw.events:
-            assert name == "error" and data["code"] in protocol.ERROR_CODES, (name, data)
+            protocol.OUTGOING[name].model_validate(data)  # a documented event with its documented payload
+            assert name != "error" or data["code"] in protocol.ERROR_CODES, data
         self.raw.events.clear()
         return ack
 
