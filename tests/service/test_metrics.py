@@ -218,3 +218,32 @@ async def test_scraping_while_players_come_and_go(tmp_path):
             await settles_at(service.url + "/metrics", 0, "jupyter_duel_players_connected")
         finally:
             await anonymous.close()
+
+
+async def test_clients_cannot_add_label_values(service, players):
+    """A hostile client sends events under hundreds of made-up names, reserved names and frames that do not
+    decode: they are counted as ``unknown``, and the metrics page keeps its bounded label sets (no series per
+    name a client chose, which would grow the service's memory and every scrape)."""
+    from edge_clients import RawWebSocket
+
+    mallory = await players("mallory")
+    names = [f"made_up_{i}" for i in range(200)] + ["constructor", "__proto__", "sync_code " * 50]
+    for name in names:
+        ack = await mallory.call(name, {})
+        assert ack["error"]["code"] in ("unknown_event", "rate_limited")  # past the burst, refused sooner
+    raw = await RawWebSocket(service.url).open()
+    try:
+        for frame in ('42["connect", {}]', '42[1, 2]', "42{not json", '42["x"' + "[" * 3000):
+            await raw.send(frame)
+            assert (await raw.event("error"))["code"] in ("unknown_event", "invalid_frame", "rate_limited")
+    finally:
+        await raw.close()
+    _, samples = scrape(service.url + "/metrics")
+    events = {dict(labels)["event"] for name, labels in samples if name == "jupyter_duel_events_received_total"}
+    codes = {dict(labels)["code"] for name, labels in samples if name == "jupyter_duel_event_errors_total"}
+    assert events == {*protocol.INCOMING, "unknown"}
+    assert codes == set(protocol.ERROR_CODES)
+    assert value(samples, "jupyter_duel_events_received_total", event="unknown") == len(names) + 4
+    refused = sum(value(samples, "jupyter_duel_event_errors_total", code=code)
+                  for code in ("unknown_event", "invalid_frame", "rate_limited"))
+    assert refused == len(names) + 4
