@@ -257,6 +257,7 @@ class Client {
     if (!msg || !msg.user || (msg.user.display_name ?? msg.user.name) !== this.name) {
       throw new Error(`${this.name}: registered as ${JSON.stringify(msg && msg.user)}`);
     }
+    this.name = msg.user.name; // the handle (a guest's is "guest:<name>"), which match_found names
   }
 
   /** The next line of "code": send time, sender and seq, padded to ~60 bytes. */
@@ -396,7 +397,7 @@ async function pair(a, b) {
     [b, mb]
   ]) {
     c.battleId = m.battle_id;
-    c.opponent = m.opponent.display_name ?? m.opponent.name;
+    c.opponent = m.opponent.name;
   }
   if (ma.battle_id !== mb.battle_id || a.opponent !== b.name || b.opponent !== a.name) {
     throw new Error(`${a.name} and ${b.name} were not paired together (${a.opponent}, ${b.opponent})`);

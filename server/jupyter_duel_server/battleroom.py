@@ -228,8 +228,10 @@ class BattleRoom:
 
     # ------------------------------------------------------------ the mirror
 
-    async def sync_code(self, name: str, msg: protocol.SyncEdit | protocol.SyncCode, sid: str | None = None) -> None:
-        """Apply an edit from connection ``sid`` (None: the practice bot) and mirror it."""
+    async def sync_code(self, name: str, msg: protocol.SyncEdit | protocol.SyncCode, sid: str | None = None,
+                        received_at: float | None = None) -> None:
+        """Apply an edit from connection ``sid`` (None: the practice bot), received at ``received_at``
+        (``time.perf_counter``, for the relay latency metric), and mirror it."""
         if isinstance(msg, protocol.SyncCode):  # the general event path and the practice bot
             msg = protocol.SyncEdit.of(msg)
         battle, seat = self.battle_for(name, msg.battle_id)
@@ -256,7 +258,7 @@ class BattleRoom:
         # validated already; tests/unit/test_fast_sync_code.py holds the two together).
         payload = {"battle_id": battle.id, "seq": msg.seq, "delta": msg.delta, "text": msg.text}
         if battle.mirror == "live":
-            await svc.relay("opponent_code", payload, other.name)
+            await svc.relay("opponent_code", payload, other.name, received_at)
         elif battle.mirror == "delayed":
             seat.delayed.push(time.monotonic(), payload)
             asyncio.get_running_loop().call_later(svc.mirror_delay_s, self._show_delayed, battle, seat, other.name)

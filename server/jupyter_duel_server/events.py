@@ -10,6 +10,7 @@ what the client sent than a short, clipped form (``protocol.clip``).
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING
 
 import socketio
@@ -53,6 +54,7 @@ class DuelNamespace(socketio.AsyncNamespace):
         # python-socketio's own connection events; a client's event by these names is refused by the packet class.
         if event == "connect" or event == "disconnect":
             return await super().trigger_event(event, *args)
+        self.service.metrics.event_received(event)
         sid = args[0]
         name = self.players.get(sid)
         wait = self.limiter.take(sid, name, event)
@@ -64,12 +66,13 @@ class DuelNamespace(socketio.AsyncNamespace):
         if type(event) is Refusal:
             return await self._refuse(sid, None, event.code, event.message)
         if event == "sync_code" and len(args) == 2:
+            received_at = perf_counter()  # the relay latency metric's start
             # The hot path (one per player every 300 ms): a well-formed edit of a registered player skips the
             # pydantic models; anything else goes the general way below, which gives the precise refusal.
             edit = protocol.fast_sync_code(args[1])
             if edit is not None and name is not None:
                 try:
-                    await self.battles.sync_code(name, edit, sid)
+                    await self.battles.sync_code(name, edit, sid, received_at)
                     return {"ok": True}
                 except ServiceError as exc:
                     return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
@@ -169,7 +172,7 @@ class DuelNamespace(socketio.AsyncNamespace):
         await self.lobby.leave_queue(self.players[sid])
 
     async def on_sync_code(self, sid, msg: protocol.SyncCode):
-        await self.battles.sync_code(self.players[sid], msg, sid)
+        await self.battles.sync_code(self.players[sid], msg, sid, perf_counter())
 
     async def on_run_samples(self, sid, msg: protocol.RunSamples):
         submission_id = await self.battles.submit(self.players[sid], msg.battle_id, msg.code, samples_only=True, sid=sid)

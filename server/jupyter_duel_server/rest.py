@@ -1,5 +1,5 @@
 """The REST API: read-only JSON views of challenges, the lobby, players and their history; the class's results
-as CSV for instructors.
+as CSV for instructors; the service's Prometheus metrics (``metrics``), for whoever may use the API.
 
 Challenge views come from ``Challenge.public_view``, which never contains hidden tests or the reference
 solution. An embedding host can protect every handler by subclassing and overriding ``check_access``. Who is an
@@ -18,6 +18,7 @@ from tornado import web
 import nbformat
 
 from .auth import AuthError, display_name
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .notebook import battle_notebook
 from .protocol import clip
 
@@ -100,6 +101,23 @@ class DuelAPIHandler(web.RequestHandler):
 class HealthHandler(DuelAPIHandler):
     def get(self):
         self.write_json(self.service.health())
+
+
+class MetricsHandler(DuelAPIHandler):
+    """The service's metrics in the Prometheus text format (``metrics.ServiceMetrics``), under the same access rule
+    as the rest of the API: open on a standalone service, behind Jupyter's authentication when embedded, behind the
+    hub as a JupyterHub service."""
+
+    def get(self):
+        self.set_header("Cache-Control", "no-store")
+        self.finish(self.service.metrics.exposition())
+
+    def finish(self, chunk=None):
+        # Last word on the type: embedded, Jupyter's APIHandler (first in the bases) sets JSON before calling this,
+        # and Prometheus refuses a scrape whose Content-Type is not its own.
+        if self.get_status() == 200:
+            self.set_header("Content-Type", METRICS_CONTENT_TYPE)
+        return super().finish(chunk)
 
 
 class ChallengesHandler(DuelAPIHandler):
@@ -224,6 +242,7 @@ def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
     kw = {"service": service}
     api = prefix + "api/"
     return [
+        (prefix + "metrics", MetricsHandler, kw),
         (api + "health", HealthHandler, kw),
         (api + "challenges", ChallengesHandler, kw),
         (api + r"challenges/([^/]+)", ChallengeHandler, kw),

@@ -39,6 +39,7 @@ from .judge import MAX_OUTPUT_CHARS, Judge
 from .limits import DEFAULT_RATE_LIMITS, EVENT_CLASSES, EdgeServer, edge_handler
 from .lobby import Lobby
 from .matchmaker import Matchmaker
+from .metrics import MeteredJudge, ServiceMetrics
 from .origins import origin_checker
 from .protocol import ServiceError
 from .rating import RATING_SYSTEMS, SECONDS_PER_DAY, RatingSystem
@@ -334,9 +335,12 @@ class DuelService(LoggingConfigurable):
         )
         # Engine.IO below it would still start a task per received message: handled inline too.
         self.sio.eio.async_handlers = False
+        # Prometheus metrics (metrics.py), in a registry of this service's own.
+        self.metrics = ServiceMetrics(self)
         # The rooms, each given the parts it uses; the accounts tell the other two when a player comes and goes.
-        self.battles = BattleRoom(self, self.store, self.challenges, self.judge, self.rating,
-                                  ResumeTokens(self.secret))
+        # The battle room judges through MeteredJudge, which times each run and counts its verdict.
+        self.battles = BattleRoom(self, self.store, self.challenges, MeteredJudge(self.judge, self.metrics),
+                                  self.rating, ResumeTokens(self.secret))
         self.lobby = Lobby(self, self.store, self.challenges, self.matchmaker, self.battles)
         self.accounts = Accounts(self, self.store, self.signer, self.rating, self.battles, self.lobby)
         self.classroom = Classroom(self, self.store, self.challenges, self.battles, self.lobby, self.accounts)
@@ -423,23 +427,28 @@ class DuelService(LoggingConfigurable):
     async def emit(self, event: str, payload: protocol.Outgoing, to_player: str | None = None, sid=None) -> None:
         """Send ``payload`` to every connection of ``to_player``, or to the one connection ``sid``."""
         room = sid if sid is not None else f"player:{to_player}"
+        if event == "error":
+            self.metrics.error_sent(payload.code)
         await self.sio.emit(event, payload.model_dump(mode="json"), room=room)
 
-    async def relay(self, event: str, data: dict, to_player: str) -> None:
+    async def relay(self, event: str, data: dict, to_player: str, received_at: float | None = None) -> None:
         """Send ``data`` to every connection of ``to_player``, straight to Engine.IO: the generic emit looks
         up the room, starts one task per recipient and waits for them all, a large share of the relay's CPU.
-        With another client manager (e.g. Redis, the player may be on another process) it is a plain emit."""
+        With another client manager (e.g. Redis, the player may be on another process) it is a plain emit.
+        ``received_at`` (``time.perf_counter``): when the edit relayed arrived, for the relay latency metric."""
         if type(self.sio.manager) is not socketio.AsyncManager:
             await self.sio.emit(event, data, room=f"player:{to_player}")
-            return
-        sids = self.accounts.sids.get(to_player)
-        if not sids:
-            return
-        encoded = self.sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data]).encode()
-        for sid in list(sids):
-            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-            if eio_sid is not None:
-                await self.sio.eio.send(eio_sid, encoded)
+        else:
+            sids = self.accounts.sids.get(to_player)
+            if not sids:
+                return
+            encoded = self.sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data]).encode()
+            for sid in list(sids):
+                eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+                if eio_sid is not None:
+                    await self.sio.eio.send(eio_sid, encoded)
+        if received_at is not None:
+            self.metrics.relayed(received_at)
 
     def spawn(self, coro) -> asyncio.Task:
         """Run ``coro`` in the background: its failure is logged, and ``close`` cancels it."""
