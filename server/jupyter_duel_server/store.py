@@ -1,7 +1,12 @@
 """Persistence: the whole SQLAlchemy schema and every query the service makes.
 
-SQLite under the Jupyter data directory by default; any SQLAlchemy URL (PostgreSQL for a scaled-out service)
-by configuration. A battle's result and both players' rating changes are written in one transaction.
+SQLite under the Jupyter data directory by default; PostgreSQL (``postgresql+psycopg://...``) for a hosted
+service. A battle's result and both players' rating changes are written in one transaction. The schema's history
+is the Alembic migrations in ``migrations/``, applied when a ``Store`` opens the database (``migrate``); a change
+to the models below comes with a new migration (docs/hosting.md, "Changing the schema").
+
+Every method is synchronous and short; the service calls them in its database worker threads
+(``dbworkers.DatabaseWorkers``), never on the event loop.
 """
 
 from __future__ import annotations
@@ -17,8 +22,6 @@ from sqlalchemy import (
     and_,
     exists,
     func,
-    inspect,
-    text,
     Float,
     ForeignKey,
     Integer,
@@ -29,10 +32,12 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from .auth import GUEST_PREFIX, display_name, guest_key_matches, new_guest_key, skeleton
+from .migrations import migrate
 from .rating import PlayerRating
 
 
@@ -176,7 +181,10 @@ class NameConfusable(Exception):
 class Store:
     """Every read and write of durable state."""
 
-    def __init__(self, url: str, initial: PlayerRating | None = None):
+    def __init__(self, url: str, initial: PlayerRating | None = None, pool_size: int = 5):
+        """Open (and migrate to the newest schema) the database at SQLAlchemy ``url``; ``pool_size``: the
+        connections kept open, one per database worker thread."""
+        url = _with_driver(url)
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         if url.startswith("sqlite"):
@@ -187,25 +195,19 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
+        migrate(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        self._upgrade_names()
         self.initial = initial or PlayerRating(1200.0)
 
     def close(self) -> None:
         self.engine.dispose()
 
-    # ------------------------------------------------------------ users
+    def slow_down(self, seconds: float) -> None:
+        """Make every statement wait ``seconds`` first: a slow database for benchmarks/db_latency.py."""
+        event.listen(self.engine, "before_cursor_execute", lambda *args: time.sleep(seconds))
 
-    def _upgrade_names(self) -> None:
-        """Give a database of an older version the guest namespace and the name skeletons."""
-        with self._session.begin() as db:
-            for user in db.scalars(select(User).where(User.guest.is_(True), ~User.name.startswith(GUEST_PREFIX))):
-                user.name = GUEST_PREFIX + user.name
-            for user in db.scalars(select(User).where(User.skeleton.is_(None))):
-                user.skeleton = skeleton(display_name(user.name))
+    # ------------------------------------------------------------ users
 
     def _new_user(self, db, handle: str, guest: bool, bot: bool = False, key_hash: str | None = None) -> User:
         user = User(
@@ -225,6 +227,9 @@ class Store:
 
     def get_or_create_user(self, name: str, guest: bool = False, bot: bool = False) -> Profile:
         """The signed-in user (or the bot) ``name``, created on first sight. Guests go through ``claim_guest``."""
+        return _retry_on_conflict(lambda: self._get_or_create_user(name, guest, bot))
+
+    def _get_or_create_user(self, name: str, guest: bool, bot: bool) -> Profile:
         with self._session.begin() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
@@ -238,6 +243,9 @@ class Store:
         browser, or None). The first browser to register a name gets its key; any other gets NameTaken. A new
         name that looks like an existing player's (``auth.skeleton``) raises NameConfusable, unless it is that
         name exactly (a guest called like a signed-in user is told apart by its namespace)."""
+        return _retry_on_conflict(lambda: self._claim_guest(name, key))
+
+    def _claim_guest(self, name: str, key: str | None) -> tuple[Profile, str | None]:
         handle = GUEST_PREFIX + name
         with self._session.begin() as db:
             user = db.scalar(select(User).where(User.name == handle))
@@ -529,21 +537,22 @@ class Store:
             }
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns that a database made by an older version lacks (nullable or with a default), so upgrading
-    keeps every stored user and battle."""
-    with engine.begin() as conn:
-        inspector = inspect(conn)  # on the same connection: a second one would wait on SQLite's write lock
-        for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
-                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
-                if default is not None:
-                    ddl += f" DEFAULT {default!r}"
-                conn.execute(text(ddl))
+def _retry_on_conflict(transaction: Callable):
+    """Run ``transaction`` again once when it lost a race to insert the same unique name (two worker threads, or
+    two service processes, creating one user): the second run finds the row the other committed."""
+    try:
+        return transaction()
+    except IntegrityError:
+        return transaction()
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` (or ``postgres://``) without a driver means psycopg 3, the driver this package
+    declares (SQLAlchemy's own default would be psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
