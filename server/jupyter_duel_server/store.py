@@ -11,7 +11,9 @@ Every method is synchronous and short; the service calls them in its database wo
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -194,18 +196,36 @@ class Store:
             self.engine: Engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            # Reads start a plain (deferred) transaction on connections of their own: in WAL mode they never
+            # wait for the writer nor hold it up, whatever the worker threads do at once.
+            self._read_engine: Engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+            event.listen(self._read_engine, "connect", _sqlite_pragmas)
+            event.listen(self._read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         else:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
+            self._read_engine = self.engine
+        # SQLite has one writer at a time: this process's worker threads take turns here, blocked, rather than
+        # polling SQLite's lock (whose busy handler can leave one thread waiting past its timeout under load).
+        self._write_turn = threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
         migrate(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self._read = sessionmaker(self._read_engine, expire_on_commit=False)
         self.initial = initial or PlayerRating(1200.0)
 
     def close(self) -> None:
         self.engine.dispose()
+        self._read_engine.dispose()
 
     def slow_down(self, seconds: float) -> None:
         """Make every statement wait ``seconds`` first: a slow database for benchmarks/db_latency.py."""
-        event.listen(self.engine, "before_cursor_execute", lambda *args: time.sleep(seconds))
+        for engine in {self.engine, self._read_engine}:
+            event.listen(engine, "before_cursor_execute", lambda *args: time.sleep(seconds))
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """A write transaction (committed at the end, rolled back on an exception)."""
+        with self._write_turn, self._session.begin() as db:
+            yield db
 
     # ------------------------------------------------------------ users
 
@@ -230,7 +250,7 @@ class Store:
         return _retry_on_conflict(lambda: self._get_or_create_user(name, guest, bot))
 
     def _get_or_create_user(self, name: str, guest: bool, bot: bool) -> Profile:
-        with self._session.begin() as db:
+        with self._writing() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
                 user = self._new_user(db, name, guest, bot)
@@ -247,7 +267,7 @@ class Store:
 
     def _claim_guest(self, name: str, key: str | None) -> tuple[Profile, str | None]:
         handle = GUEST_PREFIX + name
-        with self._session.begin() as db:
+        with self._writing() as db:
             user = db.scalar(select(User).where(User.name == handle))
             if user is not None:
                 if user.guest_key_hash is not None:
@@ -263,13 +283,13 @@ class Store:
             return _profile(self._new_user(db, handle, True, key_hash=key_hash)), new_key
 
     def get_user(self, name: str) -> Profile | None:
-        with self._session() as db:
+        with self._read() as db:
             user = db.scalar(select(User).where(User.name == name))
             return _profile(user) if user else None
 
     def leaderboard(self, limit: int = 100, guests: bool = False) -> list[Profile]:
         visible = [User.bot.is_(False), User.games > 0] + ([] if guests else [User.guest.is_(False)])
-        with self._session() as db:
+        with self._read() as db:
             users = db.scalars(
                 select(User)
                 .where(*visible)
@@ -284,7 +304,7 @@ class Store:
         self, battle_id: str, challenge_id: str, a: Profile, b: Profile, ranked: bool, started_at: float,
         mirror: str | None = None,
     ) -> None:
-        with self._session.begin() as db:
+        with self._writing() as db:
             db.add(
                 Battle(
                     id=battle_id,
@@ -301,7 +321,7 @@ class Store:
             )
 
     def add_submission(self, battle_id: str, user_id: int, code: str, samples_only: bool) -> int:
-        with self._session.begin() as db:
+        with self._writing() as db:
             sub = Submission(
                 battle_id=battle_id, user_id=user_id, code=code, samples_only=samples_only, created_at=time.time()
             )
@@ -311,7 +331,7 @@ class Store:
 
     def finish_submission(self, submission_id: int, verdict: str, passed: int, total: int,
                           tests: list | None = None) -> None:
-        with self._session.begin() as db:
+        with self._writing() as db:
             sub = db.get(Submission, submission_id)
             if sub is not None:
                 sub.verdict, sub.passed, sub.total = verdict, passed, total
@@ -339,7 +359,7 @@ class Store:
         (rating before, rating after). Raises ValueError if the battle is not running, so a result is never
         applied twice.
         """
-        with self._session.begin() as db:
+        with self._writing() as db:
             battle = db.get(Battle, battle_id, with_for_update=True)
             if battle is None or battle.status != "running":
                 raise ValueError(f"battle {battle_id} is not running")
@@ -367,7 +387,7 @@ class Store:
 
     def abort_running_battles(self) -> int:
         """Mark battles left running by a previous process as aborted (no rating change)."""
-        with self._session.begin() as db:
+        with self._writing() as db:
             battles = db.scalars(select(Battle).where(Battle.status == "running")).all()
             for battle in battles:
                 battle.status, battle.reason, battle.ended_at = "aborted", "aborted", time.time()
@@ -376,7 +396,7 @@ class Store:
 
     def rated_battles_between(self, a_id: int, b_id: int, since: float) -> int:
         """How many battles between these two players, finished since ``since``, changed their ratings."""
-        with self._session() as db:
+        with self._read() as db:
             return db.scalar(select(func.count()).select_from(Battle).where(
                 or_(and_(Battle.player_a_id == a_id, Battle.player_b_id == b_id),
                     and_(Battle.player_a_id == b_id, Battle.player_b_id == a_id)),
@@ -387,7 +407,7 @@ class Store:
         """When (ended_at, oldest first) this player lost by forfeit or disconnect, since ``since``, a battle in
         which nobody had submitted anything: the dodges."""
         submitted = exists().where(Submission.battle_id == Battle.id, Submission.samples_only.is_(False))
-        with self._session() as db:
+        with self._read() as db:
             return list(db.scalars(select(Battle.ended_at).where(
                 or_(Battle.player_a_id == user_id, Battle.player_b_id == user_id),
                 Battle.winner_id.is_not(None), Battle.winner_id != user_id,
@@ -396,14 +416,14 @@ class Store:
 
     def battle_players(self, battle_id: str) -> list[str] | None:
         """Names of a stored battle's two players; None when no battle has this id."""
-        with self._session() as db:
+        with self._read() as db:
             battle = db.get(Battle, battle_id)
             if battle is None:
                 return None
             return [db.get(User, battle.player_a_id).name, db.get(User, battle.player_b_id).name]
 
     def user_battles(self, name: str, limit: int = 100) -> list[dict] | None:
-        with self._session() as db:
+        with self._read() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
                 return None
@@ -456,7 +476,7 @@ class Store:
     def battle_review(self, battle_id: str) -> dict | None:
         """A finished battle for its review: both players, the result, every submission with its tests, and each
         player's final code and typing timeline. None when no battle has this id or it is still running."""
-        with self._session() as db:
+        with self._read() as db:
             battle = db.get(Battle, battle_id)
             if battle is None or battle.status == "running":
                 return None
@@ -504,7 +524,7 @@ class Store:
     def finished_battles(self, since: float) -> list[dict]:
         """Every battle that ended since ``since`` (oldest first), with both players' names, ratings and signals:
         the rows of a class's results export."""
-        with self._session() as db:
+        with self._read() as db:
             rows = db.scalars(select(Battle).where(Battle.status != "running", Battle.ended_at >= since)
                               .order_by(Battle.ended_at)).all()
             ids = {r.player_a_id for r in rows} | {r.player_b_id for r in rows}
@@ -529,7 +549,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (used by tests to prove that refused input changed nothing)."""
-        with self._session() as db:
+        with self._read() as db:
             return {
                 "users": len(db.scalars(select(User.id)).all()),
                 "battles": len(db.scalars(select(Battle.id)).all()),
