@@ -203,9 +203,10 @@ class Client {
     const registered = this.waitFor('registered', timeoutMs);
     this.socket.emit('register_user', { display_name: this.name });
     const msg = await registered;
-    if (!msg || !msg.user || msg.user.name !== this.name) {
+    if (!msg || !msg.user || msg.user.display_name !== this.name) {
       throw new Error(`${this.name}: registered as ${JSON.stringify(msg && msg.user)}`);
     }
+    this.name = msg.user.name; // the handle ("guest:" + the display name), as match_found names the opponent
   }
 
   /** The next line of "code": send time, sender and seq, padded to ~60 bytes. */
