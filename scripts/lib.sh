@@ -29,12 +29,26 @@ ensure_system_packages() {
     dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "ok installed" || missing+=(python3-venv)
     ldconfig -p 2>/dev/null | grep -q "libseccomp.so.2" || missing+=(libseccomp2)
     fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
-    [ ${#missing[@]} -eq 0 ] && return 0
-    log "installing system packages: ${missing[*]}"
+    # PostgreSQL's server binaries (/usr/lib/postgresql/*/bin): tests/postgres_server.py starts its own server.
+    compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing system packages: ${missing[*]}"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    ensure_postgres_test_user
+}
+
+# PostgreSQL refuses to run as root: when the tests run as root, their server runs as this unprivileged system
+# user (no home, no login shell), which owns nothing but the test server's temporary directory.
+POSTGRES_TEST_USER="duel-pg"
+ensure_postgres_test_user() {
+    [ "$(id -u)" = 0 ] || return 0
+    id -u "$POSTGRES_TEST_USER" >/dev/null 2>&1 && return 0
+    log "creating the system user $POSTGRES_TEST_USER for the tests' PostgreSQL server"
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$POSTGRES_TEST_USER"
 }
 
 # configurable-http-proxy for the JupyterHub tests (tests/hub), exactly as pinned in its committed lock file.

@@ -30,6 +30,23 @@ async def players(service):
 
 
 
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server (tests/postgres_server.py), one for the session, started on first use."""
+    from postgres_server import PostgresServer
+
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server):
+    """The SQLAlchemy URL of a fresh, empty PostgreSQL database, dropped after the test."""
+    url, janitor = postgres_server.database()
+    yield url
+    janitor.drop()
+
 
 @pytest.fixture
 def chromium():

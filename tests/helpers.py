@@ -34,8 +34,9 @@ RATED_GUESTS = ("--allow-guests", "--DuelService.rate_guests=True")
 class ServiceProcess:
     """``jupyter duel serve`` on a free port with its own database."""
 
-    def __init__(self, tmp: Path, *args: str):
+    def __init__(self, tmp: Path, *args: str, db_url: str | None = None):
         self.db_path = tmp / "duel.sqlite"
+        self.db_url = db_url or f"sqlite:///{self.db_path}"
         self.args = args
         self.proc: subprocess.Popen | None = None
         self.url = ""
@@ -45,7 +46,7 @@ class ServiceProcess:
         env = dict(os.environ, JUPYTER_DUEL_SECRET="test-secret", PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "jupyter_duel", "serve", "--port=0",
-             f"--db=sqlite:///{self.db_path}", *self.args],
+             f"--db={self.db_url}", *self.args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         for line in self.proc.stdout:
@@ -89,7 +90,7 @@ class ServiceProcess:
     def counts(self) -> dict:
         from jupyter_duel_server.store import Store
 
-        store = Store(f"sqlite:///{self.db_path}")
+        store = Store(self.db_url)
         try:
             return store.counts()
         finally:

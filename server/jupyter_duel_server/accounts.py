@@ -46,8 +46,8 @@ class Accounts:
         self.sids: dict[str, set[str]] = {}  # player name -> connected sids
         self.lobby_tabs: dict[str, str] = {}  # player name -> the connection that last asked for a battle
 
-    def identify(self, msg: protocol.RegisterUser, proven: Identity | None = None
-                 ) -> tuple[Profile, str | None, bool]:
+    async def identify(self, msg: protocol.RegisterUser, proven: Identity | None = None
+                       ) -> tuple[Profile, str | None, bool]:
         """Turn a register_user payload into a stored player, the key a guest's browser must keep (at its first
         registration) and whether the player is an instructor; or raise ServiceError. ``proven`` is who the
         connection's own HTTP request proved to be (the hub's front door), used when the payload names nobody."""
@@ -57,11 +57,11 @@ class Accounts:
                 if identity.name.startswith(GUEST_PREFIX) or identity.name == BOT_NAME:
                     raise AuthError("invalid_name", f"the name {identity.name!r} is reserved")
                 instructor = identity.instructor or identity.name in self.service.instructors
-                return self.store.get_or_create_user(identity.name), None, instructor
+                return await self.service.db(self.store.get_or_create_user, identity.name), None, instructor
             name = check_guest_name(identity.name)
             if skeleton(name) == skeleton(BOT_NAME):
                 raise NameConfusable(BOT_NAME)
-            return (*self.store.claim_guest(name, msg.guest_key), False)
+            return (*await self.service.db(self.store.claim_guest, name, msg.guest_key), False)
         except AuthError as exc:
             raise ServiceError(exc.code, str(exc)) from None
         except NameTaken:
@@ -103,13 +103,14 @@ class Accounts:
     def profile_view(self, profile: Profile) -> protocol.UserProfile:
         return protocol.UserProfile(**profile.as_dict(self.rating.provisional(profile.rating_state(), time.time())))
 
-    def user_view(self, name: str) -> protocol.UserProfile | None:
-        profile = self.store.get_user(name)
+    async def user_view(self, name: str) -> protocol.UserProfile | None:
+        profile = await self.service.db(self.store.get_user, name)
         return None if profile is None else self.profile_view(profile)
 
-    def leaderboard(self) -> list[protocol.UserProfile]:
+    async def leaderboard(self) -> list[protocol.UserProfile]:
         """The best rated players; guests only where their ratings count (``DuelService.rate_guests``)."""
-        return [self.profile_view(p) for p in self.store.leaderboard(guests=self.service.rate_guests)]
+        best = await self.service.db(self.store.leaderboard, guests=self.service.rate_guests)
+        return [self.profile_view(p) for p in best]
 
     # ------------------------------------------------------------ presence
 

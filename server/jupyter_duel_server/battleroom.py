@@ -32,7 +32,7 @@ from .judge import CustomRunReport, Judge, TestOutcome
 from .limits import Cooldowns
 from .protocol import ServiceError, clip
 from .rating import SECONDS_PER_DAY
-from .store import LOST_VERDICT, SeatFlush, Store
+from .store import LOST_VERDICT, Profile, SeatFlush, Store
 
 if TYPE_CHECKING:
     from .rating import RatingSystem
@@ -112,6 +112,7 @@ class BattleRoom:
         self.changed: Callable[[], None] = lambda: None  # the class view's hook
         self.recently_over: dict[str, tuple[tuple[str, str], float]] = {}  # battle id -> (players, ended at)
         self._custom_run_ids = itertools.count(1)
+        self._flushing = asyncio.Lock()
 
     def count(self) -> int:
         """How many battles are running."""
@@ -126,11 +127,11 @@ class BattleRoom:
 
     # ------------------------------------------------------------ opening
 
-    def open(self, first: str, second: str, difficulty: str, ranked: bool, bot: bool = False,
+    def open(self, a: Profile, b: Profile, difficulty: str, ranked: bool, bot: bool = False,
              pool: str = "any") -> BattleState:
-        """Create the battle and make both players busy, without awaiting anything."""
+        """Create the battle and make both players busy, without awaiting anything; ``record`` then stores it
+        before it is announced."""
         svc = self.service
-        a, b = self.store.get_user(first), self.store.get_user(second)
         challenge = self._choose_challenge(difficulty)
         now = time.time()
         battle = BattleState(
@@ -145,8 +146,6 @@ class BattleRoom:
         if battle.mirror == "delayed":
             for seat in battle.seats:
                 seat.delayed = mirror.DelayedFeed(svc.mirror_delay_s)
-        self.store.create_battle(battle.id, challenge.id, a, b, battle.ranked, battle.started_at, battle.mirror,
-                                 time_limit_s=battle.time_limit_s, bot=bot)
         self.running[battle.id] = battle
         for seat in battle.seats:
             self.battle_of[seat.name] = battle.id
@@ -154,6 +153,23 @@ class BattleRoom:
         self.log.info("jupyter-duel: battle %s: %s vs %s on %s", battle.id, *battle.names, challenge.id)
         self.changed()
         return battle
+
+    async def record(self, battle: BattleState) -> None:
+        """Store the battle ``open`` made (first of its writes, which keep their order under its id). When the
+        database refuses, the battle is undone: its players are free again, and the error goes on."""
+        a, b = battle.seats
+        try:
+            await self.service.db(self.store.create_battle, battle.id, battle.challenge.id, a.profile, b.profile,
+                                  battle.ranked, battle.started_at, battle.mirror, time_limit_s=battle.time_limit_s,
+                                  bot=b.bot, after=battle.id)
+        except Exception:
+            self.service.cancel(battle.id)
+            self.running.pop(battle.id, None)
+            for seat in battle.seats:
+                if self.battle_of.get(seat.name) == battle.id:
+                    del self.battle_of[seat.name]
+            self.changed()
+            raise
 
     def _choose_challenge(self, difficulty: str):
         if self.class_challenge is not None:
@@ -209,11 +225,12 @@ class BattleRoom:
             max_code_bytes=self.service.max_code_bytes,
         )
 
-    def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
-        """The running battle ``battle_id`` and ``name``'s seat in it, or the precise refusal."""
+    async def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
+        """The running battle ``battle_id`` and ``name``'s seat in it, or the precise refusal (which reads the
+        database only for a battle that is not running)."""
         battle = self.running.get(battle_id)
         if battle is None:
-            players = self.store.battle_players(battle_id)
+            players = await self.service.db(self.store.battle_players, battle_id)
             if players is None:
                 raise ServiceError("unknown_battle", "no battle has this id")
             if name not in players:
@@ -234,7 +251,7 @@ class BattleRoom:
         (``time.perf_counter``, for the relay latency metric), and mirror it."""
         if isinstance(msg, protocol.SyncCode):  # the general event path and the practice bot
             msg = protocol.SyncEdit.of(msg)
-        battle, seat = self.battle_for(name, msg.battle_id)
+        battle, seat = await self.battle_for(name, msg.battle_id)
         if sid is not None and seat.tab != sid:
             await self._play_here(battle, seat, sid, take_over=False)
         svc = self.service
@@ -297,7 +314,7 @@ class BattleRoom:
 
     async def submit(self, name: str, battle_id: str, code: str, samples_only: bool, sid: str | None = None) -> int:
         """Start judging code sent from connection ``sid``; results stream as events. Returns the submission id."""
-        battle, seat = self.battle_for(name, battle_id)
+        battle, seat = await self.battle_for(name, battle_id)
         self._check_code(code)
         if sid is not None and seat.tab != sid:
             await self._play_here(battle, seat, sid, take_over=False)
@@ -313,8 +330,9 @@ class BattleRoom:
             raise ServiceError("cooldown", f"{kind} again in {wait:.1f} s", retry_after=wait)
         seat.judging = True
         try:
-            self.flush([battle])  # the code as synced so far is durable before any judged run is accepted
-            submission_id = self.store.add_submission(battle.id, seat.profile.id, code, samples_only)
+            await self.flush([battle])  # the code as synced so far is durable before any judged run is accepted
+            submission_id = await self.service.db(self.store.add_submission, battle.id, seat.profile.id, code,
+                                                  samples_only, after=battle.id)
         except Exception:
             seat.judging = False
             raise
@@ -374,8 +392,8 @@ class BattleRoom:
                 )
             return
         seat.judging = False
-        self.store.finish_submission(submission_id, report.verdict, report.passed, report.total, tests,
-                                     report.message)
+        await self.service.db(self.store.finish_submission, submission_id, report.verdict, report.passed,
+                              report.total, tests, report.message, after=battle.id)
         seen = protocol.SubmissionResult(
             battle_id=battle.id, submission_id=submission_id, player=author, samples_only=samples_only,
             verdict=report.verdict, passed=report.passed, total=report.total, message=None,
@@ -400,7 +418,7 @@ class BattleRoom:
         """Run the player's code on the player's own arguments; the result goes to the player alone as
         ``custom_result``. Nothing is stored or compared, and the battle's outcome does not change. Shares
         run_samples' cooldown and the one-run-at-a-time guard. Returns the run id."""
-        battle, seat = self.battle_for(name, msg.battle_id)
+        battle, seat = await self.battle_for(name, msg.battle_id)
         self._check_code(msg.code)
         if not battle.started():
             raise ServiceError("not_started", f"the battle starts in {battle.started_at - time.time():.1f} s")
@@ -442,7 +460,7 @@ class BattleRoom:
     # ------------------------------------------------------------ players leaving and coming back
 
     async def forfeit(self, name: str, battle_id: str) -> None:
-        battle, _seat = self.battle_for(name, battle_id)
+        battle, _seat = await self.battle_for(name, battle_id)
         battle.on_forfeit(name)
         await self._finish(battle)
 
@@ -455,7 +473,7 @@ class BattleRoom:
             raise ServiceError(exc.code, str(exc)) from None
         if token_name != name:
             raise ServiceError("bad_resume_token", "this resume token belongs to another player")
-        battle, seat = self.battle_for(name, battle_id)
+        battle, seat = await self.battle_for(name, battle_id)
         await self._play_here(battle, seat, sid, take_over=True)
         other = battle.opponent(name)
         # The opponent's code as far as the mirror mode shows it, never further.
@@ -584,12 +602,14 @@ class BattleRoom:
         if rated and pair_limit > 0:
             a, b = (seat.profile.id for seat in battle.seats)
             # The same two accounts give each other rating points only so often: no farming a friend.
-            rated = self.store.rated_battles_between(a, b, time.time() - SECONDS_PER_DAY) < pair_limit
+            rated = await self.service.db(self.store.rated_battles_between, a, b,
+                                          time.time() - SECONDS_PER_DAY) < pair_limit
         score, now = battle.score_of_first(), time.time()
         winner_id = battle.seat(outcome.winner).profile.id if outcome.winner else None
         a, b = battle.seats
         similarity = None if (a.bot or b.bot) else fairplay.similarity(a.code, b.code, battle.challenge.starter_code)
-        changes = self.store.finish_battle(
+        changes = await self.service.db(
+            self.store.finish_battle,
             battle.id,
             status="aborted" if outcome.reason == "aborted" else "finished",
             winner_id=winner_id,
@@ -602,6 +622,7 @@ class BattleRoom:
             pastes=[(seat.profile.id, chars, at) for seat in battle.seats for at, chars in seat.pastes],
             note=battle.note,
             timelines=[(seat.profile.id, seat.code, seat.timeline) for seat in battle.seats if not seat.bot],
+            after=battle.id,  # after the battle's submissions and their results
         )
         self.recently_over[battle.id] = (battle.names, time.monotonic())
         self.running.pop(battle.id, None)
@@ -636,9 +657,14 @@ class BattleRoom:
 
     # ------------------------------------------------------------ surviving a restart
 
-    def flush(self, battles: list[BattleState] | None = None) -> None:
+    async def flush(self, battles: list[BattleState] | None = None) -> None:
         """Write what changed of the running battles (``battles``: these only) to the store, with the heartbeat
-        a restart measures the downtime from. Bot battles are not kept: a restart aborts them."""
+        a restart measures the downtime from. Bot battles are not kept: a restart aborts them. One flush at a
+        time (the flusher's and a judged run's), so that no timeline row is written twice."""
+        async with self._flushing:
+            await self._flush(battles)
+
+    async def _flush(self, battles: list[BattleState] | None) -> None:
         battles = [b for b in (self.running.values() if battles is None else battles)
                    if not b.over and not any(seat.bot for seat in b.seats)]
         if not battles:
@@ -658,16 +684,18 @@ class BattleRoom:
                     shown_code=seat.delayed.shown_text if seat.delayed is not None else "", shown_seq=shown,
                     new_edits=seat.timeline[seat.flushed_edits:],
                 )))
-        self.store.flush_live([c[3] for c in changed], [b.id for b in battles], time.time())
-        for seat, key, edits, _ in changed:
-            seat.flushed, seat.flushed_edits = key, edits
+        written = await self.service.db(self.store.flush_live, [c[3] for c in changed], [b.id for b in battles],
+                                        time.time())
+        for seat, key, edits, flushed in changed:
+            if flushed.battle_id in written:  # (a battle not stored yet is written by the next flush)
+                seat.flushed, seat.flushed_edits = key, edits
 
     async def flusher(self) -> None:
         """Flush every ``DuelService.state_flush_interval_s`` until cancelled."""
         while True:
             await asyncio.sleep(self.service.state_flush_interval_s)
             try:
-                self.flush()
+                await self.flush()
             except Exception:  # the next round tries again; a judged run's own flush refuses it meanwhile
                 self.log.exception("jupyter-duel: flushing the running battles failed")
 
@@ -752,7 +780,7 @@ class BattleRoom:
         else:
             names, ended = self.recently_over.get(msg.battle_id, ((), 0.0))
             if not names or time.monotonic() - ended > REACT_AFTER_END_S:
-                self.battle_for(name, msg.battle_id)  # the precise refusal (unknown, not yours, over)
+                await self.battle_for(name, msg.battle_id)  # the precise refusal (unknown, not yours, over)
                 raise ServiceError("battle_over", "this battle ended too long ago")
         if name not in names:
             raise ServiceError("not_in_battle", "this is not your battle")
@@ -775,7 +803,8 @@ class BattleRoom:
         if battle is None or battle.over:
             if not watch:
                 return
-            raise ServiceError("unknown_battle" if self.store.battle_players(battle_id) is None else "battle_over",
+            stored = await self.service.db(self.store.battle_players, battle_id)
+            raise ServiceError("unknown_battle" if stored is None else "battle_over",
                                "no running battle has this id")
         if not watch:
             battle.spectators.discard(sid)
@@ -804,7 +833,8 @@ class BattleRoom:
         """End a running battle unrated, with the instructor's reason shown to its players."""
         battle = self.running.get(battle_id)
         if battle is None or battle.over:
-            raise ServiceError("unknown_battle" if self.store.battle_players(battle_id) is None else "battle_over",
+            stored = await self.service.db(self.store.battle_players, battle_id)
+            raise ServiceError("unknown_battle" if stored is None else "battle_over",
                                "no running battle has this id")
         battle.on_abort()
         battle.note = reason
@@ -812,9 +842,9 @@ class BattleRoom:
 
     # ------------------------------------------------------------ REST view
 
-    def history(self, name: str) -> list[dict] | None:
+    async def history(self, name: str) -> list[dict] | None:
         """``name``'s battles, newest first, with their challenges' titles; None for an unknown player."""
-        battles = self.store.user_battles(name)
+        battles = await self.service.db(self.store.user_battles, name)
         if battles is None:
             return None
         for b in battles:

@@ -163,12 +163,13 @@ class Classroom:
 
     # ------------------------------------------------------------ export
 
-    def results_csv(self, since: float | None = None) -> str:
+    async def results_csv(self, since: float | None = None) -> str:
         """The battles finished since ``since`` (default: since this service started) as CSV, one per row."""
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for row in self.store.finished_battles(self.started_at if since is None else since):
+        rows = await self.service.db(self.store.finished_battles, self.started_at if since is None else since)
+        for row in rows:
             try:
                 row["challenge_title"] = self.challenges.get(row["challenge_id"]).title
             except KeyError:

@@ -149,7 +149,9 @@ class DuelNamespace(socketio.AsyncNamespace):
             raise
 
     async def on_register_user(self, sid, msg: protocol.RegisterUser):
-        profile, guest_key, instructor = self.accounts.identify(msg, self.proven.get(sid))
+        profile, guest_key, instructor = await self.accounts.identify(msg, self.proven.get(sid))
+        if not self.server.manager.is_connected(sid, self.namespace):
+            return None  # the connection closed while its account was looked up: nobody to register
         previous = self.players.get(sid)
         if previous is not None and previous != profile.name:
             await self.leave_room(sid, f"player:{previous}")

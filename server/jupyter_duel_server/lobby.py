@@ -25,7 +25,7 @@ from .challenges import ChallengeLibrary
 from .matchmaker import Matchmaker, QueueEntry
 from .protocol import ServiceError
 from .rating import SECONDS_PER_DAY
-from .store import Store
+from .store import Profile, Store
 
 if TYPE_CHECKING:
     from .battleroom import BattleRoom
@@ -69,19 +69,17 @@ class Lobby:
             raise ServiceError("empty_pool", f"no challenge is available in the {pool!r} pool")
 
     async def join_queue(self, name: str, msg: protocol.JoinQueue) -> None:
-        if self.battles.battle_id_of(name) is not None:
-            raise ServiceError("in_battle", "finish the running battle first")
-        if name in self.matchmaker:
-            raise ServiceError("already_queued", "already waiting for an opponent")
+        self._check_free(name)
         self._check_pool(msg.pool)
-        profile = self.store.get_user(name)
-        wait, exits = self.queue_cooldown(profile.id)
+        profile = await self.service.db(self.store.get_user, name)
+        wait, exits = await self.queue_cooldown(profile.id)
+        self._check_free(name)  # again: another tab of the player's may have queued or played meanwhile
         if wait > 0:
             raise ServiceError("queue_cooldown", f"you left {exits} battles early today: the queue opens again "
                                f"in {wait:.0f} s", retry_after=wait)
         # A guest's rating is worth nothing (anyone can make one): guests play casual unless the operator says.
         ranked = msg.ranked and (self.service.rate_guests or not profile.guest)
-        entry = QueueEntry(name, msg.pool, ranked, profile.rating)
+        entry = QueueEntry(name, msg.pool, ranked, profile.rating, profile=profile)
         self.matchmaker.join(entry)
         self.changed()
         self._ensure_pairing_loop()
@@ -89,7 +87,13 @@ class Lobby:
         if name in self.matchmaker:
             await self._send_queue_update(entry, "waiting")
 
-    def queue_cooldown(self, user_id: int) -> tuple[float, int]:
+    def _check_free(self, name: str) -> None:
+        if self.battles.battle_id_of(name) is not None:
+            raise ServiceError("in_battle", "finish the running battle first")
+        if name in self.matchmaker:
+            raise ServiceError("already_queued", "already waiting for an opponent")
+
+    async def queue_cooldown(self, user_id: int) -> tuple[float, int]:
         """(seconds before the player may queue again, their early exits today). A player who keeps leaving
         battles early waits (as lichess does with aborts): the first early exit of a day is free, then
         ``dodge_cooldown_s``, doubling each time, from the latest one."""
@@ -97,7 +101,7 @@ class Lobby:
         if svc.dodge_cooldown_s <= 0:
             return 0.0, 0
         now = time.time()
-        exits = self.store.early_exits(user_id, now - SECONDS_PER_DAY)
+        exits = await self.service.db(self.store.early_exits, user_id, now - SECONDS_PER_DAY)
         return dodge_cooldown(exits, now, svc.dodge_cooldown_s, svc.dodge_cooldown_max_s), len(exits)
 
     async def leave_queue(self, name: str) -> None:
@@ -168,17 +172,40 @@ class Lobby:
         pairings = self.matchmaker.pair_round()
         # Every paired player is in a battle before the first await: an event of theirs handled meanwhile (a
         # second tab's join_queue) finds them busy, never free to be paired twice.
-        battles = [self.battles.open(p.first.name, p.second.name, p.difficulty, p.first.ranked, pool=p.first.pool)
-                   for p in pairings]
+        battles = [self.battles.open(p.first.profile, p.second.profile, p.difficulty, p.first.ranked,
+                                     pool=p.first.pool) for p in pairings]
         if pairings:
             self.changed()
         for pairing, battle in zip(pairings, battles):
+            try:
+                await self.battles.record(battle)
+            except Exception:  # the database refused: both players are free again, and told they left
+                self.log.exception("jupyter-duel: battle %s could not be stored", battle.id)
+                for entry in (pairing.first, pairing.second):
+                    self._sent_window.pop(entry.name, None)
+                    await self._send_queue_update(entry, "left")
+                continue
             for entry in (pairing.first, pairing.second):
                 self._sent_window.pop(entry.name, None)
                 await self._send_queue_update(entry, "matched")
             await self.battles.announce(battle)
 
     async def play_bot(self, name: str, msg: protocol.PlayBot) -> None:
+        self._check_bot_offer(name, msg)  # refused input changes nothing, not even the bot's account
+        me = await self.service.db(self.store.get_user, name)
+        bot = await self.service.db(self.store.get_or_create_user, BOT_NAME, guest=False, bot=True)
+        self._check_bot_offer(name, msg)  # again, after the awaits: from here on the battle opens without one
+        entry = self.matchmaker.leave(name)
+        battle = self.battles.open(me, bot, msg.pool, ranked=False, bot=True, pool=msg.pool)
+        if entry is not None:
+            self._sent_window.pop(name, None)
+            await self._send_queue_update(entry, "left")
+        await self.battles.record(battle)
+        await self.battles.announce(battle)
+        practice = PracticeBot(self.battles, battle, battle.seat(BOT_NAME), self.service.bot_speeds[msg.speed])
+        self.service.spawn(practice.play())
+
+    def _check_bot_offer(self, name: str, msg: protocol.PlayBot) -> None:
         if self.battles.battle_id_of(name) is not None:
             raise ServiceError("in_battle", "finish the running battle first")
         self._check_pool(msg.pool)
@@ -190,33 +217,40 @@ class Lobby:
         if waiting.waited() < self.service.bot_after_s:
             wait = self.service.bot_after_s - waiting.waited()
             raise ServiceError("bot_not_offered", f"the bot is offered in {wait:.1f} s", retry_after=wait)
-        entry = self.matchmaker.leave(name)
-        if entry is not None:
-            self._sent_window.pop(name, None)
-            await self._send_queue_update(entry, "left")
-        bot = self.store.get_or_create_user(BOT_NAME, guest=False, bot=True)
-        battle = self.battles.open(name, bot.name, msg.pool, ranked=False, bot=True, pool=msg.pool)
-        await self.battles.announce(battle)
-        practice = PracticeBot(self.battles, battle, battle.seat(BOT_NAME), self.service.bot_speeds[msg.speed])
-        self.service.spawn(practice.play())
 
     # ------------------------------------------------------------ pairs made by hand
 
-    def _ranked_between(self, first: str, second: str, ranked: bool) -> bool:
+    def _ranked_between(self, first: Profile, second: Profile, ranked: bool) -> bool:
         """Whether a battle of these two may be ranked: not with a guest, unless guests are rated."""
         if not ranked or self.service.rate_guests:
             return ranked
-        return not any(self.store.get_user(n).guest for n in (first, second))
+        return not (first.guest or second.guest)
+
+    async def _profiles(self, *names: str) -> list[Profile]:
+        profiles = [await self.service.db(self.store.get_user, n) for n in names]
+        for name, profile in zip(names, profiles):
+            if profile is None:
+                raise ServiceError("unknown_player", f"no player is called {name!r}")
+        return profiles
 
     async def open_pair(self, first: str, second: str, ranked: bool, pool: str = "any"):
         """Take ``first`` and ``second`` out of the queue (and their challenges) into a new battle."""
+        a, b = await self._profiles(first, second)  # first: nothing is awaited from the checks to the opening
         for name in (first, second):
             if self.battles.battle_id_of(name) is not None:
                 raise ServiceError("player_busy", f"{name} is in a battle already")
-        battle = self.battles.open(first, second, pool, self._ranked_between(first, second, ranked), pool=pool)
+        battle = self.battles.open(a, b, pool, self._ranked_between(a, b, ranked), pool=pool)
         self.matchmaker.record_battle(first, second)
-        for name in (first, second):
-            entry = self.matchmaker.leave(name)
+        entries = [self.matchmaker.leave(name) for name in (first, second)]
+        try:
+            await self.battles.record(battle)
+        except Exception:  # the database refused: free again, and out of the queue as they are told
+            for name, entry in zip((first, second), entries):
+                if entry is not None:
+                    self._sent_window.pop(name, None)
+                    await self._send_queue_update(entry, "left")
+            raise
+        for name, entry in zip((first, second), entries):
             if entry is not None:
                 self._sent_window.pop(name, None)
                 await self._send_queue_update(entry, "matched")
@@ -232,6 +266,9 @@ class Lobby:
             raise ServiceError("unknown_player", "challenge somebody else")
         if not self.service.accounts.is_online(target):
             raise ServiceError("unknown_player", "no online player has this name")
+        me, them = await self._profiles(name, target)  # first: the checks below and the offer go together
+        if not self.service.accounts.is_online(target):
+            raise ServiceError("unknown_player", "no online player has this name")
         if self.battles.battle_id_of(name) is not None:
             raise ServiceError("in_battle", "finish the running battle first")
         if self.battles.battle_id_of(target) is not None:
@@ -239,7 +276,7 @@ class Lobby:
         if any({o.challenger, o.challenged} == {name, target} for o in self.offers.values()):
             raise ServiceError("player_busy", "a challenge between you two is open already")
         self._check_pool(msg.pool)
-        offer = Offer(uuid.uuid4().hex, name, target, msg.pool, self._ranked_between(name, target, msg.ranked),
+        offer = Offer(uuid.uuid4().hex, name, target, msg.pool, self._ranked_between(me, them, msg.ranked),
                       time.time() + CHALLENGE_TTL_S)
         self.offers[offer.id] = offer
         self.service.later(f"offer/{offer.id}", CHALLENGE_TTL_S, self._close_offer, offer.id, "expired")
@@ -269,12 +306,13 @@ class Lobby:
             await self._close_offer(offer.id, "cancelled")
 
     async def _send_offer(self, offer: Offer, status: str) -> None:
+        challenger, challenged = await self._profiles(offer.challenger, offer.challenged)
         payload = protocol.ChallengeOffer(
             offer_id=offer.id,
             server_time=time.time(),
             status=status,
-            challenger=player_info(self.store.get_user(offer.challenger), self.service.rating),
-            challenged=player_info(self.store.get_user(offer.challenged), self.service.rating),
+            challenger=player_info(challenger, self.service.rating),
+            challenged=player_info(challenged, self.service.rating),
             pool=offer.pool,
             ranked=offer.ranked,
             expires_at=offer.expires_at,

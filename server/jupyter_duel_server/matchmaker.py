@@ -26,6 +26,9 @@ class QueueEntry:
     ranked: bool
     rating: float
     joined_at: float = field(default_factory=time.monotonic)
+    # The player's stored profile (store.Profile) when they joined: the lobby opens the battle with it, without
+    # reading the database between pairing and seating them.
+    profile: object = field(default=None, compare=False, repr=False)
 
     def waited(self, now: float | None = None) -> float:
         return (now if now is not None else time.monotonic()) - self.joined_at

@@ -17,7 +17,7 @@ from tornado import web
 
 import nbformat
 
-from .auth import AuthError, display_name
+from .auth import GUEST_PREFIX, AuthError, display_name
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .notebook import battle_notebook
 from .protocol import clip
@@ -144,21 +144,21 @@ class QueueInfoHandler(DuelAPIHandler):
 
 
 class LeaderboardHandler(DuelAPIHandler):
-    def get(self):
-        self.write_json({"players": [p.model_dump() for p in self.service.accounts.leaderboard()]})
+    async def get(self):
+        self.write_json({"players": [p.model_dump() for p in await self.service.accounts.leaderboard()]})
 
 
 class UserHandler(DuelAPIHandler):
-    def get(self, name: str):
-        profile = self.service.accounts.user_view(name)
+    async def get(self, name: str):
+        profile = await self.service.accounts.user_view(name)
         if profile is None:
             return self.fail(404, "unknown_user", f"no player is called {clip(name)!r}")
         self.write_json(profile.model_dump())
 
 
 class UserBattlesHandler(DuelAPIHandler):
-    def get(self, name: str):
-        battles = self.service.battles.history(name)
+    async def get(self, name: str):
+        battles = await self.service.battles.history(name)
         if battles is None:
             return self.fail(404, "unknown_user", f"no player is called {clip(name)!r}")
         self.write_json({"battles": battles})
@@ -173,8 +173,8 @@ class BattleReviewHandler(DuelAPIHandler):
     what the tab is shown; it is no boundary against the Jupyter server's own user, who may read everything.
     """
 
-    def get(self, battle_id: str):
-        review = self.service.store.battle_review(battle_id)
+    async def get(self, battle_id: str):
+        review = await self.service.db(self.service.store.battle_review, battle_id)
         if review is None:
             return self.fail(404, "unknown_battle", "no finished battle has this id")
         refused = self.may_read_battle(review["players"])
@@ -195,9 +195,9 @@ class BattleNotebookHandler(DuelAPIHandler):
     A request that names somebody (the hub's user, or an identity token on a standalone service) is refused
     unless that is one of the two players or an instructor."""
 
-    def get(self, battle_id: str):
+    async def get(self, battle_id: str):
         running = self.service.battles.running.get(battle_id)
-        review = None if running else self.service.store.battle_review(battle_id)
+        review = None if running else await self.service.db(self.service.store.battle_review, battle_id)
         if running is None and review is None:
             return self.fail(404, "unknown_battle", "no battle has this id")
         refused = self.may_read_battle(list(running.names) if running else review["players"])
@@ -220,21 +220,22 @@ class OnlinePlayersHandler(DuelAPIHandler):
     def get(self):
         players = []
         for name in self.service.accounts.online_players():
-            profile = self.service.store.get_user(name)
-            players.append({"name": name, "display_name": display_name(name), "guest": bool(profile and profile.guest),
+            # A guest's handle is in the guest namespace, and only a guest's: no database read per player.
+            players.append({"name": name, "display_name": display_name(name),
+                            "guest": name.startswith(GUEST_PREFIX),
                             "busy": self.service.battles.battle_id_of(name) is not None})
         self.write_json({"players": players})
 
 
 class ClassResultsHandler(DuelAPIHandler):
-    def get(self):
+    async def get(self):
         if not self.requester_is_instructor():
             return self.fail(403, "not_instructor", "the class's results are for instructors")
         since = 0.0 if self.get_argument("all", "") in ("1", "true") else None
         self.set_header("Content-Type", "text/csv; charset=UTF-8")
         self.set_header("Content-Disposition", 'attachment; filename="duel-results.csv"')
         self.set_header("Cache-Control", "no-store")
-        self.finish(self.service.classroom.results_csv(since))
+        self.finish(await self.service.classroom.results_csv(since))
 
 
 def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:

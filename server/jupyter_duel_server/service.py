@@ -11,7 +11,9 @@ Clients reach the rooms through the Socket.IO namespace (``events``) and the RES
 routes ``handlers`` gives. A room calls another only through its public methods, and reaches players only
 through the service: ``emit`` (a model from ``protocol``), ``relay`` (the hot path: relayed edits, a dict with
 ``protocol.OpponentCode``'s fields), the timers ``later`` and ``cancel``, and ``spawn``. That is where a
-transport between several service processes plugs in. The service is embedded in a Jupyter server by the
+transport between several service processes plugs in. The rooms reach the store only through ``db``
+(``await service.db(store.method, ...)``: a worker thread, never the event loop; ``after=`` a battle's id keeps
+that battle's writes in order). The service is embedded in a Jupyter server by the
 ``jupyter_duel`` extension, or runs on its own under ``jupyter duel serve``.
 """
 
@@ -24,6 +26,7 @@ from pathlib import Path
 
 import socketio
 from jupyter_core.paths import jupyter_data_dir
+from sqlalchemy.engine import make_url
 from traitlets import Bool, Bytes, Dict, Enum, Float, Instance, Int, List, TraitError, Unicode, Union
 from traitlets import default, validate
 from traitlets.config import LoggingConfigurable
@@ -43,6 +46,7 @@ from .metrics import MeteredJudge, ServiceMetrics
 from .origins import origin_checker
 from .protocol import ServiceError
 from .rating import RATING_SYSTEMS, SECONDS_PER_DAY, RatingSystem
+from .dbworkers import DatabaseWorkers
 from .rest import rest_handlers
 from .store import Store
 
@@ -59,6 +63,11 @@ class DuelService(LoggingConfigurable):
 
     db_url = Unicode(
         "", help="SQLAlchemy URL of the database. Default: SQLite file duel/duel.sqlite in the Jupyter data dir."
+    ).tag(config=True)
+
+    db_workers = Int(
+        8, min=1, help="Threads that make the database calls, so that none blocks the event loop: at most this "
+        "many connections to the database from this process; more calls wait their turn."
     ).tag(config=True)
 
     secret = Union(
@@ -303,7 +312,13 @@ class DuelService(LoggingConfigurable):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.signer = IdentitySigner(self.secret, self.token_max_age)
-        self.store = Store(self.db_url, self.rating.initial())
+        # Built (and migrated to the newest schema) before the event loop serves anybody; from then on the rooms
+        # reach it only through ``db``.
+        self.store = Store(self.db_url, self.rating.initial(), pool_size=self.db_workers)
+        delay = float(os.environ.get("JUPYTER_DUEL_DB_DELAY_S") or 0)
+        if delay > 0:  # benchmarks/db_latency.py: a slow database, to show that the relay does not wait for it
+            self.store.slow_down(delay)
+        self.db = DatabaseWorkers(self.db_workers)
         dirs = ChallengeLibrary.default_dirs() + [Path(d) for d in self.challenge_dirs]
         # One broken instructor file must not take the service down: it is left out and reported.
         self.challenges = ChallengeLibrary(dirs, strict=False)
@@ -354,7 +369,7 @@ class DuelService(LoggingConfigurable):
             "jupyter-duel service: %d challenge(s), %s ratings, database %s",
             len(self.challenges.all()),
             self.rating_system,
-            self.db_url,
+            make_url(self.db_url).render_as_string(hide_password=True),  # never the password in the log
         )
 
     async def start(self) -> None:
@@ -377,11 +392,12 @@ class DuelService(LoggingConfigurable):
         for task in list(self._tasks):
             task.cancel()
         try:  # a clean stop loses nothing typed since the last flush
-            self.battles.flush()
+            await self.battles.flush()
         except Exception:
             self.log.exception("jupyter-duel: the last flush of the running battles failed")
         self.lobby.close()
         await self.judge.close()
+        await asyncio.get_running_loop().run_in_executor(None, self.db.close)
         self.store.close()
 
     def handlers(self) -> list[tuple]:

@@ -1,14 +1,21 @@
 """Persistence: the whole SQLAlchemy schema and every query the service makes.
 
-SQLite under the Jupyter data directory by default; any SQLAlchemy URL (PostgreSQL for a scaled-out service)
-by configuration. A battle's result and both players' rating changes are written in one transaction. A running
-battle's state (``LiveBattle``, ``LiveSeat``, ``LiveEdits``) is flushed as it changes, so that a restarted
-service carries it on (``take_over_live_battles``).
+SQLite under the Jupyter data directory by default; PostgreSQL (``postgresql+psycopg://...``) for a hosted
+service. A battle's result and both players' rating changes are written in one transaction. A running battle's
+state (``LiveBattle``, ``LiveSeat``, ``LiveEdits``) is flushed as it changes, so that a restarted service carries
+it on (``take_over_live_battles``). The schema's history is the Alembic migrations in ``migrations/``, applied
+when a ``Store`` opens the database (``migrate``); a change to the models below comes with a new migration
+(docs/hosting.md, "Changing the schema").
+
+Every method is synchronous and short; the service calls them in its database worker threads
+(``dbworkers.DatabaseWorkers``), never on the event loop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +28,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    inspect,
-    text,
     Float,
     ForeignKey,
     Integer,
@@ -35,10 +40,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from .auth import GUEST_PREFIX, display_name, guest_key_matches, new_guest_key, skeleton
+from .migrations import migrate
 from .rating import PlayerRating
 
 
@@ -245,7 +252,10 @@ class NameConfusable(Exception):
 class Store:
     """Every read and write of durable state."""
 
-    def __init__(self, url: str, initial: PlayerRating | None = None):
+    def __init__(self, url: str, initial: PlayerRating | None = None, pool_size: int = 5):
+        """Open (and migrate to the newest schema) the database at SQLAlchemy ``url``; ``pool_size``: the
+        connections kept open, one per database worker thread."""
+        url = _with_driver(url)
         if url.startswith("sqlite:///"):
             Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         if url.startswith("sqlite"):
@@ -255,26 +265,38 @@ class Store:
             self.engine: Engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            # Reads start a plain (deferred) transaction on connections of their own: in WAL mode they never
+            # wait for the writer nor hold it up, whatever the worker threads do at once.
+            self._read_engine: Engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+            event.listen(self._read_engine, "connect", _sqlite_pragmas)
+            event.listen(self._read_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
-        Base.metadata.create_all(self.engine)
-        _add_missing_columns(self.engine)
+            self.engine = create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=2)
+            self._read_engine = self.engine
+        # SQLite has one writer at a time: this process's worker threads take turns here, blocked, rather than
+        # polling SQLite's lock (whose busy handler can leave one thread waiting past its timeout under load).
+        self._write_turn = threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
+        migrate(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
-        self._upgrade_names()
+        self._read = sessionmaker(self._read_engine, expire_on_commit=False)
         self.initial = initial or PlayerRating(1200.0)
 
     def close(self) -> None:
         self.engine.dispose()
+        self._read_engine.dispose()
+
+    def slow_down(self, seconds: float) -> None:
+        """Make every statement wait ``seconds`` first: a slow database for benchmarks/db_latency.py."""
+        for engine in {self.engine, self._read_engine}:
+            event.listen(engine, "before_cursor_execute", lambda *args: time.sleep(seconds))
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """A write transaction (committed at the end, rolled back on an exception)."""
+        with self._write_turn, self._session.begin() as db:
+            yield db
 
     # ------------------------------------------------------------ users
-
-    def _upgrade_names(self) -> None:
-        """Give a database of an older version the guest namespace and the name skeletons."""
-        with self._session.begin() as db:
-            for user in db.scalars(select(User).where(User.guest.is_(True), ~User.name.startswith(GUEST_PREFIX))):
-                user.name = GUEST_PREFIX + user.name
-            for user in db.scalars(select(User).where(User.skeleton.is_(None))):
-                user.skeleton = skeleton(display_name(user.name))
 
     def _new_user(self, db, handle: str, guest: bool, bot: bool = False, key_hash: str | None = None) -> User:
         user = User(
@@ -294,7 +316,10 @@ class Store:
 
     def get_or_create_user(self, name: str, guest: bool = False, bot: bool = False) -> Profile:
         """The signed-in user (or the bot) ``name``, created on first sight. Guests go through ``claim_guest``."""
-        with self._session.begin() as db:
+        return _retry_on_conflict(lambda: self._get_or_create_user(name, guest, bot))
+
+    def _get_or_create_user(self, name: str, guest: bool, bot: bool) -> Profile:
+        with self._writing() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
                 user = self._new_user(db, name, guest, bot)
@@ -307,8 +332,11 @@ class Store:
         browser, or None). The first browser to register a name gets its key; any other gets NameTaken. A new
         name that looks like an existing player's (``auth.skeleton``) raises NameConfusable, unless it is that
         name exactly (a guest called like a signed-in user is told apart by its namespace)."""
+        return _retry_on_conflict(lambda: self._claim_guest(name, key))
+
+    def _claim_guest(self, name: str, key: str | None) -> tuple[Profile, str | None]:
         handle = GUEST_PREFIX + name
-        with self._session.begin() as db:
+        with self._writing() as db:
             user = db.scalar(select(User).where(User.name == handle))
             if user is not None:
                 if user.guest_key_hash is not None:
@@ -324,13 +352,13 @@ class Store:
             return _profile(self._new_user(db, handle, True, key_hash=key_hash)), new_key
 
     def get_user(self, name: str) -> Profile | None:
-        with self._session() as db:
+        with self._read() as db:
             user = db.scalar(select(User).where(User.name == name))
             return _profile(user) if user else None
 
     def leaderboard(self, limit: int = 100, guests: bool = False) -> list[Profile]:
         visible = [User.bot.is_(False), User.games > 0] + ([] if guests else [User.guest.is_(False)])
-        with self._session() as db:
+        with self._read() as db:
             users = db.scalars(
                 select(User)
                 .where(*visible)
@@ -347,7 +375,7 @@ class Store:
     ) -> None:
         """Store a new running battle; with ``time_limit_s``, also its live rows (``LiveBattle``, one
         ``LiveSeat`` per player), so that a restart carries it on."""
-        with self._session.begin() as db:
+        with self._writing() as db:
             db.add(
                 Battle(
                     id=battle_id,
@@ -367,10 +395,11 @@ class Store:
                 db.add(LiveBattle(battle_id=battle_id, time_limit_s=time_limit_s, bot=bot, alive_at=time.time()))
                 db.add_all(LiveSeat(battle_id=battle_id, user_id=p.id) for p in (a, b))
 
-    def flush_live(self, seats: list[SeatFlush], alive: list[str], now: float) -> None:
+    def flush_live(self, seats: list[SeatFlush], alive: list[str], now: float) -> set[str]:
         """In one transaction: write each changed seat (code, seq, pastes, last run, delayed mirror; its new
-        timeline rows appended as one chunk) and mark the battles ``alive`` as alive at ``now``."""
-        with self._session.begin() as db:
+        timeline rows appended as one chunk) and mark the battles ``alive`` as alive at ``now``. Returns the ids
+        of the battles whose seats were written (those with live rows)."""
+        with self._writing() as db:
             # Battles that ended meanwhile have no live rows left: nothing of theirs is written.
             wanted = list({s.battle_id for s in seats})
             live = set()
@@ -396,6 +425,7 @@ class Store:
             for start in range(0, len(alive), 500):
                 db.execute(update(LiveBattle).where(LiveBattle.battle_id.in_(alive[start:start + 500]))
                            .values(alive_at=now))
+            return live
 
     def take_over_live_battles(self, now: float) -> list[dict]:
         """Every battle left running by a previous process, for this one to carry on, oldest first.
@@ -409,7 +439,7 @@ class Store:
         total, message).
         """
         out = []
-        with self._session.begin() as db:
+        with self._writing() as db:
             battles = db.scalars(select(Battle).where(Battle.status == "running").order_by(Battle.started_at)).all()
             for battle in battles:
                 live = db.get(LiveBattle, battle.id, with_for_update=True)
@@ -453,7 +483,7 @@ class Store:
         return out
 
     def add_submission(self, battle_id: str, user_id: int, code: str, samples_only: bool) -> int:
-        with self._session.begin() as db:
+        with self._writing() as db:
             sub = Submission(
                 battle_id=battle_id, user_id=user_id, code=code, samples_only=samples_only, created_at=time.time()
             )
@@ -463,7 +493,7 @@ class Store:
 
     def finish_submission(self, submission_id: int, verdict: str, passed: int, total: int,
                           tests: list | None = None, message: str | None = None) -> None:
-        with self._session.begin() as db:
+        with self._writing() as db:
             sub = db.get(Submission, submission_id)
             if sub is not None:
                 sub.verdict, sub.passed, sub.total, sub.message = verdict, passed, total, message
@@ -491,7 +521,7 @@ class Store:
         (rating before, rating after). Raises ValueError if the battle is not running, so a result is never
         applied twice.
         """
-        with self._session.begin() as db:
+        with self._writing() as db:
             battle = db.get(Battle, battle_id, with_for_update=True)
             if battle is None or battle.status != "running":
                 raise ValueError(f"battle {battle_id} is not running")
@@ -520,7 +550,7 @@ class Store:
 
     def rated_battles_between(self, a_id: int, b_id: int, since: float) -> int:
         """How many battles between these two players, finished since ``since``, changed their ratings."""
-        with self._session() as db:
+        with self._read() as db:
             return db.scalar(select(func.count()).select_from(Battle).where(
                 or_(and_(Battle.player_a_id == a_id, Battle.player_b_id == b_id),
                     and_(Battle.player_a_id == b_id, Battle.player_b_id == a_id)),
@@ -531,7 +561,7 @@ class Store:
         """When (ended_at, oldest first) this player lost by forfeit or disconnect, since ``since``, a battle in
         which nobody had submitted anything: the dodges."""
         submitted = exists().where(Submission.battle_id == Battle.id, Submission.samples_only.is_(False))
-        with self._session() as db:
+        with self._read() as db:
             return list(db.scalars(select(Battle.ended_at).where(
                 or_(Battle.player_a_id == user_id, Battle.player_b_id == user_id),
                 Battle.winner_id.is_not(None), Battle.winner_id != user_id,
@@ -540,14 +570,14 @@ class Store:
 
     def battle_players(self, battle_id: str) -> list[str] | None:
         """Names of a stored battle's two players; None when no battle has this id."""
-        with self._session() as db:
+        with self._read() as db:
             battle = db.get(Battle, battle_id)
             if battle is None:
                 return None
             return [db.get(User, battle.player_a_id).name, db.get(User, battle.player_b_id).name]
 
     def user_battles(self, name: str, limit: int = 100) -> list[dict] | None:
-        with self._session() as db:
+        with self._read() as db:
             user = db.scalar(select(User).where(User.name == name))
             if user is None:
                 return None
@@ -600,7 +630,7 @@ class Store:
     def battle_review(self, battle_id: str) -> dict | None:
         """A finished battle for its review: both players, the result, every submission with its tests, and each
         player's final code and typing timeline. None when no battle has this id or it is still running."""
-        with self._session() as db:
+        with self._read() as db:
             battle = db.get(Battle, battle_id)
             if battle is None or battle.status == "running":
                 return None
@@ -648,7 +678,7 @@ class Store:
     def finished_battles(self, since: float) -> list[dict]:
         """Every battle that ended since ``since`` (oldest first), with both players' names, ratings and signals:
         the rows of a class's results export."""
-        with self._session() as db:
+        with self._read() as db:
             rows = db.scalars(select(Battle).where(Battle.status != "running", Battle.ended_at >= since)
                               .order_by(Battle.ended_at)).all()
             ids = {r.player_a_id for r in rows} | {r.player_b_id for r in rows}
@@ -673,7 +703,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Row counts per table (used by tests to prove that refused input changed nothing)."""
-        with self._session() as db:
+        with self._read() as db:
             return {
                 "users": len(db.scalars(select(User.id)).all()),
                 "battles": len(db.scalars(select(Battle.id)).all()),
@@ -686,21 +716,22 @@ def _delete_live_rows(db, battle_id: str) -> None:
         db.execute(delete(table).where(table.battle_id == battle_id))
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """Add columns that a database made by an older version lacks (nullable or with a default), so upgrading
-    keeps every stored user and battle."""
-    with engine.begin() as conn:
-        inspector = inspect(conn)  # on the same connection: a second one would wait on SQLite's write lock
-        for table in Base.metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name in present:
-                    continue
-                default = column.default.arg if column.default is not None and column.default.is_scalar else None
-                ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(engine.dialect)}"
-                if default is not None:
-                    ddl += f" DEFAULT {default!r}"
-                conn.execute(text(ddl))
+def _retry_on_conflict(transaction: Callable):
+    """Run ``transaction`` again once when it lost a race to insert the same unique name (two worker threads, or
+    two service processes, creating one user): the second run finds the row the other committed."""
+    try:
+        return transaction()
+    except IntegrityError:
+        return transaction()
+
+
+def _with_driver(url: str) -> str:
+    """``postgresql://`` (or ``postgres://``) without a driver means psycopg 3, the driver this package
+    declares (SQLAlchemy's own default would be psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -94,26 +94,6 @@ def test_guest_names_belong_to_the_first_browser_and_look_alikes_are_refused(tmp
     store.close()
 
 
-def test_an_older_database_gets_the_guest_namespace(tmp_path):
-    from sqlalchemy import create_engine, text
-
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
-    Store(url).close()
-    engine = create_engine(url)
-    with engine.begin() as conn:  # rows as an older version wrote them: bare guest names, no skeletons
-        conn.execute(text("INSERT INTO users (name, guest, bot, rating, rd, volatility, games, wins, losses, draws,"
-                          " created_at) VALUES ('carol', 1, 0, 1300, 350, 0.06, 3, 2, 1, 0, 0),"
-                          " ('dave', 0, 0, 1250, 350, 0.06, 1, 1, 0, 0, 0)"))
-    engine.dispose()
-    store = Store(url)
-    assert store.get_user("carol") is None and store.get_user("guest:carol").rating == 1300
-    carol, key = store.claim_guest("carol", None)  # the first browser after the upgrade claims it
-    assert carol.games == 3 and key
-    with pytest.raises(NameConfusable):
-        store.claim_guest("Dave", None)
-    store.close()
-
-
 def test_guest_handles_never_come_from_tokens():
     assert auth.Identity("bob", True).handle == "guest:bob" and auth.Identity("bob", False).handle == "bob"
     assert auth.display_name("guest:bob") == "bob" and auth.display_name("bob") == "bob"

@@ -59,3 +59,23 @@ def test_refused_result_changes_nothing(tmp_path):
     else:
         raise AssertionError("a finished battle was finished again")
     assert store.user_battles("a")[0]["result"] == "win"
+
+
+def test_a_read_does_not_wait_for_a_write_in_progress_on_sqlite(tmp_path):
+    """Reads run in transactions of their own (deferred BEGIN, WAL): a writer holding SQLite's lock, here another
+    process's open transaction, does not hold up the leaderboard or a profile, which see the last commit."""
+    import sqlite3
+
+    path = tmp_path / "duel.sqlite"
+    store = Store(f"sqlite:///{path}")
+    store.get_or_create_user("ann", guest=False)
+    writer = sqlite3.connect(path, isolation_level=None, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("UPDATE users SET rating = 1 WHERE name = 'ann'")
+    try:
+        assert store.get_user("ann").rating == 1200.0
+        assert store.counts()["users"] == 1
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    store.close()
