@@ -45,8 +45,9 @@ def _cell_text(value: object) -> str:
 
 def _code_span(value: object) -> str:
     """``value`` as inline code in a Markdown table cell: one line, pipes escaped (GFM allows it inside code),
-    delimited by more backticks than any run of them inside."""
-    text = " ".join(str(value).split()).replace("|", "\\|")
+    delimited by more backticks than any run of them inside. Spaces are kept as they are: in a sample's call
+    they are part of the value (``'  hello   world  '``)."""
+    text = str(value).replace("\r\n", " ").replace("\n", " ").replace("\r", " ").replace("|", "\\|")
     ticks = "`"
     while ticks in text:
         ticks += "`"

@@ -64,3 +64,10 @@ def test_without_the_challenge_and_without_ratings():
 def test_an_aborted_battle_says_why():
     nb = battle_notebook(review(winner=None, status="aborted", reason="aborted", note="fire drill"), CHALLENGE)
     assert "The battle was aborted: fire drill" in markdown(nb)
+
+
+def test_a_sample_keeps_its_spaces():
+    # Spaces inside a sample's arguments are part of the value: the table must show them as they are.
+    spaced = dict(CHALLENGE, samples=[{"call": "reverse_words('  hello   world  ')", "expected": "'world hello'"}])
+    text = markdown(battle_notebook(review(), spaced))
+    assert "| ` reverse_words('  hello   world  ') ` | ` 'world hello' ` |" in text
