@@ -86,7 +86,9 @@ const clientPlugin: JupyterFrontEndPlugin<IDuelClient> = {
       }
     });
     palette?.addItem({ command: CommandIDs.toggleQuickMessages, category: PALETTE_CATEGORY });
-    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.toggleQuickMessages));
+    // Every duel command's state (enabled, toggled) follows the client's: refreshed here, once per change, for
+    // all of them (the client emits stateChanged after every match, end and preference change).
+    client.stateChanged.connect(() => app.commands.notifyCommandChanged());
     if (settings) {
       settings
         .load(CLIENT_PLUGIN_ID)
@@ -130,7 +132,6 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
         sidebar.focusChallenge();
       }
     });
-    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.challengePlayer));
     palette?.addItem({ command: CommandIDs.openPanel, category: PALETTE_CATEGORY });
     palette?.addItem({ command: CommandIDs.challengePlayer, category: PALETTE_CATEGORY });
   }
@@ -216,7 +217,6 @@ const duelViewPlugin: JupyterFrontEndPlugin<void> = {
     if (client.battle && !client.battle.complete) {
       open(client.battle, client.lastRestore);
     }
-    client.battleComplete.connect(() => app.commands.notifyCommandChanged());
 
     const running = (): DuelView | null => (current && !current.isOver ? current : null);
 
@@ -292,7 +292,6 @@ const commandsPlugin: JupyterFrontEndPlugin<void> = {
       isEnabled: () => client.queue !== null,
       execute: () => client.cancelSearch()
     });
-    client.stateChanged.connect(() => app.commands.notifyCommandChanged());
     for (const command of [CommandIDs.findOpponent, CommandIDs.cancelSearch]) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });
     }
@@ -401,7 +400,6 @@ const challengesPlugin: JupyterFrontEndPlugin<void> = {
         }
       }
     });
-    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.rematch));
     palette?.addItem({ command: CommandIDs.rematch, category: PALETTE_CATEGORY });
   }
 };
@@ -432,7 +430,6 @@ const classViewPlugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(view.id);
       }
     });
-    client.stateChanged.connect(() => app.commands.notifyCommandChanged(CommandIDs.openClassView));
     palette?.addItem({ command: CommandIDs.openClassView, category: PALETTE_CATEGORY });
   }
 };
@@ -621,9 +618,6 @@ const notebookPlugin: JupyterFrontEndPlugin<void> = {
       }
     });
     app.contextMenu.addItem({ command: CommandIDs.sendCellToDuel, selector: '.jp-Notebook .jp-Cell', rank: 100 });
-    for (const signal of [client.stateChanged, client.matchFound, client.battleComplete]) {
-      signal.connect(() => app.commands.notifyCommandChanged());
-    }
     for (const command of [CommandIDs.openScratchNotebook, CommandIDs.sendCellToDuel, CommandIDs.exportDuel]) {
       palette?.addItem({ command, category: PALETTE_CATEGORY });
     }

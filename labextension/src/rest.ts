@@ -117,6 +117,11 @@ export async function fetchClassResults(session: ISessionInfo, all: boolean): Pr
   return response.blob();
 }
 
+/** The header that makes the service answer as `identityToken`'s player (`X-Duel-Identity`), when given. */
+function asReader(identityToken: string | null): Record<string, string> {
+  return identityToken ? { 'X-Duel-Identity': identityToken } : {};
+}
+
 /**
  * A finished battle's review. `identityToken` (a guest tab's token from the session endpoint) asks the service
  * to answer as that player (`X-Duel-Identity`): 403 `not_in_battle` when they did not play it.
@@ -126,8 +131,7 @@ export async function fetchReview(
   battleId: string,
   identityToken: string | null
 ): Promise<IBattleReview> {
-  const headers: Record<string, string> = identityToken ? { 'X-Duel-Identity': identityToken } : {};
-  const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}`, headers);
+  const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}`, asReader(identityToken));
   return readJson<IBattleReview>(response, 'The duel review');
 }
 
@@ -137,7 +141,6 @@ export async function fetchBattleNotebook<T>(
   battleId: string,
   identityToken: string | null
 ): Promise<T> {
-  const headers: Record<string, string> = identityToken ? { 'X-Duel-Identity': identityToken } : {};
-  const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}/notebook`, headers);
+  const response = await apiFetch(session, `battles/${encodeURIComponent(battleId)}/notebook`, asReader(identityToken));
   return readJson<T>(response, 'The duel notebook');
 }

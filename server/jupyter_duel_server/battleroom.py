@@ -251,7 +251,12 @@ class BattleRoom:
         (``time.perf_counter``, for the relay latency metric), and mirror it."""
         if isinstance(msg, protocol.SyncCode):  # the general event path and the practice bot
             msg = protocol.SyncEdit.of(msg)
-        battle, seat = await self.battle_for(name, msg.battle_id)
+        # The hot path: a running battle of this player is found without awaiting; anything else gets the
+        # precise refusal from battle_for.
+        battle = self.running.get(msg.battle_id)
+        seat = battle.seat(name) if battle is not None and not battle.over else None
+        if seat is None:
+            battle, seat = await self.battle_for(name, msg.battle_id)
         if sid is not None and seat.tab != sid:
             await self._play_here(battle, seat, sid, take_over=False)
         svc = self.service
