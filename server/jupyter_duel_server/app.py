@@ -16,6 +16,7 @@ from . import __version__
 from .judge import Judge, SubprocessRunner
 from .matchmaker import Matchmaker
 from .rating import EloRating, Glicko2Rating
+from .remote import GatewayPoolRunner
 from .sandbox.config import SandboxConfig
 from .sandbox.runner import KernelSandboxRunner
 from .service import DuelService
@@ -28,6 +29,7 @@ class DuelServeApp(JupyterApp):
     config_file_name = "jupyter_duel_config"
     classes = [
         DuelService, Matchmaker, EloRating, Glicko2Rating, Judge, KernelSandboxRunner, SandboxConfig, SubprocessRunner,
+        GatewayPoolRunner,
     ]
 
     ip = Unicode(help="Interface to listen on. Default: from JUPYTERHUB_SERVICE_URL, else 127.0.0.1.").tag(config=True)

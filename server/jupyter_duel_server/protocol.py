@@ -644,7 +644,8 @@ ERROR_CODES = {
     "judge_busy": "a submission of this player is still being judged",
     "invalid_args": "run_custom's args are not Python literals the challenge's function can be called with",
     "cooldown": "the player ran the judge too recently; retry_after_s says when the next run is accepted",
-    "judge_unavailable": "the judge cannot run submissions on this host (the message says what is missing)",
+    "judge_unavailable": "the judge cannot run submissions: this host cannot build the sandbox, or no judging "
+    "host could run it (judging on other hosts); nothing was judged or counted (the message says which)",
     "not_instructor": "the event is for instructors only",
     "unknown_player": "no online player has this name",
     "player_busy": "the player is in a battle already, or has an open challenge",

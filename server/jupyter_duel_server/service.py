@@ -278,6 +278,12 @@ class DuelService(LoggingConfigurable):
         "isolation: only for tests of the service itself on a host without the sandbox.",
     ).tag(config=True)
 
+    judge_on_gateways = Bool(
+        False,
+        help="Judge on the sandboxed kernels of other hosts, through the Kernel Gateways of "
+        "c.GatewayPoolRunner.gateways (docs/hosting.md, 'Judging on other hosts'), instead of on this host.",
+    ).tag(config=True)
+
     rating = Instance(RatingSystem)
     judge = Instance(Judge)
 
@@ -289,6 +295,10 @@ class DuelService(LoggingConfigurable):
     def _default_judge(self):
         if not self.sandbox:
             return Judge(parent=self)
+        if self.judge_on_gateways:
+            from .remote import GatewayPoolRunner
+
+            return Judge(parent=self, runner=GatewayPoolRunner(parent=self, code_limit_bytes=self.max_code_bytes))
         from .sandbox.runner import KernelSandboxRunner
 
         # One code-size limit: the runner refuses exactly what the service refuses.
