@@ -101,9 +101,11 @@ class Lab:
             cgroups = CgroupHierarchy.detect("auto", CGROUP_PARENT).leftovers()
         except SandboxUnavailable:
             cgroups = []
-        return {"processes": procs, "runtime": sorted(os.listdir(self.runtime_dir)), "cgroups": cgroups}
+        runtime = sorted(os.listdir(self.runtime_dir)) if self.runtime_dir.exists() else []
+        return {"processes": procs, "runtime": runtime, "cgroups": cgroups}
 
     def close(self) -> None:
+        """Stop every host, sweep what killed hosts left (cgroups), remove the namespaces and the files."""
         for host in self.hosts:
             host.close()
         # A host killed mid-run leaves its sandboxes' cgroups (their launcher died before removing them).
@@ -161,7 +163,7 @@ class GatewayHost:
                 ["nsenter", f"--net=/run/netns/{self.ns}", sys.executable, "-m", "jupyter", "kernelgateway",
                  f"--KernelGatewayApp.ip={self.address}", f"--KernelGatewayApp.port={PORT}",
                  f"--KernelGatewayApp.certfile={lab.cert}", f"--KernelGatewayApp.keyfile={lab.key}",
-                 "--KernelGatewayApp.default_kernel_name=duel-sandbox",
+                 "--KernelGatewayApp.default_kernel_name=duel-sandbox", "--KernelRestarter.time_to_dead=0.2",
                  f"--SandboxConfig.runtime_dir={lab.runtime_dir}", *SANDBOX_ARGV],
                 env=lab.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=str(lab.dir))
 
@@ -196,6 +198,9 @@ class GatewayHost:
     def link_down(self) -> None:
         """The host drops off the network (its processes keep running, nothing answers)."""
         run("ip", "link", "set", self.host_if, "down")
+
+    def link_up(self) -> None:
+        run("ip", "link", "set", self.host_if, "up")
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

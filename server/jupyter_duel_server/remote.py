@@ -112,6 +112,19 @@ class _Host:
         return "wss" + self.url[5:] if self.url.startswith("https") else "ws" + self.url[4:]
 
 
+class _Kernel:
+    """A kernel started on a gateway, with its channels' WebSocket open and the kernel answering."""
+
+    def __init__(self, kernel_id: str):
+        self.id = kernel_id
+        self.ws = None
+        self.session = uuid.uuid4().hex
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+
+
 class GatewayPoolRunner(Runner, Configurable):
     """Runs each submission in the duel sandbox kernel of one of several remote Kernel Gateways."""
 
@@ -134,8 +147,12 @@ class GatewayPoolRunner(Runner, Configurable):
                                     "of the per-test time limit.").tag(config=True)
     latency_allowance_s = Float(0.25, help="Wall time a test may take on top of its time limit for the network "
                                            "round trip before it counts as TLE.").tag(config=True)
-    ping_interval_s = Float(1.0, help="WebSocket ping interval during a run: a run's host counts as failed when a "
-                                      "ping got no pong within one interval (a host off the network).").tag(config=True)
+    ping_interval_s = Float(5.0, help="WebSocket ping interval: a kernel's connection whose ping got no pong within "
+                                      "one interval is closed (a host off the network; a gateway busy starting "
+                                      "kernels can take over a second to answer).").tag(config=True)
+    death_grace_s = Float(0.5, help="After a test's time limit, how long to wait for the gateway to report the "
+                                    "kernel's death (a crash is RE, not TLE): keep the gateways' "
+                                    "KernelRestarter.time_to_dead below it.").tag(config=True)
     health_interval_s = Float(5.0, help="How often each gateway's health is checked (GET /api/kernelspecs).").tag(
         config=True)
     output_limit_bytes = Int(1 << 20, help="Most bytes a test may print.").tag(config=True)
@@ -197,7 +214,9 @@ class GatewayPoolRunner(Runner, Configurable):
         deletes = []
         for host in self._hosts:
             while host.pool:
-                deletes.append(self._delete(host, host.pool.popleft(), quick=True))
+                kernel = host.pool.popleft()
+                kernel.close()
+                deletes.append(self._delete(host, kernel.id, quick=True))
         await asyncio.gather(*deletes, return_exceptions=True)
         if self._http is not None:
             self._http.close()
@@ -257,7 +276,8 @@ class GatewayPoolRunner(Runner, Configurable):
         if host.healthy:
             log.warning("jupyter-duel: judging host %s is down: %s", host.url, why)
         host.healthy, host.error = False, why
-        host.pool.clear()  # kernels started there are unreachable or suspect: the host reaps them itself
+        while host.pool:  # kernels started there are unreachable or suspect: the host reaps them itself
+            host.pool.popleft().close()
 
     async def _health_loop(self) -> None:
         while True:
@@ -265,22 +285,59 @@ class GatewayPoolRunner(Runner, Configurable):
             await asyncio.gather(*(self._check(h) for h in self._hosts))
 
     # --- kernels -------------------------------------------------------------------------------------------
-    async def _new_kernel(self, host: _Host) -> str:
+    async def _start_kernel(self, host: _Host) -> _Kernel:
+        """Start a kernel, open its channels and wait for its ``kernel_info_reply`` (a pooled kernel is ready)."""
         reply = await self._fetch(host, "/api/kernels", "POST", {"name": self.kernel_name},
                                   timeout=self.startup_timeout_s)
         if not isinstance(reply, dict) or not isinstance(reply.get("id"), str):
             raise HostFailed(f"{host.url}: the kernel start answered without an id")
-        return reply["id"]
+        kernel = _Kernel(reply["id"])
+        try:
+            request = self._request(f"{host.ws_base}/api/kernels/{kernel.id}/channels?session_id={kernel.session}",
+                                    timeout=self.startup_timeout_s)
+            try:
+                kernel.ws = await websocket_connect(
+                    request, ping_interval=self.ping_interval_s, ping_timeout=self.ping_interval_s,
+                    max_message_size=self.result_limit_bytes + HEADER_LIMIT + 16 * (self.output_limit_bytes + 2)
+                    + (1 << 16))
+            except (HTTPClientError, OSError, ssl.SSLError, asyncio.TimeoutError) as e:
+                raise HostFailed(f"{host.url}: kernel channels: {e}") from None
+            info_id = self._send(host, kernel, "shell", "kernel_info_request", {})
+            deadline = time.monotonic() + self.startup_timeout_s
+            while True:
+                try:
+                    raw = await asyncio.wait_for(kernel.ws.read_message(), max(0.0, deadline - time.monotonic()))
+                except asyncio.TimeoutError:
+                    raise HostFailed(f"{host.url}: a kernel did not start within {self.startup_timeout_s:g} s"
+                                     ) from None
+                if raw is None:
+                    raise HostFailed(f"{host.url}: the kernel's connection closed while it started")
+                with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
+                    msg = json.loads(raw)
+                    if msg["header"]["msg_type"] == "kernel_info_reply" and \
+                            msg["parent_header"]["msg_id"] == info_id:
+                        return kernel
+        except BaseException:
+            kernel.close()
+            self._spawn_bg(self._delete(host, kernel.id, quick=True))
+            raise
 
-    async def _wait_idle(self, host: _Host, kernel_id: str) -> None:
-        """Until the gateway reports the kernel started (``idle``): a pooled kernel is a ready one."""
-        deadline = time.monotonic() + self.startup_timeout_s
-        while time.monotonic() < deadline:
-            state = await self._fetch(host, f"/api/kernels/{kernel_id}")
-            if isinstance(state, dict) and state.get("execution_state") == "idle":
-                return
-            await asyncio.sleep(0.05)
-        raise HostFailed(f"{host.url}: a kernel did not start within {self.startup_timeout_s:g} s")
+    def _send(self, host: _Host, kernel: _Kernel, channel: str, msg_type: str, content: dict,
+              parent: dict | None = None) -> str:
+        """Send one Jupyter message on the kernel's channels; returns its id."""
+        msg_id = uuid.uuid4().hex
+        msg = {"header": {"msg_id": msg_id, "msg_type": msg_type, "username": "judge", "session": kernel.session,
+                          "date": datetime.now(timezone.utc).isoformat(), "version": "5.3"},
+               "parent_header": parent or {}, "metadata": {}, "content": content, "channel": channel,
+               "buffers": []}
+        text = json.dumps(msg, ensure_ascii=True, allow_nan=False)
+        self._tap(host, "ws", text)
+        try:
+            sent = kernel.ws.write_message(text)
+        except WebSocketClosedError:
+            return msg_id  # reading reports the closed connection
+        sent.add_done_callback(lambda f: f.cancelled() or f.exception())  # (idem, when it closes meanwhile)
+        return msg_id
 
     async def _delete(self, host: _Host, kernel_id: str, quick: bool = False) -> None:
         with contextlib.suppress(HostFailed):
@@ -297,21 +354,18 @@ class GatewayPoolRunner(Runner, Configurable):
             self._spawn_bg(self._fill_one(host))
 
     async def _fill_one(self, host: _Host) -> None:
-        kernel_id = None
         try:
-            kernel_id = await self._new_kernel(host)
-            await self._wait_idle(host, kernel_id)
+            kernel = await self._start_kernel(host)
         except HostFailed as e:
             self._down(host, str(e))
-            if kernel_id is not None:
-                await self._delete(host, kernel_id, quick=True)
             return
         finally:
             host.filling -= 1
         if host.healthy and not self._closed:
-            host.pool.append(kernel_id)
+            host.pool.append(kernel)
         else:
-            await self._delete(host, kernel_id, quick=True)
+            kernel.close()
+            await self._delete(host, kernel.id, quick=True)
 
     # --- a run ---------------------------------------------------------------------------------------------
     def _pick(self, tried: set[str]) -> _Host | None:
@@ -359,43 +413,29 @@ class GatewayPoolRunner(Runner, Configurable):
 
     async def _run_on(self, host: _Host, code: str, function: str, inputs: list[list], time_limit_s: float,
                       output_chars: Sequence[int] | None) -> list[RawResult]:
-        kernel_id = host.pool.popleft() if host.pool else None
+        kernel = None
+        while host.pool and kernel is None:
+            kernel = host.pool.popleft()
+            if kernel.ws.protocol is None:  # its connection closed while it waited: not used, not a host failure
+                self._spawn_bg(self._delete(host, kernel.id, quick=True))
+                kernel = None
         self._refill(host)
-        if kernel_id is None:
-            kernel_id = await self._new_kernel(host)
+        if kernel is None:
+            kernel = await self._start_kernel(host)
         try:
-            return await self._drive(host, kernel_id, code, function, inputs, time_limit_s, output_chars)
+            return await self._drive(host, kernel, code, function, inputs, time_limit_s, output_chars)
         finally:
-            self._spawn_bg(self._delete(host, kernel_id))
+            kernel.close()
+            self._spawn_bg(self._delete(host, kernel.id))
 
-    async def _drive(self, host: _Host, kernel_id: str, code: str, function: str, inputs: list[list],
+    async def _drive(self, host: _Host, kernel: _Kernel, code: str, function: str, inputs: list[list],
                      time_limit_s: float, output_chars: Sequence[int] | None) -> list[RawResult]:
         n = len(inputs)
         loop = asyncio.get_running_loop()
-        session = uuid.uuid4().hex
-        request = self._request(f"{host.ws_base}/api/kernels/{kernel_id}/channels?session_id={session}",
-                                timeout=self.startup_timeout_s)
-        try:
-            ws = await websocket_connect(request, ping_interval=self.ping_interval_s,
-                                         ping_timeout=self.ping_interval_s,
-                                         max_message_size=self.result_limit_bytes + HEADER_LIMIT
-                                         + 16 * (self.output_limit_bytes + 2) + (1 << 16))
-        except (HTTPClientError, OSError, ssl.SSLError, asyncio.TimeoutError) as e:
-            raise HostFailed(f"{host.url}: kernel channels: {e}") from None
+        ws = kernel.ws
 
         def send(channel: str, msg_type: str, content: dict, parent: dict | None = None) -> str:
-            msg_id = uuid.uuid4().hex
-            msg = {"header": {"msg_id": msg_id, "msg_type": msg_type, "username": "judge", "session": session,
-                              "date": datetime.now(timezone.utc).isoformat(), "version": "5.3"},
-                   "parent_header": parent or {}, "metadata": {}, "content": content, "channel": channel,
-                   "buffers": []}
-            text = json.dumps(msg, ensure_ascii=True, allow_nan=False)
-            self._tap(host, "ws", text)
-            try:
-                ws.write_message(text)
-            except WebSocketClosedError:
-                pass  # reading reports the closed connection
-            return msg_id
+            return self._send(host, kernel, channel, msg_type, content, parent)
 
         def reply(parent: dict, line: dict | None) -> float:
             send("stdin", "input_reply", {"value": "" if line is None else json.dumps(
@@ -414,8 +454,8 @@ class GatewayPoolRunner(Runner, Configurable):
                 except asyncio.TimeoutError:
                     return "timeout", None
                 if raw is None:
-                    raise HostFailed(f"{host.url}: the kernel's connection closed"
-                                     + (f" ({ws.close_reason})" if ws.close_reason else ""))
+                    raise HostFailed(f"{host.url}: the kernel's connection closed during the run (code "
+                                     f"{ws.close_code}, {ws.close_reason})")
                 try:
                     msg = json.loads(raw)
                     msg_type = msg["msg_type"] if "msg_type" in msg else msg["header"]["msg_type"]
@@ -445,8 +485,16 @@ class GatewayPoolRunner(Runner, Configurable):
 
         async def failure(index: int, kind: str, why: Any) -> RawResult:
             if kind == "timeout":
-                # A silent test: the submission's, unless the host itself stopped answering.
-                await self._fetch(host, f"/api/kernels/{kernel_id}", timeout=min(self.request_timeout_s, 5.0))
+                # A silent test: the kernel may have died (the gateway notices within its restarter's
+                # time_to_dead: a crash, RE, as locally), or the host may have stopped answering (HostFailed).
+                grace = loop.time() + self.death_grace_s
+                while True:
+                    kind, got = await next_message(grace)
+                    if kind == "ended":
+                        return RawResult(index, "crash", None, got, 0.0)
+                    if kind == "timeout":
+                        break
+                await self._fetch(host, f"/api/kernels/{kernel.id}", timeout=min(self.request_timeout_s, 5.0))
                 return RawResult(index, "timeout", None, f"no result within {time_limit_s:g} s",
                                  time_limit_s * 1000.0)
             return RawResult(index, "crash", None, why if isinstance(why, str) else "malformed result", 0.0)
@@ -462,58 +510,55 @@ class GatewayPoolRunner(Runner, Configurable):
             return results + [first] + [RawResult(j, first.status, None, skipped, 0.0, skipped=True)
                                         for j in range(first.index + 1, n)]
 
-        try:
-            execute_id = send("shell", "execute_request", {
-                "code": self._cell, "silent": True, "store_history": False, "user_expressions": {},
-                "allow_stdin": True, "stop_on_error": True})
-            # The kernel may still be starting: its start-up is the host's, not the submission's time.
-            deadline = loop.time() + self.startup_timeout_s
-            kind, got = await next_message(deadline)
-            if kind != "request":
-                if kind == "timeout":
-                    raise HostFailed(f"{host.url}: the kernel did not start the harness")
-                return all_fail(await failure(0, kind, got))
-            reply(got[0], {"code": code, "function": function, "output_limit": self.output_limit_bytes,
-                           "result_limit": self.result_limit_bytes, "memory_limit": 0,
-                           "capture_chars": capture_chars(output_chars)})
-            # module-level code
-            deadline = loop.time() + time_limit_s + self.setup_grace_s + self.latency_allowance_s
-            kind, got = await next_message(deadline)
-            body = None
+        execute_id = send("shell", "execute_request", {
+            "code": self._cell, "silent": True, "store_history": False, "user_expressions": {},
+            "allow_stdin": True, "stop_on_error": True})
+        # The kernel may still be starting: its start-up is the host's, not the submission's time.
+        deadline = loop.time() + self.startup_timeout_s
+        kind, got = await next_message(deadline)
+        if kind != "request":
+            if kind == "timeout":
+                raise HostFailed(f"{host.url}: the kernel did not start the harness")
+            return all_fail(await failure(0, kind, got))
+        reply(got[0], {"code": code, "function": function, "output_limit": self.output_limit_bytes,
+                       "result_limit": self.result_limit_bytes, "memory_limit": 0,
+                       "capture_chars": capture_chars(output_chars)})
+        # module-level code
+        deadline = loop.time() + time_limit_s + self.setup_grace_s + self.latency_allowance_s
+        kind, got = await next_message(deadline)
+        body = None
+        if kind == "request":
+            parent, prompt = got
+            kind, body, _ = await parse(prompt)
+            if kind == "message" and body.get("ready") is True and len(body) == 1:
+                pass
+            elif (kind == "message" and body.get("setup") in ("error", "output_limit", "memory_limit")
+                  and isinstance(body.get("error"), str)):
+                return [RawResult(i, body["setup"], None, body["error"][:8000], 0.0) for i in range(n)]
+            else:
+                return all_fail(await failure(0, "bad", body if kind == "bad" else None))
+        else:
+            return all_fail(await failure(0, kind, got))
+        # One input at a time, each only as the answer to the previous test's result.
+        started = reply(parent, input_message(inputs, 0, output_chars)) if n else 0.0
+        for index in range(n):
+            kind, got = await next_message(started + time_limit_s + self.latency_allowance_s)
+            wall_ms = (loop.time() - started) * 1000.0
+            result = None
+            why = got
             if kind == "request":
                 parent, prompt = got
-                kind, body, _ = await parse(prompt)
-                if kind == "message" and body.get("ready") is True and len(body) == 1:
-                    pass
-                elif (kind == "message" and body.get("setup") in ("error", "output_limit", "memory_limit")
-                      and isinstance(body.get("error"), str)):
-                    return [RawResult(i, body["setup"], None, body["error"][:8000], 0.0) for i in range(n)]
-                else:
-                    return all_fail(await failure(0, "bad", body if kind == "bad" else None))
-            else:
-                return all_fail(await failure(0, kind, got))
-            # One input at a time, each only as the answer to the previous test's result.
-            started = reply(parent, input_message(inputs, 0, output_chars)) if n else 0.0
-            for index in range(n):
-                kind, got = await next_message(started + time_limit_s + self.latency_allowance_s)
-                wall_ms = (loop.time() - started) * 1000.0
-                result = None
-                why = got
-                if kind == "request":
-                    parent, prompt = got
-                    kind, body, value = await parse(prompt)
-                    why = body
-                    result = parse_result(index, body, value, wall_ms) if kind == "message" else None
-                    kind = "bad" if result is None else kind
-                if result is None:
-                    return ended_at(await failure(index, kind, why))
-                results.append(result)
-                if index + 1 < n:
-                    started = reply(parent, input_message(inputs, index + 1, output_chars))
-            reply(parent, None)  # end of input: the harness returns
-            return results
-        finally:
-            ws.close()
+                kind, body, value = await parse(prompt)
+                why = body
+                result = parse_result(index, body, value, wall_ms) if kind == "message" else None
+                kind = "bad" if result is None else kind
+            if result is None:
+                return ended_at(await failure(index, kind, why))
+            results.append(result)
+            if index + 1 < n:
+                started = reply(parent, input_message(inputs, index + 1, output_chars))
+        reply(parent, None)  # end of input: the harness returns
+        return results
 
     # (for tools and benchmarks)
     async def wait_ready(self, timeout: float = 60.0) -> None:
