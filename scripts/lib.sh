@@ -22,13 +22,19 @@ ensure_venv() {
 }
 
 # System packages the tests need (Debian): Chromium for the browser tests, libseccomp for the sandbox's checks,
-# Debian's python3 with venv for the JupyterHub tests' users (their servers cannot run a Python under /root).
+# Debian's python3 with venv for the JupyterHub tests' users (their servers cannot run a Python under /root),
+# iproute2 and openssl for the remote-judging tests.
 ensure_system_packages() {
     local missing=()
     command -v chromium >/dev/null || missing+=(chromium)
     dpkg-query -W -f='${Status}' python3-venv 2>/dev/null | grep -q "ok installed" || missing+=(python3-venv)
     ldconfig -p 2>/dev/null | grep -q "libseccomp.so.2" || missing+=(libseccomp2)
     fc-list 2>/dev/null | grep -qi dejavu || missing+=(fonts-dejavu-core)
+    # The remote-judging tests' gateway hosts: network namespaces and veth pairs (ip), entered with nsenter
+    # (util-linux), over TLS with a self-signed certificate made by openssl.
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v nsenter >/dev/null || missing+=(util-linux)
+    command -v openssl >/dev/null || missing+=(openssl)
     # PostgreSQL's server binaries (/usr/lib/postgresql/*/bin): tests/postgres_server.py starts its own server.
     compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
     local sudo=""

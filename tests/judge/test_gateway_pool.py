@@ -246,3 +246,39 @@ async def test_the_service_says_judge_unavailable_when_no_host_is_left(hosts, tm
         assert "judging host" in error["message"]
         assert "10." not in error["message"]  # host addresses stay in the log
         assert p1.pending("submission_result") == 0
+
+
+async def test_only_with_the_token_and_the_pinned_certificate(hosts, make_challenge, tmp_path):
+    challenge = make_challenge()
+    # A wrong token: every gateway refuses it, nothing runs.
+    runner = GatewayPoolRunner(**{**hosts.runner_config(), "auth_token": "not-the-token"}, request_timeout_s=5.0)
+    judge = Judge(runner=runner)
+    try:
+        await runner.start()
+        assert [(s["healthy"], "HTTP 403" in s["error"] or "HTTP 401" in s["error"]) for s in runner.status()] \
+            == [(False, True)] * 2, runner.status()
+        with pytest.raises(JudgeUnavailable):
+            await judge.judge(challenge, GOOD)
+    finally:
+        await judge.close()
+    # Another self-signed certificate pinned: the gateways' own is refused (no system CA is trusted either).
+    other = tmp_path / "other.pem"
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days",
+        "1", "-subj", "/CN=duel-gateway", "-addext", "subjectAltName=" + ",".join(f"IP:{a}" for a in hosts.addresses),
+        "-keyout", str(tmp_path / "other.key"), "-out", str(other))
+    runner = GatewayPoolRunner(**{**hosts.runner_config(), "ca_file": str(other)}, request_timeout_s=5.0)
+    judge = Judge(runner=runner)
+    try:
+        await runner.start()
+        assert all(not s["healthy"] and "CERTIFICATE_VERIFY_FAILED" in s["error"] for s in runner.status())
+        with pytest.raises(JudgeUnavailable):
+            await judge.judge(challenge, GOOD)
+    finally:
+        await judge.close()
+    # Plain HTTP only when asked for, and https only with a pinned certificate.
+    for bad in ({"gateways": [f"http://{hosts.addresses[0]}:8888"]},
+                {"gateways": [hosts.hosts[0].url], "ca_file": ""}):
+        runner = GatewayPoolRunner(**bad)
+        with pytest.raises(JudgeUnavailable):
+            await runner.start()
+        await runner.close()
