@@ -116,12 +116,15 @@ class _Host:
 
 
 class _Kernel:
-    """A kernel started on a gateway, with its channels' WebSocket open and the kernel answering."""
+    """A kernel started on a gateway, its channels' WebSocket open, the harness waiting for its set-up."""
 
     def __init__(self, kernel_id: str):
         self.id = kernel_id
         self.ws = None
         self.session = uuid.uuid4().hex
+        self.execute_id: str | None = None
+        #: The harness's first input_request (waiting for the set-up line).
+        self.request: dict | None = None
 
     def close(self) -> None:
         if self.ws is not None:
@@ -306,7 +309,12 @@ class GatewayPoolRunner(Runner, Configurable):
                     + (1 << 16))
             except (HTTPClientError, OSError, ssl.SSLError, asyncio.TimeoutError) as e:
                 raise HostFailed(f"{host.url}: kernel channels: {e}") from None
-            info_id = self._send(host, kernel, "shell", "kernel_info_request", {})
+            # The harness starts now, before any submission exists, and waits for its set-up line (the kernel
+            # holds nothing but public code meanwhile): a run then starts with the set-up, not with the ~60 ms
+            # the kernel takes to run the cell.
+            kernel.execute_id = self._send(host, kernel, "shell", "execute_request", {
+                "code": self._cell, "silent": True, "store_history": False, "user_expressions": {},
+                "allow_stdin": True, "stop_on_error": True})
             deadline = time.monotonic() + self.startup_timeout_s
             while True:
                 try:
@@ -318,9 +326,14 @@ class GatewayPoolRunner(Runner, Configurable):
                     raise HostFailed(f"{host.url}: the kernel's connection closed while it started")
                 with contextlib.suppress(ValueError, TypeError, KeyError, AttributeError):
                     msg = json.loads(raw)
-                    if msg["header"]["msg_type"] == "kernel_info_reply" and \
-                            msg["parent_header"]["msg_id"] == info_id:
+                    if msg["parent_header"]["msg_id"] != kernel.execute_id:
+                        continue
+                    msg_type = msg["header"]["msg_type"]
+                    if msg_type == "input_request" and msg["content"]["prompt"] == "":
+                        kernel.request = msg["header"]
                         return kernel
+                    if msg_type == "execute_reply":
+                        raise HostFailed(f"{host.url}: the harness did not start in a new kernel")
         except BaseException:
             kernel.close()
             self._spawn_bg(self._delete(host, kernel.id, quick=True))
@@ -423,7 +436,6 @@ class GatewayPoolRunner(Runner, Configurable):
             if kernel.ws.protocol is None:  # its connection closed while it waited: not used, not a host failure
                 self._spawn_bg(self._delete(host, kernel.id, quick=True))
                 kernel = None
-        self._refill(host)
         if kernel is None:
             kernel = await self._start_kernel(host)
         try:
@@ -431,6 +443,8 @@ class GatewayPoolRunner(Runner, Configurable):
         finally:
             kernel.close()
             self._spawn_bg(self._delete(host, kernel.id))
+            # Only now: a kernel starting on the host would take CPU from the run.
+            self._refill(host)
 
     async def _drive(self, host: _Host, kernel: _Kernel, code: str, function: str, inputs: list[list],
                      time_limit_s: float, output_chars: Sequence[int] | None) -> list[RawResult]:
@@ -514,17 +528,8 @@ class GatewayPoolRunner(Runner, Configurable):
             return results + [first] + [RawResult(j, first.status, None, skipped, 0.0, skipped=True)
                                         for j in range(first.index + 1, n)]
 
-        execute_id = send("shell", "execute_request", {
-            "code": self._cell, "silent": True, "store_history": False, "user_expressions": {},
-            "allow_stdin": True, "stop_on_error": True})
-        # The kernel may still be starting: its start-up is the host's, not the submission's time.
-        deadline = loop.time() + self.startup_timeout_s
-        kind, got = await next_message(deadline)
-        if kind != "request":
-            if kind == "timeout":
-                raise HostFailed(f"{host.url}: the kernel did not start the harness")
-            return all_fail(await failure(0, kind, got))
-        reply(got[0], {"code": code, "function": function, "output_limit": self.output_limit_bytes,
+        execute_id = kernel.execute_id
+        reply(kernel.request, {"code": code, "function": function, "output_limit": self.output_limit_bytes,
                        "result_limit": self.result_limit_bytes, "memory_limit": 0,
                        "capture_chars": capture_chars(output_chars)})
         # module-level code
