@@ -109,6 +109,8 @@ class _Host:
     error: str | None = None
     pool: collections.deque = field(default_factory=collections.deque)
     filling: int = 0
+    #: Runs waiting for a kernel that is already starting (first come, first served).
+    waiters: collections.deque = field(default_factory=collections.deque)
 
     @property
     def ws_base(self) -> str:
@@ -220,6 +222,10 @@ class GatewayPoolRunner(Runner, Configurable):
         await asyncio.gather(*self._background, return_exceptions=True)
         deletes = []
         for host in self._hosts:
+            while host.waiters:
+                waiter = host.waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(HostFailed("the runner closed"))
             while host.pool:
                 kernel = host.pool.popleft()
                 kernel.close()
@@ -285,6 +291,10 @@ class GatewayPoolRunner(Runner, Configurable):
         host.healthy, host.error = False, why
         while host.pool:  # kernels started there are unreachable or suspect: the host reaps them itself
             host.pool.popleft().close()
+        while host.waiters:
+            waiter = host.waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(HostFailed(why))
 
     async def _health_loop(self) -> None:
         while True:
@@ -378,6 +388,11 @@ class GatewayPoolRunner(Runner, Configurable):
             return
         finally:
             host.filling -= 1
+        while host.waiters and host.healthy and not self._closed:
+            waiter = host.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(kernel)
+                return
         if host.healthy and not self._closed:
             host.pool.append(kernel)
         else:
@@ -434,6 +449,21 @@ class GatewayPoolRunner(Runner, Configurable):
         while host.pool and kernel is None:
             kernel = host.pool.popleft()
             if kernel.ws.protocol is None:  # its connection closed while it waited: not used, not a host failure
+                self._spawn_bg(self._delete(host, kernel.id, quick=True))
+                kernel = None
+        if kernel is None and host.filling > len(host.waiters):
+            # Wait for a kernel already starting rather than start one more: on a busy host every start slows
+            # the others down.
+            waiter = asyncio.get_running_loop().create_future()
+            host.waiters.append(waiter)
+            try:
+                kernel = await asyncio.wait_for(waiter, self.startup_timeout_s)
+            except asyncio.TimeoutError:
+                raise HostFailed(f"{host.url}: no kernel started within {self.startup_timeout_s:g} s") from None
+            finally:
+                if waiter in host.waiters:
+                    host.waiters.remove(waiter)
+            if kernel.ws.protocol is None:
                 self._spawn_bg(self._delete(host, kernel.id, quick=True))
                 kernel = None
         if kernel is None:
