@@ -120,8 +120,13 @@ async def test_verdicts_through_the_pool_and_nothing_hidden_crosses(pool, hosts)
     assert report.verdict == "RE"
     assert all(s["healthy"] for s in runner.status())
     # Custom runs go the same way.
-    custom = await judge.run_custom(challenge, GOOD, (2, 40), 100)
-    assert (custom.verdict, custom.value) == ("OK", "42")
+    custom = await judge.run_custom(challenge, "def add(a, b):\n    print('sum', a + b)\n    return a + b\n",
+                                    (2, 40), 100)
+    assert (custom.verdict, custom.value, custom.output) == ("OK", "42", "sum 42\n")
+    # Submissions at the same time spread over the hosts, each with its own verdict.
+    reports = await asyncio.gather(*(judge.judge(challenge, code) for code in (GOOD, WRONG, GOOD, WRONG)))
+    assert [r.verdict for r in reports] == ["AC", "WA", "AC", "WA"]
+    assert all(recorder.inputs(h.url) for h in hosts.hosts), "one host got no run"
 
     texts = [text for _, _, text in recorder.sent]
     assert texts, "the tap saw nothing"
@@ -189,6 +194,12 @@ async def test_a_host_off_the_network_mid_judge_gives_the_verdict_of_the_other_h
     assert (report.verdict, report.passed, report.total) == ("WA", 5, 6)
     assert len(streamed) == 6
     assert not runner.status()[0]["healthy"]
+    # Back on the network: the health checks take it back.
+    first.link_up()
+    deadline = time.monotonic() + 30
+    while not runner.status()[0]["healthy"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert runner.status()[0]["healthy"]
 
 
 async def test_no_host_left_is_judge_unavailable(pool, hosts):
