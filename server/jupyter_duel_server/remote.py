@@ -46,7 +46,7 @@ from tornado.websocket import WebSocketClosedError, websocket_connect
 from traitlets import Bool, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
-from .judge import HEADER_LIMIT, RawResult, Runner, capture_chars, input_message, parse_result, read_message
+from .judge import HEADER_LIMIT, OUTPUT_LINE_LIMIT, RawResult, Runner, capture_chars, input_message, parse_result, read_message
 
 log = logging.getLogger("jupyter_duel.remote")
 
@@ -111,6 +111,8 @@ class _Host:
     filling: int = 0
     #: Runs waiting for a kernel that is already starting (first come, first served).
     waiters: collections.deque = field(default_factory=collections.deque)
+    #: Kernels left running there while it could not be reached: shut down when it answers again.
+    orphans: set = field(default_factory=set)
 
     @property
     def ws_base(self) -> str:
@@ -127,6 +129,21 @@ class _Kernel:
         self.execute_id: str | None = None
         #: The harness's first input_request (waiting for the set-up line).
         self.request: dict | None = None
+        #: (code, reason) when this side closed the connection.
+        self.closed_here: tuple | None = None
+
+    def watch_close(self) -> None:
+        """Record why *this side* closes the connection: tornado closes it with 1009 when the kernel sends a
+        message over the size limit (the submission's doing: RE), and on an unanswered ping (the host's)."""
+        protocol = self.ws.protocol
+        close = protocol.close
+
+        def recording_close(code=None, reason=None):
+            if self.closed_here is None:
+                self.closed_here = (code, reason)
+            return close(code, reason)
+
+        protocol.close = recording_close
 
     def close(self) -> None:
         if self.ws is not None:
@@ -282,6 +299,8 @@ class GatewayPoolRunner(Runner, Configurable):
         if not host.healthy:
             log.info("jupyter-duel: judging host %s is back", host.url)
         host.healthy, host.error = True, None
+        while host.orphans and not self._closed:
+            self._spawn_bg(self._delete(host, host.orphans.pop()))
         self._refill(host)
         return True
 
@@ -289,8 +308,10 @@ class GatewayPoolRunner(Runner, Configurable):
         if host.healthy:
             log.warning("jupyter-duel: judging host %s is down: %s", host.url, why)
         host.healthy, host.error = False, why
-        while host.pool:  # kernels started there are unreachable or suspect: the host reaps them itself
-            host.pool.popleft().close()
+        while host.pool:  # kernels started there are unreachable or suspect: shut down once it answers again
+            kernel = host.pool.popleft()
+            kernel.close()
+            host.orphans.add(kernel.id)
         while host.waiters:
             waiter = host.waiters.popleft()
             if not waiter.done():
@@ -315,10 +336,10 @@ class GatewayPoolRunner(Runner, Configurable):
             try:
                 kernel.ws = await websocket_connect(
                     request, ping_interval=self.ping_interval_s, ping_timeout=self.ping_interval_s,
-                    max_message_size=self.result_limit_bytes + HEADER_LIMIT + 16 * (self.output_limit_bytes + 2)
-                    + (1 << 16))
+                    max_message_size=self._max_message_bytes())
             except (HTTPClientError, OSError, ssl.SSLError, asyncio.TimeoutError) as e:
                 raise HostFailed(f"{host.url}: kernel channels: {e}") from None
+            kernel.watch_close()
             # The harness starts now, before any submission exists, and waits for its set-up line (the kernel
             # holds nothing but public code meanwhile): a run then starts with the set-up, not with the ~60 ms
             # the kernel takes to run the cell.
@@ -349,6 +370,11 @@ class GatewayPoolRunner(Runner, Configurable):
             self._spawn_bg(self._delete(host, kernel.id, quick=True))
             raise
 
+    def _max_message_bytes(self) -> int:
+        """The largest message a harness legitimately sends: an input_request whose prompt holds a result header,
+        value and printed output, each ASCII, at most doubled by the message's own JSON escaping."""
+        return 2 * (HEADER_LIMIT + self.result_limit_bytes + OUTPUT_LINE_LIMIT) + (1 << 16)
+
     def _send(self, host: _Host, kernel: _Kernel, channel: str, msg_type: str, content: dict,
               parent: dict | None = None) -> str:
         """Send one Jupyter message on the kernel's channels; returns its id."""
@@ -367,8 +393,11 @@ class GatewayPoolRunner(Runner, Configurable):
         return msg_id
 
     async def _delete(self, host: _Host, kernel_id: str, quick: bool = False) -> None:
-        with contextlib.suppress(HostFailed):
+        try:
             await self._fetch(host, f"/api/kernels/{kernel_id}", "DELETE", timeout=2.0 if quick else None)
+        except HostFailed as e:
+            if "HTTP 404" not in str(e):  # (a gateway that restarted has no such kernel any more)
+                host.orphans.add(kernel_id)
 
     def _spawn_bg(self, coro) -> None:
         task = asyncio.ensure_future(coro)
@@ -502,8 +531,13 @@ class GatewayPoolRunner(Runner, Configurable):
                 except asyncio.TimeoutError:
                     return "timeout", None
                 if raw is None:
-                    raise HostFailed(f"{host.url}: the kernel's connection closed during the run (code "
-                                     f"{ws.close_code}, {ws.close_reason})")
+                    if kernel.closed_here is not None and kernel.closed_here[0] == 1009:
+                        return "ended", (f"the kernel sent the judge a message larger than "
+                                         f"{self._max_message_bytes()} bytes")
+                    raise HostFailed(f"{host.url}: the kernel's connection closed during the run ("
+                                     f"{kernel.closed_here or (ws.close_code, ws.close_reason)})")
+                if isinstance(raw, bytes) or (len(raw) > (1 << 16) and '"input_request"' not in raw):
+                    continue  # a large message the run has no use for: not parsed on the event loop
                 try:
                     msg = json.loads(raw)
                     msg_type = msg["msg_type"] if "msg_type" in msg else msg["header"]["msg_type"]

@@ -31,6 +31,8 @@ SLOW_WRONG_LAST = ("import time\n"
                    "def add(a, b):\n"
                    "    time.sleep(0.4)\n"
                    "    return a + b + (1 if a == 7770000005 else 0)\n")
+# A message over the size limit: an input_request (the kernel's own input(), which the harness speaks through).
+FLOOD = "def add(a, b):\n    input('x' * 4_000_000)\n    return a + b\n"
 # Distinctive values: any occurrence in a message sent to a gateway is a leak, never a coincidence.
 SAMPLES = [TestCase((7770000000, 1234), 7770001234), TestCase((7770000001, 2345), 7770002346)]
 HIDDEN = [TestCase((7770000002, 3456), 7770003458), TestCase((7770000003, 4567), 7770004570),
@@ -118,6 +120,12 @@ async def test_verdicts_through_the_pool_and_nothing_hidden_crosses(pool, hosts)
     # A submission that kills its kernel: the host is fine, the verdict is the submission's (RE), not a retry.
     report = await judge.judge(challenge, "import os\ndef add(a, b):\n    os._exit(3)\n")
     assert report.verdict == "RE"
+    assert all(s["healthy"] for s in runner.status())
+    # A message over the size limit, sent by the submission through its kernel, ends the run: RE, never a retry
+    # (nor a host taken for down).
+    report = await judge.judge(challenge, FLOOD)
+    assert report.verdict == "RE" and report.passed == 0
+    assert "larger than" in report.outcomes[0].error, report.outcomes[0]
     assert all(s["healthy"] for s in runner.status())
     # Custom runs go the same way.
     custom = await judge.run_custom(challenge, "def add(a, b):\n    print('sum', a + b)\n    return a + b\n",
