@@ -3,7 +3,8 @@
 Each host runs ``jupyter kernelgateway`` with the duel sandbox kernelspec ("duel-sandbox": the provisioner and
 launcher build the same locked-down sandbox as the local path, decisions 0003 and 0006). The runner keeps a list of
 gateways, checks their health in the background, and runs each submission on one healthy host, in a fresh kernel
-used once (a few are started ahead per host to hide start-up).
+used once (a few are started ahead per host, the harness already running in them and waiting for its set-up: a
+kernel holds nothing of a submission before it is used).
 
 What crosses the network is what a local sandbox gets, nothing more (decision 0007): one ``execute_request``
 whose cell holds the harness's public source (``harness.py`` and ``codec.py``, sent rather than imported so that
