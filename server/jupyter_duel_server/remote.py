@@ -253,6 +253,10 @@ class GatewayPoolRunner(Runner, Configurable):
             self._http.close()
             self._http = None
 
+    def available(self) -> bool:
+        """Whether some gateway answered its last health check (before start: not known yet, so True)."""
+        return not self._hosts or any(h.healthy for h in self._hosts)
+
     def status(self) -> list[dict]:
         """Each gateway's health as last seen (for logs and tests)."""
         return [{"url": h.url, "healthy": h.healthy, "inflight": h.inflight, "pooled": len(h.pool),

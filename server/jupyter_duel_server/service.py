@@ -445,8 +445,13 @@ class DuelService(LoggingConfigurable):
             "version": __version__,
             "players_online": self.accounts.online(),
             "battles_running": self.battles.count(),
-            "judge": "unavailable" if self.judge_problem else "ok",
+            "judge": "unavailable" if self.judge_problem or not self._judge_hosts_up() else "ok",
         }
+
+    def _judge_hosts_up(self) -> bool:
+        """False when the judge runs on other hosts and none of them answers (GatewayPoolRunner)."""
+        available = getattr(self.judge.runner, "available", None)
+        return available() if callable(available) else True
 
     # ------------------------------------------------------------ how the rooms reach players
 

@@ -17,7 +17,7 @@ import time
 import pytest
 
 from gateway_hosts import Lab, run
-from helpers import RATED_GUESTS, ServiceProcess, players_on, start_battle
+from helpers import RATED_GUESTS, ServiceProcess, get_json, players_on, start_battle
 from jupyter_duel_server.challenges import TestCase
 from jupyter_duel_server.judge import Judge
 from jupyter_duel_server.remote import GatewayPoolRunner, JudgeUnavailable
@@ -256,9 +256,13 @@ async def test_the_service_says_judge_unavailable_when_no_host_is_left(hosts, tm
             if result["player"] == p1.name:
                 break
         assert result["verdict"] in ("RE", "WA") and result["total"] > 0
+        assert get_json(service.url + "/api/health")[1]["judge"] == "ok"
         for host in hosts.hosts:
             host.kill()
-        await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 30  # the health checks notice (every second here)
+        while get_json(service.url + "/api/health")[1]["judge"] != "unavailable" and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert get_json(service.url + "/api/health")[1]["judge"] == "unavailable"
         assert (await p1.call("submit_code", {"battle_id": battle_id, "code": "def nothing(): pass\n"}))["ok"]
         error = await p1.expect("error", timeout=120)
         assert error["code"] == "judge_unavailable" and error["event"] == "submit_code", error
