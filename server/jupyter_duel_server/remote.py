@@ -599,8 +599,8 @@ class GatewayPoolRunner(Runner, Configurable):
 
         execute_id = kernel.execute_id
         reply(kernel.request, {"code": code, "function": function, "output_limit": self.output_limit_bytes,
-                       "result_limit": self.result_limit_bytes, "memory_limit": 0,
-                       "capture_chars": capture_chars(output_chars)})
+                               "result_limit": self.result_limit_bytes, "memory_limit": 0,
+                               "capture_chars": capture_chars(output_chars)})
         # module-level code
         deadline = loop.time() + time_limit_s + self.setup_grace_s + self.latency_allowance_s
         kind, got = await next_message(deadline)
