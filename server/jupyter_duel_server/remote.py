@@ -47,7 +47,8 @@ from tornado.websocket import WebSocketClosedError, websocket_connect
 from traitlets import Bool, Float, Int, List, Unicode, default
 from traitlets.config import Configurable
 
-from .judge import HEADER_LIMIT, OUTPUT_LINE_LIMIT, RawResult, Runner, capture_chars, input_message, parse_result, read_message
+from .judge import (HEADER_LIMIT, OUTPUT_LINE_LIMIT, RawResult, Runner, capture_chars, input_message, parse_result,
+                    read_message)
 
 log = logging.getLogger("jupyter_duel.remote")
 
