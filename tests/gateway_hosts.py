@@ -127,6 +127,41 @@ class Lab:
         run("rm", "-rf", str(self.dir), check=False)
 
 
+class Capture:
+    """Every frame crossing a network interface (a raw AF_PACKET socket, both directions), as tcpdump would see it:
+    ``with Capture(ifname) as cap: ...`` then ``cap.data()``."""
+
+    def __init__(self, ifname: str):
+        import socket
+        import threading
+
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))  # ETH_P_ALL
+        self._sock.bind((ifname, 0))
+        self._sock.settimeout(0.1)
+        self._frames: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def _read(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._frames.append(self._sock.recv(1 << 16))
+            except OSError:
+                continue
+
+    def __enter__(self) -> "Capture":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sock.close()
+
+    def data(self) -> bytes:
+        return b"".join(self._frames)
+
+
 class GatewayHost:
     """One gateway host: network namespace ``ns``, veth ``host_if`` (judge side, 10.S.N.1) to ``ns_if``
     (10.S.N.2, the gateway's address)."""

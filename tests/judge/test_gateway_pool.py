@@ -3,7 +3,7 @@ namespace made here and reached over a veth pair, over TLS with a pinned self-si
 
 What is shown: verdicts through the pool; nothing of the expected outputs in anything sent to a gateway (every
 request body and WebSocket message the runner sends is recorded through its ``sent_tap``), and inputs sent one
-at a time; a host dying mid-judge (processes killed, or off the network) gives the verdict of a whole run on the
+at a time; on the wire (a raw capture on the veth) nothing is readable; a host dying mid-judge (processes killed, or off the network) gives the verdict of a whole run on the
 other host; no host left gives ``judge_unavailable``, also through a real service to a real Socket.IO client.
 Needs root (network namespaces, the sandbox), as here and in CI: never skipped.
 """
@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from gateway_hosts import Lab, run
+from gateway_hosts import Capture, Lab, run
 from helpers import RATED_GUESTS, ServiceProcess, get_json, players_on, start_battle
 from jupyter_duel_server.challenges import TestCase
 from jupyter_duel_server.judge import Judge
@@ -155,6 +155,22 @@ async def test_verdicts_through_the_pool_and_nothing_hidden_crosses(pool, hosts)
             msg = json.loads(text)
             if msg["header"]["msg_type"] == "input_reply" and msg["content"]["value"].startswith('{"i"'):
                 assert len(json.loads(msg["content"]["value"])["args"]) == 2
+
+
+async def test_the_path_is_encrypted(pool, hosts):
+    """On the wire (every frame on the judge's side of the veth), nothing of the run is readable: not the code,
+    not an input, not the token, not a Jupyter message."""
+    judge, runner, recorder, challenge = pool
+    marker = "def add(a, b):\n    return a + b  # wire-marker-5f3c\n"
+    with Capture(hosts.hosts[0].host_if) as capture:
+        report = await judge.judge(challenge, marker)
+    assert report.verdict == "AC"
+    wire = capture.data()
+    assert recorder.inputs(hosts.hosts[0].url), "the run did not go through the captured link"
+    assert len(wire) > 4_000 and b"\x17\x03\x03" in wire, len(wire)  # the run's TLS records were captured
+    for clear in ("wire-marker-5f3c", str(SAMPLES[0].args[0]), hosts.token, "execute_request", "input_reply",
+                  "kernelspecs"):
+        assert clear.encode() not in wire, f"{clear!r} crossed the network in clear"
 
 
 async def judge_while(judge, challenge, recorder, host_url: str, at_input: int, action):
