@@ -3,8 +3,10 @@ namespace made here and reached over a veth pair, over TLS with a pinned self-si
 
 What is shown: verdicts through the pool; nothing of the expected outputs in anything sent to a gateway (every
 request body and WebSocket message the runner sends is recorded through its ``sent_tap``), and inputs sent one
-at a time; on the wire (a raw capture on the veth) nothing is readable; a host dying mid-judge (processes killed, or off the network) gives the verdict of a whole run on the
-other host; no host left gives ``judge_unavailable``, also through a real service to a real Socket.IO client.
+at a time; on the wire (a raw capture on the veth) nothing is readable; only the token and the pinned
+certificate open the way; a host dying mid-judge (processes killed, or off the network) gives the verdict of a
+whole run on the other host; no host left gives ``judge_unavailable``, also through a real service to a real
+Socket.IO client.
 Needs root (network namespaces, the sandbox), as here and in CI: never skipped.
 """
 
