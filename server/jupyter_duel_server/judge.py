@@ -3,8 +3,9 @@
 Why two layers: a :class:`Runner` is the sandbox boundary. Code and encoded inputs go in (one test's input at a
 time), typed raw results come out; expected results never leave this process, and :class:`Judge` compares on the
 trusted side (``result_check``: within a fixed budget, whatever was returned). The locked-down kernel sandbox
-(``sandbox.runner.KernelSandboxRunner``) is the runner a service uses; :class:`SubprocessRunner` is a plain child
-process with a wall-clock timeout and no isolation, for tests and unsafe local practice.
+(``sandbox.runner.KernelSandboxRunner``) is the runner a service uses (``remote.GatewayPoolRunner`` runs the same
+sandbox on other hosts, through Kernel Gateway); :class:`SubprocessRunner` is a plain child process with a
+wall-clock timeout and no isolation, for tests and unsafe local practice.
 """
 
 from __future__ import annotations
