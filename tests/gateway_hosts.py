@@ -231,11 +231,12 @@ class GatewayHost:
                 pass
 
     def link_down(self) -> None:
-        """The host drops off the network (its processes keep running, nothing answers)."""
-        run("ip", "link", "set", self.host_if, "down")
+        """The host drops off the network (its processes keep running, nothing answers): its end of the link goes
+        down, as a cable pulled on its side; the judge's side keeps its route, and what it sends is lost."""
+        run("ip", "netns", "exec", self.ns, "ip", "link", "set", self.ns_if, "down")
 
     def link_up(self) -> None:
-        run("ip", "link", "set", self.host_if, "up")
+        run("ip", "netns", "exec", self.ns, "ip", "link", "set", self.ns_if, "up")
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
