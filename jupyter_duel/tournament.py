@@ -9,8 +9,9 @@
     t.widget()                      # a live control panel (jupyter_duel.tournament_widgets)
     t.export_csv("friday.csv")
 
-Every call is one HTTP request to the service the kernel reaches (``ServiceClient``): the embedded service of
-this Jupyter server, the class's JupyterHub service, or a standalone service given by URL and identity token. A
+Every call is one HTTP request to the service the kernel reaches (``connect``, through ``jupyter_duel.connection``):
+the embedded service of this Jupyter server (whose user is its instructor), the class's JupyterHub service (with
+the user's hub token), or a standalone service given by URL and an instructor's identity token. A
 refusal of the service raises ``TournamentError`` carrying its machine-readable ``code`` (``not_instructor``,
 ``tournament_state``, ``unknown_tournament``, ...).
 """
@@ -52,6 +53,11 @@ class ServiceClient:
         self.headers = dict(headers or {})
         self.timeout_s = timeout_s
         self._local = threading.local()
+
+    @classmethod
+    def from_connection(cls, connection) -> "ServiceClient":
+        """The client for a ``jupyter_duel.connection.ServiceConnection``."""
+        return cls(connection.api_url, connection.headers())
 
     @classmethod
     def standalone(cls, url: str, token: str) -> "ServiceClient":
@@ -107,23 +113,27 @@ def _error_of(response: requests.Response) -> TournamentError:
 _default_client: ServiceClient | None = None
 
 
-def connect(client: ServiceClient | None = None, **kwargs) -> ServiceClient:
-    """The client every call without ``client=`` uses: ``client`` when given, else the one made by
-    ``ServiceClient.standalone(url, token)`` for ``url=...`` and ``token=...``; remembered for later calls."""
+def connect(url: str | None = None, token: str | None = None, *, connection=None) -> ServiceClient:
+    """The client every call without ``client=`` uses from now on, for the service ``jupyter_duel.connection``
+    finds: ``url`` and ``token`` as ``connection.connect`` takes them (a standalone service and an instructor's
+    identity token, say), or without them the kernel's own Jupyter server's service (embedded: its user is the
+    instructor; under JupyterHub: the class's service, with the user's hub token). ``connection``: a
+    ``ServiceConnection`` already made."""
     global _default_client
-    if client is None:
-        if set(kwargs) != {"url", "token"}:
-            raise TypeError("connect() takes a ServiceClient, or url= and token=")
-        client = ServiceClient.standalone(kwargs["url"], kwargs["token"])
-    _default_client = client
-    return client
+    if connection is None:
+        from .connection import ConnectionSetupError, connect as find
+
+        try:
+            connection = find(url, token)
+        except ConnectionSetupError as exc:
+            raise TournamentError(exc.code, str(exc)) from exc
+    _default_client = ServiceClient.from_connection(connection)
+    return _default_client
 
 
 def default_client() -> ServiceClient:
-    """The client ``connect`` set."""
-    if _default_client is None:
-        raise TournamentError("not_connected", "call jupyter_duel.tournament.connect(...) first")
-    return _default_client
+    """The client ``connect`` set; on first use without one, ``connect()`` (the kernel's own service)."""
+    return _default_client or connect()
 
 
 def tournaments(client: ServiceClient | None = None) -> list[dict]:
