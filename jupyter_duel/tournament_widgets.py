@@ -22,8 +22,10 @@ from .tournament import TournamentError
 if TYPE_CHECKING:
     from .tournament import Tournament
 
-#: After a failed request, the next one waits this long (the service may be restarting).
-RETRY_S = 5.0
+#: After a failed request the next waits this long, doubling while they fail (the service may be restarting, or
+#: the credentials expired), up to ``RETRY_MAX_S``.
+RETRY_S = 2.0
+RETRY_MAX_S = 60.0
 
 _ROUND_OVER = {"finished", "bye", "forfeit"}
 
@@ -198,21 +200,28 @@ class _LiveWidget(widgets.VBox):
 
     def _follow(self) -> None:
         view = self.tournament.view
+        retry_s = RETRY_S
         while not self._stop.is_set() and view.get("status") != "finished":
             try:
                 view = self.tournament.wait(view["version"], self._next_wait_s(view))
-            except TournamentError as exc:
+            except Exception as exc:  # the thread must outlive any one failed request
                 if self._stop.is_set():
                     break
+                if not isinstance(exc, TournamentError):
+                    exc = TournamentError("error", repr(exc))
                 self.problem(exc)
-                self._stop.wait(RETRY_S)
+                self._stop.wait(retry_s)
+                retry_s = min(retry_s * 2, RETRY_MAX_S)
                 continue
             if self._stop.is_set():
                 break
+            if retry_s != RETRY_S:
+                retry_s = RETRY_S
+                self.problem(None)
             self.show(view)
 
-    def problem(self, exc: TournamentError) -> None:
-        """A request failed: say so (the panel has an error line)."""
+    def problem(self, exc: TournamentError | None) -> None:
+        """A request failed (None: requests succeed again): say so where the widget can."""
 
     def close(self) -> None:
         self._stop.set()
@@ -292,8 +301,8 @@ class TournamentPanel(_LiveWidget):
         self.error.value = ""
         self.show(view)
 
-    def problem(self, exc: TournamentError) -> None:
-        self.error.value = f"<span style='color:#b00'>{_e(exc.code)}: {_e(exc.message)}</span>"
+    def problem(self, exc: TournamentError | None) -> None:
+        self.error.value = "" if exc is None else f"<span style='color:#b00'>{_e(exc.code)}: {_e(exc.message)}</span>"
 
 
 class ProjectorStandings(_LiveWidget):
