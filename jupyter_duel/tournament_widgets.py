@@ -49,27 +49,40 @@ def time_left_s(view: dict, clock_offset_s: float) -> float | None:
 
 
 def describe_time_left(seconds: float | None) -> str:
+    """Coarse on purpose: it changes once a minute, so the widgets need not ask the service more often."""
     if seconds is None:
         return ""
     if seconds <= 0:
         return "time is up"
-    if seconds < 60:
-        return "less than a minute left"
-    return f"about {math.ceil(seconds / 60)} min left"
+    minutes = math.ceil(seconds / 60)
+    return "less than a minute left" if minutes <= 1 else f"about {minutes} min left"
 
 
 def next_change_s(seconds: float | None) -> float | None:
     """Seconds until ``describe_time_left`` reads differently, or None when it never will by itself."""
     if seconds is None or seconds <= 0:
         return None
-    if seconds < 60:
-        return seconds
     return seconds - 60 * (math.ceil(seconds / 60) - 1)
 
 
 def round_over(view: dict) -> bool:
     """No game of the current round still pending or playing."""
     return all(p.get("status") in _ROUND_OVER for p in view.get("pairings") or [])
+
+
+def allowed_commands(view: dict) -> set[str]:
+    """The organiser's commands the service would accept in ``view`` (the panel enables only these buttons)."""
+    status = view.get("status")
+    if status == "open":
+        return {"start", "end"}
+    if status not in ("running", "paused"):
+        return set()
+    allowed = {"pause" if status == "running" else "resume", "end"}
+    rounds = view.get("rounds")
+    if (view.get("format") in ("swiss", "round_robin") and round_over(view)
+            and (rounds is None or view.get("round", 0) < rounds)):
+        allowed.add("next_round")
+    return allowed
 
 
 def status_line(view: dict, clock_offset_s: float) -> str:
@@ -269,23 +282,9 @@ class TournamentPanel(_LiveWidget):
     def _parts(self):
         return [*self.children[:2], *self.buttons.values(), *self.children[2:]]
 
-    def enabled(self, view: dict) -> set[str]:
-        """The commands the service would accept in ``view``."""
-        status = view.get("status")
-        if status == "open":
-            return {"start", "end"}
-        if status not in ("running", "paused"):
-            return set()
-        allowed = {"pause" if status == "running" else "resume", "end"}
-        rounds = view.get("rounds")
-        if (view.get("format") in ("swiss", "round_robin") and round_over(view)
-                and (rounds is None or view.get("round", 0) < rounds)):
-            allowed.add("next_round")
-        return allowed
-
     def render(self, view: dict) -> None:
         self.status.value = status_line(view, self.clock_offset_s)
-        allowed = self.enabled(view)
+        allowed = allowed_commands(view)
         for command, button in self.buttons.items():
             button.disabled = command not in allowed
         self.standings_html.value = standings_table(view)
