@@ -138,21 +138,24 @@ def pairings_table(view: dict) -> str:
     if not pairings:
         return "<p><i>No games yet.</i></p>"
     names = {e["name"]: e.get("display_name") or e["name"] for e in view.get("entrants") or []}
-    out = ["<table class='jd-table'><thead><tr><th>Round</th><th>Player</th><th>Tests</th><th>Opponent</th>"
-           "<th>Tests</th><th>Game</th></tr></thead><tbody>"]
+    rounds = view.get("format") != "arena"  # an arena has no rounds: games start whenever players are free
+    out = ["<table class='jd-table'><thead><tr>" + ("<th>Round</th>" if rounds else "") +
+           "<th>Player</th><th>Tests</th><th>Opponent</th><th>Tests</th><th>Game</th></tr></thead><tbody>"]
     for p in pairings:
         first, second = p.get("first"), p.get("second")
         status = p.get("status")
         if status == "finished":
             winner = p.get("winner")
             game = (f"{_e(names.get(winner, winner))} won" if winner else "draw")
-            game += f" ({_points(p.get('points_first'))}–{_points(p.get('points_second'))})"
+            if p.get("reason"):  # how the duel ended: solved, time_limit, forfeit, disconnect, ...
+                game += f" ({_e(p['reason'].replace('_', ' '))})"
         elif status == "forfeit":
             game = f"forfeit, {_e(names.get(p.get('winner'), p.get('winner')))} wins" if p.get("winner") else "forfeit"
         else:
             game = _e(status)
         out.append(
-            f"<tr><td>{_e(p.get('round'))}</td><td>{_e(names.get(first, first))}</td><td>{_progress(p, first)}</td>"
+            "<tr>" + (f"<td>{_e(p.get('round'))}</td>" if rounds else "")
+            + f"<td>{_e(names.get(first, first))}</td><td>{_progress(p, first)}</td>"
             f"<td>{_e(names.get(second, second)) if second else '<i>bye</i>'}</td><td>{_progress(p, second)}</td>"
             f"<td>{game}</td></tr>")
     out.append("</tbody></table>")

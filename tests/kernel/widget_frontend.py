@@ -9,11 +9,8 @@ import contextlib
 import os
 import sys
 import time
-from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 class KernelFront:
@@ -82,7 +79,9 @@ class KernelFront:
                 return value
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"timed out waiting for {what or condition}")
+                shown = {s.get("_dom_classes", ())[0]: s.get("value") for s in self.models.values()
+                         if s.get("_model_name") == "HTMLModel" and s.get("_dom_classes")}
+                raise AssertionError(f"timed out waiting for {what or condition}; the HTML shown: {shown}")
             self._changed.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), min(left, 1.0))
@@ -111,13 +110,11 @@ class KernelFront:
 
 
 @contextlib.asynccontextmanager
-async def kernel(extra_path: str | None = None):
-    """A real ``python3`` kernel of this interpreter that imports this checkout's packages."""
-    paths = [str(REPO), str(REPO / "server"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+async def kernel():
+    """A real ``python3`` kernel of this interpreter (so with the packages the tests use), in this environment."""
     km = AsyncKernelManager(kernel_name="python3")
     km.kernel_spec.argv[0] = sys.executable  # this interpreter, whatever the kernelspec on the path says
-    await km.start_kernel(env=env)
+    await km.start_kernel(env=dict(os.environ))
     front = KernelFront(km)
     try:
         await front.start()

@@ -71,3 +71,14 @@ def test_names_players_chose_are_escaped():
     assert "<th>Buchholz</th>" in standings and "<td>2.5</td>" in standings and "(withdrawn)" in standings
     pairings = pairings_table(view())
     assert "<td>3/7</td>" in pairings and "<td>0/7</td>" in pairings and "<td>playing</td>" in pairings
+
+
+def test_a_finished_game_says_who_won_and_how():
+    finished = {"round": 2, "first": "ada", "second": "guest:x", "status": "finished", "points_first": 1.0,
+                "points_second": 0.0, "winner": "ada", "reason": "time_limit", "progress": {}}
+    drawn = {**finished, "winner": None, "reason": "time_limit", "points_first": 0.5, "points_second": 0.5}
+    bye = {"round": 2, "first": "ada", "second": None, "status": "bye", "progress": {}}
+    html = pairings_table(view(pairings=[finished, drawn, bye]))
+    assert "<td>ada won (time limit)</td>" in html and "<td>draw (time limit)</td>" in html
+    assert "<td><i>bye</i></td>" in html and "<th>Round</th>" in html
+    assert "<th>Round</th>" not in pairings_table(view(format="arena", pairings=[finished]))
