@@ -149,6 +149,8 @@ class Tournament:
         self.client = client
         self._lock = threading.Lock()
         self.view: dict = view
+        #: ``end()`` succeeded here: the tournament is ending (running games play on) until it is finished.
+        self.end_requested = False
 
     def __repr__(self) -> str:
         v = self.view
@@ -199,7 +201,9 @@ class Tournament:
     def end(self, abort_games: bool = False) -> dict:
         """No new pairing; the tournament is finished when its running games are over, or at once with
         ``abort_games=True``."""
-        return self._command("end", {"abort_games": True} if abort_games else {})
+        view = self._command("end", {"abort_games": True} if abort_games else {})
+        self.end_requested = True
+        return view
 
     def _command(self, name: str, body: dict | None = None) -> dict:
         return self._keep(self.client.json("POST", f"{_path(self.id)}/{name}", json_body=body or {}))

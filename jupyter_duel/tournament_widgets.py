@@ -70,8 +70,17 @@ def round_over(view: dict) -> bool:
     return all(p.get("status") in _ROUND_OVER for p in view.get("pairings") or [])
 
 
-def allowed_commands(view: dict) -> set[str]:
-    """The organiser's commands the service would accept in ``view`` (the panel enables only these buttons)."""
+def is_ending(view: dict, clock_offset_s: float = 0.0, end_requested: bool = False) -> bool:
+    """Ended (by the service's word, by ``end_requested`` here, or the arena's time is up) while games still run:
+    no new game, the running ones play on."""
+    if view.get("status") not in ("running", "paused"):
+        return False
+    return bool(view.get("ending")) or end_requested or time_left_s(view, clock_offset_s) == 0.0
+
+
+def allowed_commands(view: dict, ending: bool = False) -> set[str]:
+    """The organiser's commands the service would accept in ``view`` (the panel enables only these buttons).
+    ``ending``: ``end`` then aborts the running games (the service refuses a second plain end)."""
     status = view.get("status")
     if status == "open":
         return {"start", "end"}
@@ -79,14 +88,15 @@ def allowed_commands(view: dict) -> set[str]:
         return set()
     allowed = {"pause" if status == "running" else "resume", "end"}
     rounds = view.get("rounds")
-    if (view.get("format") in ("swiss", "round_robin") and round_over(view)
+    if (not ending and view.get("format") in ("swiss", "round_robin") and round_over(view)
             and (rounds is None or view.get("round", 0) < rounds)):
         allowed.add("next_round")
     return allowed
 
 
-def status_line(view: dict, clock_offset_s: float) -> str:
-    parts = [f"<b>{_e(view.get('name'))}</b>", _e(view.get("format", "").replace("_", " ")), _e(view.get("status"))]
+def status_line(view: dict, clock_offset_s: float, ending: bool = False) -> str:
+    status = _e(view.get("status")) + (", ending: no new games" if ending else "")
+    parts = [f"<b>{_e(view.get('name'))}</b>", _e(view.get("format", "").replace("_", " ")), status]
     if view.get("rated"):
         parts.append("rated")
     if view.get("format") != "arena" and view.get("round"):
@@ -209,6 +219,9 @@ class _LiveWidget(widgets.VBox):
     def render(self, view: dict) -> None:
         raise NotImplementedError
 
+    def ending(self, view: dict) -> bool:
+        return is_ending(view, self.clock_offset_s, self.tournament.end_requested)
+
     def _next_wait_s(self, view: dict) -> float:
         change = next_change_s(time_left_s(view, self.clock_offset_s))
         wait = self.wait_s if change is None else min(self.wait_s, change + 0.25)
@@ -286,17 +299,24 @@ class TournamentPanel(_LiveWidget):
         return [*self.children[:2], *self.buttons.values(), *self.children[2:]]
 
     def render(self, view: dict) -> None:
-        self.status.value = status_line(view, self.clock_offset_s)
-        allowed = allowed_commands(view)
+        ending = self.ending(view)
+        allowed = allowed_commands(view, ending)
         for command, button in self.buttons.items():
             button.disabled = command not in allowed
+        # Once ending, the games still running are the only thing left to stop.
+        self.buttons["end"].description = "Abort games" if ending else "End"
         self.standings_html.value = standings_table(view)
         self.pairings_html.value = pairings_table(view)
+        # Last: a front end that sees the new status has every other part of this view already.
+        self.status.value = status_line(view, self.clock_offset_s, ending)
 
     def command(self, name: str) -> None:
         """A button's command, sent to the service; the answer (the new view) is shown at once."""
         try:
-            view = getattr(self.tournament, name)()
+            if name == "end" and self.ending(self.tournament.view):
+                view = self.tournament.end(abort_games=True)
+            else:
+                view = getattr(self.tournament, name)()
         except TournamentError as exc:
             self.problem(exc)
             return
@@ -323,5 +343,6 @@ class ProjectorStandings(_LiveWidget):
         return list(self.children)
 
     def render(self, view: dict) -> None:
-        self.board.value = (f"<h2>{_e(view.get('name'))}</h2><p style='font-size:1.6em'>"
-                            f"{status_line(view, self.clock_offset_s)}</p>{standings_table(view, self.limit)}")
+        status = status_line(view, self.clock_offset_s, self.ending(view))
+        self.board.value = (f"<h2>{_e(view.get('name'))}</h2><p style='font-size:1.6em'>{status}</p>"
+                            f"{standings_table(view, self.limit)}")

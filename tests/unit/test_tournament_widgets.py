@@ -8,7 +8,7 @@ import time
 import pytest
 
 from jupyter_duel.tournament_widgets import (
-    allowed_commands, describe_time_left, next_change_s, pairings_table, standings_table, status_line, time_left_s,
+    allowed_commands, describe_time_left, is_ending, next_change_s, pairings_table, standings_table, status_line, time_left_s,
 )
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -82,3 +82,13 @@ def test_a_finished_game_says_who_won_and_how():
     assert "<td>ada won (time limit)</td>" in html and "<td>draw (time limit)</td>" in html
     assert "<td><i>bye</i></td>" in html and "<th>Round</th>" in html
     assert "<th>Round</th>" not in pairings_table(view(format="arena", pairings=[finished]))
+
+
+def test_ending_tournaments_allow_only_stopping_their_games():
+    swiss_over = view(pairings=[{"round": 1, "first": "ada", "second": "b", "status": "finished"}])
+    assert "next_round" in allowed_commands(swiss_over)
+    assert allowed_commands(swiss_over, ending=True) == {"pause", "end"}
+    assert is_ending(view(ending=True)) and is_ending(view(), end_requested=True) and not is_ending(view())
+    assert not is_ending(view(status="finished"), end_requested=True)
+    assert is_ending(view(format="arena", ends_at=10.0), clock_offset_s=0.0)  # the arena's time is up
+    assert "running, ending: no new games" in status_line(view(), 0, ending=True)
