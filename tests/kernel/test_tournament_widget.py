@@ -225,3 +225,58 @@ async def test_the_kernels_own_jupyter_server_user_is_the_instructor(tmp_path):
             assert out["stdout"].split() == ["open", "True", "Lab", "swiss"]
     finally:
         jupyter.stop()
+
+
+async def test_next_round_of_a_paused_swiss_from_the_panel(service):
+    """A Swiss paused by the instructor is not paired on by itself: once the round is over, Next round is enabled
+    and pairs it."""
+    url = service.url
+    ada, bo = await signed_in(url, "ada"), await signed_in(url, "bo")
+    try:
+        async with kernel() as k:
+            tid = (await k.run(
+                "from jupyter_duel.tournament import Tournament, connect\n"
+                "from IPython.display import display\n"
+                f"connect({url!r}, {token('teach', instructor=True)!r})\n"
+                "t = Tournament.create('Swiss', 'swiss', rounds=2)\n"
+                "print(t.id)\n")).strip()
+            for player in (ada, bo):
+                assert (await player.call("join_tournament", {"tournament_id": tid}))["ok"]
+            await k.run("t.start()\npanel = t.widget()\ndisplay(panel)\n")
+            buttons = {name: k.find(f"jd-tournament-{name}") for name in ("pause", "next-round", "end")}
+
+            def status(word: str) -> str:
+                line = text(k.state("jd-tournament-status")["value"])
+                return line if word in line else ""
+
+            first = await ada.expect("match_found", 15)
+            await bo.expect("match_found", 15)
+            assert "round 1 of 2" in await k.until(lambda: status("running"), what="round 1")
+            assert k.models[buttons["next-round"]]["disabled"]  # round 1 is being played
+
+            k.click(buttons["pause"])
+            await k.until(lambda: status("paused"), what="paused")
+            assert k.models[buttons["next-round"]]["disabled"]
+            assert (await bo.call("forfeit", {"battle_id": first["battle_id"]}))["ok"]
+            await k.until(lambda: status("paused") and "playing" not in status("paused"), what="round 1 over")
+            assert not k.models[buttons["next-round"]]["disabled"]
+            assert rows(k.state("jd-tournament-standings")["value"])[0].startswith("1 ada 1 1 1 0 0")
+            assert ada.pending("match_found") == 0  # paused: nobody paired by the service
+
+            k.click(buttons["next-round"])
+            second = await ada.expect("match_found", 15)
+            assert second["tournament_id"] == tid and second["battle_id"] != first["battle_id"]
+            assert "round 2 of 2" in await k.until(lambda: status("round 2"), what="round 2")
+            assert k.models[buttons["next-round"]]["disabled"]  # the last round
+            await k.until(lambda: any(r.startswith("2 ada") and "playing" in r
+                                      for r in rows(k.state("jd-tournament-pairings")["value"])),
+                          what="round 2's game in the games table")
+            assert all(r.startswith("2 ") for r in rows(k.state("jd-tournament-pairings")["value"]))  # this round's
+
+            k.click(buttons["end"])
+            await k.until(lambda: status("ending"), what="ending")
+            k.click(buttons["end"])  # now "Abort games"
+            await k.until(lambda: status("finished"), what="finished")
+    finally:
+        await ada.close()
+        await bo.close()
