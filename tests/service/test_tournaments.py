@@ -295,8 +295,10 @@ async def test_a_round_robin_of_six_meets_everyone_once_and_exports_both_solutio
             challenge = LIBRARY.get(next(f["challenge"]["id"] for _n, f in games.found
                                          if f["battle_id"] == game["battle_id"]))
             assert challenge.reference.strip().splitlines()[-1] in text
-        for hidden in LIBRARY.get(chosen[0]).hidden:  # never a hidden test's expected value
-            assert repr(hidden.expected) not in text or repr(hidden.expected) in str(LIBRARY.get(chosen[0]).samples)
+        for cid in chosen:  # never a hidden test's call
+            challenge = LIBRARY.get(cid)
+            assert not any(challenge.call_repr(hidden) in text for hidden in challenge.hidden)
+            assert any(challenge.call_repr(sample) in text for sample in challenge.samples)
         # Only instructors export.
         assert api(tour_service, "GET", f"tournaments/{tid}/results.csv", auth=token("ann"))[0] == 403
         assert api(tour_service, "GET", f"tournaments/{tid}/notebook", auth=None)[0] == 403
@@ -311,7 +313,7 @@ async def test_a_player_who_drops_mid_game_resumes_it_and_the_game_counts(tour_s
     ann, ben = [await Player(tour_service.url, n).connect() for n in ("ann", "ben")]
     back = None
     try:
-        tid = create(tour_service, name="Duo", format="swiss", rounds=1, difficulty="easy")["id"]
+        tid = create(tour_service, name="Duo", format="swiss", rounds=1, difficulty="easy", rated=True)["id"]
         await join_all([ann, ben], tid)
         assert api(tour_service, "POST", f"tournaments/{tid}/start")[0] == 200
         found = await ann.expect("match_found")
@@ -334,6 +336,7 @@ async def test_a_player_who_drops_mid_game_resumes_it_and_the_game_counts(tour_s
         assert (await back.call("submit_code", {"battle_id": bid, "code": code}))["ok"]
         done = await ben.expect("battle_complete", timeout=60)
         assert done["winner"] == back.name and done["reason"] == "solved"
+        assert done["ranked"] is True  # rated, as the organiser chose
         view = await until_view(tour_service, tid, lambda v: v["status"] == "finished")
         [game] = view["games"]
         assert game["battle_id"] == bid and game["winner"] == back.name and game["points_first" if game["first"] == back.name else "points_second"] == 1.0
