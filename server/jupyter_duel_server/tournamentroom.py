@@ -406,9 +406,6 @@ class TournamentRoom:
         if t.status != "paused":
             raise ServiceError("tournament_state", f"the tournament is {t.status}: only a paused one resumes")
         t.status = "running"
-        now = time.time()
-        for e in t.entrants.values():
-            e.waiting_since = max(e.waiting_since, now) if t.format == "arena" else e.waiting_since
         self._touch(t, listed=True)
         await self._after_game(t)
         return t
@@ -442,7 +439,10 @@ class TournamentRoom:
         if abort_games:
             for game in t.playing():
                 if game.battle_id in self.battles.running:
-                    await self.battles.abort(game.battle_id, "the tournament was ended")
+                    try:
+                        await self.battles.abort(game.battle_id, "the tournament was ended")
+                    except ServiceError:  # it ended meanwhile, on its own
+                        pass
         await self._after_game(t)
         return t
 
