@@ -69,6 +69,10 @@ def _esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
+
+
 def _pre(code: str) -> str:
     return f"<pre>{_esc(code)}</pre>"
 
@@ -451,7 +455,7 @@ class DuelClient(widgets.VBox):
                           f"<td><code>{_esc(s['expected'])}</code></td></tr>" for s in ch["samples"])
         kind = "ranked" if data["ranked"] else "casual"
         return (f"<h3>{_esc(ch['title'])}</h3><p><i>{_esc(ch['difficulty'])}</i> · {kind} · "
-                f"{data['time_limit_s'] // 60} min · {ch['hidden_count']} hidden tests</p>"
+                f"{_minutes(data['time_limit_s'])} · {ch['hidden_count']} hidden tests</p>"
                 f"{_markdown(ch['statement'])}<p><code>{_esc(ch['signature'])}</code></p>"
                 f"<p><b>Samples</b></p><table>{samples}</table>")
 
@@ -472,7 +476,7 @@ class DuelClient(widgets.VBox):
                 self.clock.value = f"Starts in {start - now:.0f} s"
             else:
                 left = max(0, deadline - now)
-                self.clock.value = f"⏱ {int(left) // 60}:{int(left) % 60:02d} left"
+                self.clock.value = f"⏱ {_minutes(left)} left"
             await asyncio.sleep(self.clock_interval_s)
 
     def _on_opponent_code(self, data: dict) -> None:

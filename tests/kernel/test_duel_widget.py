@@ -14,6 +14,7 @@ import pytest
 
 from helpers import RATED_GUESTS, JupyterProcess, Player, ServiceProcess
 from jupyter_duel_server.challenges import ChallengeLibrary
+from jupyter_duel_server.protocol import apply_delta
 from kernels import ServerKernel, WidgetFrontend
 
 LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
@@ -60,6 +61,14 @@ def no_tracebacks(kernel: ServerKernel) -> None:
         assert msg["msg_type"] != "error", msg["content"]
         if msg["msg_type"] == "stream":
             assert "Traceback" not in msg["content"]["text"], msg["content"]["text"]
+
+
+async def opponent_sees(player: Player, text: str, seen: str = "") -> str:
+    """Follow ``player``'s ``opponent_code`` events (full texts and deltas) until the mirror shows ``text``."""
+    while seen != text:
+        event = await player.expect("opponent_code", timeout=15)
+        seen = event["text"] if event["text"] is not None else apply_delta(seen, event["delta"])
+    return seen
 
 
 async def kernel_json(kernel: ServerKernel, expr: str):
@@ -147,14 +156,7 @@ async def test_casual_duel_live_mirror_samples_and_forfeit(kernel, service):
     await ui.until("jd-opponent-code", lambda v: v == "def a():\n    return 7\n")
     await ui.set("jd-code", value="x = 1\n")
     await ui.set("jd-code", value="x = 1\ny = 2\n")
-    seen = ""
-    while seen != "x = 1\ny = 2\n":
-        event = await zed.expect("opponent_code", timeout=15)
-        seen = event["text"] if event["text"] is not None else seen
-        if event["delta"] is not None:
-            from jupyter_duel_server.protocol import apply_delta
-
-            seen = apply_delta(seen, event["delta"])
+    await opponent_sees(zed, "x = 1\ny = 2\n")
 
     # Run the samples: the results are shown, with each sample's call.
     await ui.set("jd-code", value=LIBRARY.get(match["challenge"]["id"]).reference)
@@ -173,7 +175,8 @@ async def test_casual_duel_live_mirror_samples_and_forfeit(kernel, service):
 
 async def test_embedded_service_and_resume_after_a_dropped_connection(jupyter, kernel):
     """``DuelClient()`` with nothing given plays on its Jupyter server's embedded service as the Jupyter user; a
-    dropped connection reconnects, registers again and resumes the battle with its resume token."""
+    dropped connection reconnects, registers again and resumes the battle with its resume token, and what was
+    typed meanwhile reaches the service."""
     ui = await start_widget(kernel, "")
     assert "guest" not in ui.value("jd-who")
     await ui.set("jd-ranked", value=False)  # the opponent is a guest: guests play casual battles here
@@ -191,21 +194,23 @@ async def test_embedded_service_and_resume_after_a_dropped_connection(jupyter, k
     assert match["opponent"]["guest"] is False and match["mirror"]["mode"] == "live"
     await ui.until("jd-challenge", lambda v: match["challenge"]["title"] in (v or ""))
     await ui.set("jd-code", value="before = 1\n")
-    assert (await ola.expect("opponent_code", timeout=15))["seq"] == 1
+    seen = await opponent_sees(ola, "before = 1\n")
 
     # The kernel's websocket drops (as on a network failure): python-socketio reconnects.
     out = await kernel.execute("await w._sio.eio.ws.close()")
     assert not out["errors"], out
+    await ui.set("jd-code", value="before = 1\noffline = 3\n")  # typed while the connection is down
     gone = await ola.expect("opponent_status", timeout=20)
     assert gone["connected"] is False and gone["grace_s"]
     back = await ola.expect("opponent_status", timeout=30)
     assert back["connected"] is True
     await ui.until("jd-status", lambda v: "Back in your battle" in v)
-    assert ui.value("jd-code") == "before = 1\n"
-    # The battle goes on from the resumed connection: an edit syncs after the last accepted seq.
-    await ui.set("jd-code", value="before = 1\nafter = 2\n")
-    edit = await ola.expect("opponent_code", timeout=15)
-    assert edit["seq"] == 2 and edit["delta"] == [{"retain": 11}, {"insert": "after = 2\n"}]
+    seen = await opponent_sees(ola, "before = 1\noffline = 3\n", seen)
+    assert ui.value("jd-code") == "before = 1\noffline = 3\n"
+    # The battle goes on from the resumed connection.
+    await ui.set("jd-code", value="before = 1\noffline = 3\nafter = 2\n")
+    await opponent_sees(ola, "before = 1\noffline = 3\nafter = 2\n", seen)
+    assert await kernel_json(kernel, "w._seq") >= 3
     await ui.click("jd-forfeit")
     await ui.until("jd-outcome", lambda v: "Ola won" in (v or ""), timeout=30)
     assert (await ola.expect("battle_complete"))["reason"] == "forfeit"
@@ -226,3 +231,26 @@ async def test_no_service_is_a_message(kernel):
     assert ui.value("jd-queue", "disabled") is True
     await asyncio.sleep(0)
     no_tracebacks(kernel)
+
+
+async def test_practice_bot_when_nobody_comes(kernel, tmp_path):
+    svc = ServiceProcess(tmp_path, *RATED_GUESTS, "--DuelService.countdown_s=0", "--DuelService.bot_after_s=1").start()
+    try:
+        ui = await start_widget(kernel, f"{svc.url!r}, name='Solo'")
+        assert ui.layout("jd-bot")["display"] == "none"
+        await ui.click("jd-queue")
+        await ui.until("jd-status", lambda v: "Waiting for an opponent" in v)
+        # The queue offers the bot after a while (a later queue_update says so): the button appears.
+        for _ in range(60):
+            if ui.layout("jd-bot")["display"] == "":
+                break
+            await asyncio.sleep(0.5)
+        assert ui.layout("jd-bot")["display"] == ""
+        await ui.click("jd-bot")
+        await ui.until("jd-opponent", lambda v: "(bot)" in (v or ""))
+        await ui.until("jd-submit", lambda v: v is False, key="disabled")
+        await ui.click("jd-forfeit")
+        await ui.until("jd-outcome", lambda v: "won" in (v or "") and "forfeit" in v, timeout=30)
+        no_tracebacks(kernel)
+    finally:
+        svc.stop()
