@@ -24,6 +24,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+from http.cookies import CookieError, SimpleCookie
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -61,7 +62,14 @@ class ServiceConnection:
     #: The key ``registered`` gave this kernel for its guest name; sent again with every ``register_user``.
     guest_key: str | None = None
     hub_service: str | None = None
-    extra: dict = field(default_factory=dict)
+    #: embedded: the Jupyter server's login cookie. Jupyter names a token-authenticated client by its login
+    #: cookie (without one, every request is a new anonymous user), so it goes with every request, as a
+    #: browser's does.
+    cookies: dict[str, str] = field(default_factory=dict)
+    #: Where ``cookies`` are kept between kernels (the Jupyter runtime directory), or None.
+    cookie_file: str | None = None
+    #: Who the Jupyter server says this kernel is (embedded), or None.
+    user: str | None = None
 
     @property
     def api_url(self) -> str:
@@ -75,7 +83,10 @@ class ServiceConnection:
 
     def headers(self) -> dict[str, str]:
         """Headers for a REST request (and the Socket.IO handshake)."""
-        return {"Authorization": f"token {self.auth_token}"} if self.auth_token else {}
+        headers = {"Authorization": f"token {self.auth_token}"} if self.auth_token else {}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return headers
 
     def socketio_connect_kwargs(self) -> dict:
         """Keyword arguments for ``socketio.AsyncClient.connect``. Websocket only: python-socketio sends
@@ -101,7 +112,7 @@ class ServiceConnection:
         """The ``register_user`` payload (blocking: a request to the Jupyter server when embedded). Identity
         tokens are short-lived: build it for each registration, never keep it."""
         if self.mode == "embedded":
-            status, body = http_json(self.session_url(), self.headers())
+            status, body = http_json(self.session_url(), self.headers(), self.cookies)
             return self._session_token(status, body)
         return self._static_payload()
 
@@ -151,21 +162,38 @@ def default_guest_name() -> str:
     return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
 
 
-def http_json(url: str, headers: dict | None = None) -> tuple[int, object]:
-    """GET ``url``: (status, decoded JSON or None). Redirects are not followed (a login page is a refusal)."""
+def http_json(url: str, headers: dict | None = None, cookies: dict | None = None) -> tuple[int, object]:
+    """GET ``url``: (status, decoded JSON or None). Redirects are not followed (a login page is a refusal).
+    ``cookies``, if given, takes the cookies the response sets (and loses those it clears)."""
     request = urllib.request.Request(url, headers=headers or {})
     opener = urllib.request.build_opener(_NoRedirect)
     try:
         with opener.open(request, timeout=HTTP_TIMEOUT_S) as response:
-            status, raw = response.status, response.read()
+            status, raw, answer = response.status, response.read(), response.headers
     except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
+        status, raw, answer = err.code, err.read(), err.headers
     except (OSError, ValueError) as exc:
         raise ConnectionSetupError("service_unreachable", f"cannot reach {url}: {exc}") from exc
+    if cookies is not None:
+        _take_cookies(cookies, answer.get_all("Set-Cookie") or [])
     try:
         return status, json.loads(raw or b"null")
     except ValueError:
         return status, None
+
+
+def _take_cookies(jar: dict, set_cookies: list[str]) -> None:
+    for header in set_cookies:
+        parsed = SimpleCookie()
+        try:
+            parsed.load(header)
+        except CookieError:
+            continue
+        for name, morsel in parsed.items():
+            if morsel["max-age"] == "0" or (morsel["expires"] and "1970" in morsel["expires"]) or not morsel.value:
+                jar.pop(name, None)
+            else:
+                jar[name] = morsel.value
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -228,20 +256,83 @@ def connect(url: str | None = None, token: str | None = None, *, name: str | Non
             "jupyter-duel, or a duel service) or set JUPYTER_DUEL_SERVICE_URL",
         )
     server_url = _slash(info["url"])
-    status, session = _ask_session(server_url, token or _server_token(info), name)
-    if session is None:
+    token = token or _server_token(info)
+    status, conn = _via_server(server_url, token, name)
+    if conn is None:
         raise ConnectionSetupError(
             "no_service", f"this kernel's Jupyter server ({server_url}) does not answer jupyter-duel/session "
             f"(HTTP {status}): is the jupyter_duel server extension enabled?")
-    return _from_session(server_url, token or _server_token(info), session, name)
+    return conn
 
 
-def _ask_session(server_url: str, token: str | None, name: str | None) -> tuple[int, dict | None]:
+def _via_server(server_url: str, token: str | None, name: str | None) -> tuple[int, ServiceConnection | None]:
+    """What the Jupyter server at ``server_url`` says of the service, as it tells its browser; None when it does
+    not answer like a server with this extension. Its login cookie is kept (see ``COOKIE_FILE``)."""
+    cookie_file = os.path.join(_runtime_dir(), COOKIE_FILE)
+    cookies = _load_cookies(cookie_file, server_url)
+    status, session = _ask_session(server_url, token, name, cookies)
+    if session is None:
+        return status, None
+    conn = _from_session(server_url, token, session, name, cookies)
+    if conn.mode == "embedded":
+        conn.cookie_file = cookie_file
+        _save_cookies(cookie_file, server_url, cookies)
+    return status, conn
+
+
+#: The login cookies kernels keep for Jupyter servers, in the Jupyter runtime directory (where the servers' own
+#: runtime files, tokens included, already are): one identity for all the kernels that reach a server.
+COOKIE_FILE = "jupyter-duel-kernel-cookies.json"
+#: Servers whose cookies are kept (the most recently used).
+COOKIE_SERVERS = 20
+
+
+def _runtime_dir() -> str:
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return jupyter_runtime_dir()
+
+
+def _load_cookies(path: str, server_url: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as f:
+            kept = json.load(f).get(server_url)
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return {str(k): str(v) for k, v in kept.items()} if isinstance(kept, dict) else {}
+
+
+def _save_cookies(path: str, server_url: str, cookies: dict) -> None:
+    """Keep ``cookies`` for ``server_url`` (an owner-only file), with those of the last few other servers."""
+    from jupyter_core.paths import secure_write
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            kept = json.load(f)
+        if not isinstance(kept, dict):
+            kept = {}
+    except (OSError, ValueError):
+        kept = {}
+    kept.pop(server_url, None)
+    kept = dict(list(kept.items())[-(COOKIE_SERVERS - 1):]) if COOKIE_SERVERS > 1 else {}
+    kept[server_url] = cookies
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with secure_write(path) as f:
+            json.dump(kept, f)
+    except OSError:  # a read-only runtime directory: this kernel keeps its identity in memory only
+        pass
+
+
+def _ask_session(server_url: str, token: str | None, name: str | None,
+                 cookies: dict) -> tuple[int, dict | None]:
     url = url_path_join(server_url, "jupyter-duel/session")
     if name:
         url += "?" + urllib.parse.urlencode({"name": name})
     headers = {"Authorization": f"token {token}"} if token else {}
-    status, body = http_json(url, headers)
+    if cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    status, body = http_json(url, headers, cookies)
     if status == 200 and isinstance(body, dict) and body.get("mode"):
         return status, body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):  # the extension answered: a refusal
@@ -251,17 +342,19 @@ def _ask_session(server_url: str, token: str | None, name: str | None) -> tuple[
     return status, None
 
 
-def _from_session(server_url: str, token: str | None, session: dict, name: str | None) -> ServiceConnection:
+def _from_session(server_url: str, token: str | None, session: dict, name: str | None,
+                  cookies: dict) -> ServiceConnection:
     mode = session["mode"]
     if mode == "embedded":
         api = session["api_url"]  # a path on the server: {base_url}duel/api/
         base = urllib.parse.urljoin(server_url, api[: -len("api/")])
         return ServiceConnection("embedded", base, session["socketio_path"], auth_token=token,
-                                 server_url=server_url, guest_name=name if session.get("guest") else None)
+                                 server_url=server_url, guest_name=name if session.get("guest") else None,
+                                 cookies=cookies, user=session.get("user"))
     if mode == "hub":
         prefix = session["api_url"][: -len("api/")]  # /services/<name>/ on the hub's proxy
         return _hub(prefix.rstrip("/").rsplit("/", 1)[-1], None, fallback=session.get("fallback"),
-                    server_url=server_url, server_token=token, name=name)
+                    server_url=server_url, server_token=token, name=name, cookies=cookies)
     # external: a standalone service, where this server's users are guests.
     base = urllib.parse.urljoin(server_url, session["api_url"][: -len("api/")])
     return ServiceConnection("standalone", base, session["socketio_path"], guest_name=name or session["user"])
@@ -269,9 +362,9 @@ def _from_session(server_url: str, token: str | None, session: dict, name: str |
 
 def _connect_url(url: str, token: str | None, name: str | None) -> ServiceConnection:
     """An explicit URL: a Jupyter server with this extension (its session endpoint answers), or a service."""
-    status, session = _ask_session(url, token, name)
-    if session is not None:
-        return _from_session(url, token, session, name)
+    status, conn = _via_server(url, token, name)
+    if conn is not None:
+        return conn
     return _service(url, token, name)
 
 
@@ -289,7 +382,7 @@ def _service(url: str, token: str | None, name: str | None) -> ServiceConnection
 
 
 def _hub(service_name: str, token: str | None, *, fallback: dict | None = None, server_url: str | None = None,
-         server_token: str | None = None, name: str | None = None) -> ServiceConnection:
+         server_token: str | None = None, name: str | None = None, cookies: dict | None = None) -> ServiceConnection:
     """The class's hub service, reached with the user's own hub token."""
     hub_token = token or os.environ.get("JUPYTERHUB_API_TOKEN")
     if not hub_token:
@@ -298,7 +391,7 @@ def _hub(service_name: str, token: str | None, *, fallback: dict | None = None, 
     if base is None:
         if fallback is not None and server_url:
             # The hub has no such service for us to reach: the server's embedded one, as the panel falls back.
-            return _from_session(server_url, server_token, fallback, name)
+            return _from_session(server_url, server_token, fallback, name, cookies or {})
         raise ConnectionSetupError(
             "no_service",
             f"cannot tell where the hub's service {service_name!r} is from this kernel: set "

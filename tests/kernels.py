@@ -111,3 +111,70 @@ class ServerKernel:
                 await asyncio.wait_for(self._arrived.wait(), remaining)
             except asyncio.TimeoutError:
                 pass
+
+
+class WidgetFrontend:
+    """The test as a widget front end of ``kernel``: the models the kernel opens on IOPub (``comm_open``, then
+    ``comm_msg`` updates) and the messages a front end sends (``update`` for a value, ``custom`` for a click)."""
+
+    TARGET = "jupyter.widget"
+
+    def __init__(self, kernel: ServerKernel):
+        self.kernel = kernel
+
+    def models(self) -> dict[str, dict]:
+        """comm_id -> the model's state now, from every IOPub message so far."""
+        state: dict[str, dict] = {}
+        for msg in self.kernel.messages:
+            content = msg["content"]
+            if msg["msg_type"] == "comm_open" and content.get("target_name") == self.TARGET:
+                state[content["comm_id"]] = dict(content["data"]["state"])
+            elif msg["msg_type"] == "comm_msg" and content["comm_id"] in state:
+                data = content["data"]
+                if data.get("method") in ("update", "echo_update"):
+                    state[content["comm_id"]].update(data["state"])
+            elif msg["msg_type"] == "comm_close":
+                state.pop(content["comm_id"], None)
+        return state
+
+    def find(self, dom_class: str) -> str:
+        """The comm id of the (newest) model carrying ``dom_class``."""
+        found = [cid for cid, s in self.models().items() if dom_class in s.get("_dom_classes", ())]
+        assert found, f"no widget model with class {dom_class}"
+        return found[-1]
+
+    def value(self, dom_class: str, key: str = "value"):
+        return self.models()[self.find(dom_class)].get(key)
+
+    def layout(self, dom_class: str) -> dict:
+        """The state of the widget's Layout model."""
+        models = self.models()
+        return models[models[self.find(dom_class)]["layout"].removeprefix("IPY_MODEL_")]
+
+    async def until(self, dom_class: str, predicate, key: str = "value", timeout: float = 30):
+        """Wait until the model's ``key`` satisfies ``predicate``; returns it."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            models = self.models()
+            found = [cid for cid, s in models.items() if dom_class in s.get("_dom_classes", ())]
+            if found:
+                value = models[found[-1]].get(key)
+                if predicate(value):
+                    return value
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{dom_class}.{key} never matched; last: {value if found else None!r}")
+            start = len(self.kernel.messages)
+            try:
+                await self.kernel.wait_for(lambda m: m["msg_type"] == "comm_msg", timeout=1, start=start)
+            except TimeoutError:
+                pass
+
+    async def comm_msg(self, comm_id: str, data: dict) -> None:
+        await self.kernel.send("comm_msg", {"comm_id": comm_id, "data": data})
+
+    async def set(self, dom_class: str, **state) -> None:
+        """The user changed a value (``update``, as ipywidgets' front end sends it)."""
+        await self.comm_msg(self.find(dom_class), {"method": "update", "state": state, "buffer_paths": []})
+
+    async def click(self, dom_class: str) -> None:
+        await self.comm_msg(self.find(dom_class), {"method": "custom", "content": {"event": "click"}})

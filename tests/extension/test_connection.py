@@ -28,6 +28,13 @@ def standalone(tmp_path_factory):
     svc.stop()
 
 
+@pytest.fixture(autouse=True)
+def runtime_dir(tmp_path, monkeypatch):
+    """This process's Jupyter runtime directory (where connections keep login cookies): the test's own."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    return tmp_path / "runtime"
+
+
 async def registered_with(conn, payload: dict) -> tuple[dict, dict]:
     """A real Socket.IO client connects as ``conn`` says and registers with ``payload``: (ack, registered)."""
     client = socketio.AsyncClient(reconnection=False)
@@ -42,9 +49,11 @@ async def registered_with(conn, payload: dict) -> tuple[dict, dict]:
         await client.disconnect()
 
 
-async def test_embedded_by_url(jupyter):
+async def test_embedded_by_url(jupyter, runtime_dir):
     conn = connect(jupyter.root, jupyter.token)
-    assert conn.mode == "embedded"
+    assert conn.mode == "embedded" and conn.user
+    assert connect(jupyter.root, jupyter.token).user == conn.user  # its login cookie is kept
+    assert conn.cookie_file == str(runtime_dir / "jupyter-duel-kernel-cookies.json")
     assert conn.base_url == f"http://127.0.0.1:{jupyter.port}{BASE_URL}duel/"
     assert conn.socketio_path == BASE_URL + "duel/socket.io"
     assert "token" not in repr(conn).lower().replace("guest_name", "")  # no credential in a repr
@@ -86,19 +95,30 @@ def test_embedded_refusals(jupyter):
 
 async def test_a_kernel_of_the_server_finds_it(jupyter):
     """A real kernel started by the server: ``connect()`` with nothing given finds its own server (pid), the
-    embedded service, and a working identity."""
+    embedded service, and a working identity; every kernel of the server is the same user (Jupyter names a
+    token-authenticated client by its login cookie, which the kernels keep in the runtime directory)."""
+    code = (
+        "import json, os, stat\n"
+        "from jupyter_duel.connection import connect, http_json\n"
+        "c = connect()\n"
+        "again = connect()\n"
+        "print(json.dumps([c.mode, c.base_url, http_json(c.api_url + 'health', c.headers())[0],\n"
+        "                  sorted(c.register_payload()), c.user, again.user,\n"
+        "                  oct(stat.S_IMODE(os.stat(c.cookie_file).st_mode))]))\n"
+    )
     async with ServerKernel(jupyter) as kernel:
-        out = await kernel.execute(
-            "import json\n"
-            "from jupyter_duel.connection import connect, http_json\n"
-            "c = connect()\n"
-            "print(json.dumps([c.mode, c.base_url, http_json(c.api_url + 'health', c.headers())[0],\n"
-            "                  sorted(c.register_payload())]))\n"
-        )
+        out = await kernel.execute(code)
         assert not out["errors"], out
-        mode, base, health, payload = json.loads(out["stdout"])
+        mode, base, health, payload, user, again, file_mode = json.loads(out["stdout"])
     assert (mode, base, health, payload) == (
         "embedded", f"http://127.0.0.1:{jupyter.port}{BASE_URL}duel/", 200, ["token"])
+    assert user and again == user and file_mode == "0o600"
+    async with ServerKernel(jupyter) as other:
+        out = await other.execute(code)
+        assert not out["errors"], out
+        assert json.loads(out["stdout"])[4] == user
+    # Another runtime directory (another person's kernels): not the same user.
+    assert connect(jupyter.root, jupyter.token).user != user
 
 
 async def test_standalone_guest(standalone):
