@@ -23,7 +23,11 @@ def __getattr__(name):
         from .connection import connect
 
         return connect
+    if name == "Tournament":
+        from .tournament import Tournament
+
+        return Tournament
     raise AttributeError(f"module 'jupyter_duel' has no attribute {name!r}")
 
 
-__all__ = ["DuelClient", "__version__", "connect"]
+__all__ = ["DuelClient", "Tournament", "__version__", "connect"]
