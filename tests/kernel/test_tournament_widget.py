@@ -252,7 +252,13 @@ async def test_next_round_of_a_paused_swiss_from_the_panel(service):
                 "print(t.id)\n")).strip()
             for player in (ada, bo):
                 assert (await player.call("join_tournament", {"tournament_id": tid}))["ok"]
-            await k.run("t.start()\npanel = t.widget()\ndisplay(panel)\n")
+            await k.run("t.start()\nold = t.widget()\ndisplay(old)\n")
+            old_panel = k.find("jd-tournament-panel")
+            # The cell run again: the new panel replaces the old one, which stops following and closes.
+            await k.run("panel = Tournament.get(t.id).widget()\ndisplay(panel)\n")
+            await k.until(lambda: old_panel in k.closed, what="the old panel closed")
+            assert (await k.run("old._thread.join(40)\nprint(old.following, panel.following)")).split() == [
+                "False", "True"]
             buttons = {name: k.find(f"jd-tournament-{name}") for name in ("pause", "next-round", "end")}
 
             def status(word: str) -> str:
