@@ -116,6 +116,9 @@ class ServiceConnection:
             return self._session_token(status, body)
         return self._static_payload()
 
+    #: The same: what the Socket.IO connection sends with ``register_user`` to say who it is.
+    socketio_auth = register_payload
+
     async def register_payload_async(self, http_session=None) -> dict:
         """:meth:`register_payload` on the running event loop (aiohttp), for a client that must not block it."""
         if self.mode != "embedded":
