@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from .challenges import Challenge, ChallengeLibrary
     from .lobby import Lobby
     from .service import DuelService
-    from .store import Store
+    from .store import Profile, Store
 
 FORMATS = ("arena", "swiss", "round_robin")
 
@@ -200,6 +200,8 @@ class TournamentRoom:
         self._rng = random.Random()
         self._list_due = False
         self._list_sent_at = 0.0
+        # Entrants' profiles, read at joining and after each of their battles: pairing reads no database.
+        self._profiles: dict[str, "Profile"] = {}
         battles.battle_over = self.battle_over
         battles.progress = self.progress
         accounts.came_online = self.came_online
@@ -511,6 +513,7 @@ class TournamentRoom:
         t = self.get(tournament_id)
         self._check_open_to(t, name)
         profile = await self.service.db(self.store.get_user, name)
+        self._profiles[name] = profile
         self._check_open_to(t, name)  # again: the tournament may have moved on meanwhile
         entrant = t.entrants.get(name)
         now = time.time()
@@ -596,6 +599,9 @@ class TournamentRoom:
     async def battle_over(self, battle: "BattleState") -> None:
         """Any battle ended: a tournament's game is recorded; its players (and those of any battle) may be free
         for an arena now."""
+        for name in battle.names if battle.ranked else ():  # ratings changed: read again for the next game
+            if name in self._profiles:
+                self._profiles[name] = await self.service.db(self.store.get_user, name)
         t = self.tournaments.get(battle.tournament_id or "")
         game = t.by_battle.get(battle.id) if t is not None else None
         if game is not None and game.status == "playing":
@@ -665,38 +671,44 @@ class TournamentRoom:
 
     async def _pair(self, t: Tournament, force: bool = False) -> None:
         """Pair what the format says is due now (``force``: the next round even though the tournament is
-        paused)."""
+        paused). One pairing at a time per tournament, up to the battles' opening (the players are busy from
+        then on); storing and announcing them happens after."""
         async with t.pairing:
             if t.ending or t.status == "finished" or (t.status != "running" and not force):
                 return
             if t.format == "arena":
-                await self._pair_arena(t)
+                opened = await self._pair_arena(t)
             elif not t.playing() and t.round < (t.rounds or 0):
-                await self._pair_round(t)
+                opened = await self._pair_round(t)
+            else:
+                return
+        await self._announce(t, opened)
+        if t.format != "arena":
+            await self._after_game(t)  # a round of byes and forfeits only is over at once
 
-    async def _pair_arena(self, t: Tournament) -> None:
+    async def _pair_arena(self, t: Tournament) -> list:
         now = time.time()
         if now >= (t.ends_at or 0):
-            return
+            return []
         scores = {r.name: r.score for r in self._standings(t)}
         free = [e for e in t.entrants.values() if e.status != "withdrawn" and self._free(e.name)]
         pairs = pair_arena([FreePlayer(e.name, int(scores.get(e.name, 0)), e.rating, e.last_opponent,
                                        e.waiting_since, paused=e.status == "paused") for e in free],
                            now, self.service.tournament_rematch_after_s)
-        if pairs:
-            await self._start_games(t, t.round, pairs)
+        opened = await self._start_games(t, t.round, pairs) if pairs else []
         paired = {n for p in pairs for n in p}
         if sum(e.status == "active" and e.name not in paired for e in free) >= 2:
             # Two free players who just met: they may meet again once both have waited the rematch window.
             self.service.later(f"tournament/{t.id}/pair", self.service.tournament_rematch_after_s,
                                self._pair_later, t.id)
+        return opened
 
     async def _pair_later(self, tournament_id: str) -> None:
         t = self.tournaments.get(tournament_id)
         if t is not None:
             await self._pair(t)
 
-    async def _pair_round(self, t: Tournament) -> None:
+    async def _pair_round(self, t: Tournament) -> list:
         round_no = t.round + 1
         if t.format == "swiss":
             try:
@@ -705,14 +717,14 @@ class TournamentRoom:
             except RulesError as exc:  # too few players left (withdrawals): nothing more to play
                 self.log.info("jupyter-duel: tournament %s ends: %s", t.id, exc)
                 self._finish(t)
-                return
+                return []
             pairs: list[tuple[str, str | None]] = [*swiss.pairs, *([(swiss.bye, None)] if swiss.bye else [])]
         else:
             pairs = [(a, b) for a, b in t.schedule[round_no - 1]]
         t.round = round_no
-        await self._start_games(t, round_no, pairs)
+        opened = await self._start_games(t, round_no, pairs)
         self._touch(t, listed=True)
-        await self._after_game(t)  # a round of byes and forfeits only is over at once
+        return opened
 
     def _challenge_for(self, t: Tournament, round_no: int, players: tuple[str, ...]) -> "Challenge":
         """The challenge of a new game: the round's (one per round when ``same_challenge_per_round``, not in an
@@ -740,13 +752,13 @@ class TournamentRoom:
         return chosen or [c for c in self.challenges.all() if t.difficulty in ("any", c.difficulty)] or \
             self.challenges.all()
 
-    async def _start_games(self, t: Tournament, round_no: int, pairs: list[tuple[str, str | None]]) -> None:
+    async def _start_games(self, t: Tournament, round_no: int, pairs: list[tuple[str, str | None]]) -> list:
         """Open a battle for each pair whose players are both here; a round's absent player loses by forfeit
-        (no-show), a bye is recorded. In an arena, a pair with a player no longer free is left out."""
-        names = [n for pair in pairs for n in pair if n is not None]
-        profiles = {}
-        for name in names:  # first: from here to the opening nothing is awaited
-            profiles[name] = await self.service.db(self.store.get_user, name)
+        (no-show), a bye is recorded. In an arena, a pair with a player no longer free is left out. Returns the
+        (game, battle) pairs opened, for ``_announce``."""
+        for name in [n for pair in pairs for n in pair if n is not None and n not in self._profiles]:
+            self._profiles[name] = await self.service.db(self.store.get_user, name)
+        profiles = self._profiles  # from here to the opening nothing is awaited
         now = time.time()
         opened = []
         for a, b in pairs:
@@ -775,9 +787,12 @@ class TournamentRoom:
                 opened.append((game, battle))
             t.games.append(game)
             t.dirty_games.add(game.number)
-        if not opened and not any(g.round == round_no for g in t.games):
-            return
-        self._touch(t)
+        if opened or any(g.round == round_no for g in t.games):
+            self._touch(t)
+        return opened
+
+    async def _announce(self, t: Tournament, opened: list) -> None:
+        """Store and announce the battles ``_start_games`` opened."""
         for game, battle in opened:
             try:
                 await self.battles.record(battle)
