@@ -336,6 +336,7 @@ class Registered(Outgoing):
     guest_key: str | None
     instructor: bool
     battle_elsewhere: bool = False
+    worker_url: str | None = None
 
 
 class BattleElsewhere(Outgoing):
@@ -391,6 +392,7 @@ class MatchFound(Outgoing):
     resume_token: str
     mirror: MirrorInfo
     max_code_bytes: int
+    worker_url: str | None = None
 
 
 class OpponentCode(Outgoing):
@@ -651,5 +653,7 @@ ERROR_CODES = {
     "unknown_offer": "no open challenge has this id for this player",
     "unknown_pack": "no loaded challenge pack has this name",
     "unknown_challenge": "no loaded challenge has this id",
+    "wrong_worker": "the battle runs on another worker of the service: register there (registered.worker_url)",
+    "worker_unavailable": "the worker that runs the lobby or the battle does not answer; retry shortly",
     "internal": "the service failed to handle the event; nothing was changed",
 }

@@ -70,6 +70,43 @@ class DuelService(LoggingConfigurable):
         "many connections to the database from this process; more calls wait their turn."
     ).tag(config=True)
 
+    redis_url = Unicode(
+        "", help="Redis URL (redis://host:6379/0) joining several service processes on one database "
+        "(docs/hosting.md, Several processes). Empty: one process, nothing crosses processes."
+    ).tag(config=True)
+
+    redis_max_connections = Int(
+        64, min=2, help="Connections each of this process's two Redis pools (Socket.IO's emits, the workers' "
+        "requests) may open; more callers wait for a free one (never dropped)."
+    ).tag(config=True)
+
+    redis_prefix = Unicode("duel", help="Prefix of this service's Redis keys and channels.").tag(config=True)
+
+    worker_id = Unicode(
+        "", help="This process's name among the service's workers (with redis_url): its battles are its own, "
+        "carried on by another worker only when its lease runs out."
+    ).tag(config=True)
+
+    worker_url = Unicode(
+        help="Where clients reach this worker (its base URL): sent in match_found and registered so that the "
+        "players of a battle connect to the worker that runs it. Default: the address it listens on."
+    ).tag(config=True)
+
+    lobby_worker = Unicode(
+        "0", help="The worker (worker_id) that runs the lobby: the queue, challenges, who is online and the class "
+        "view; the other workers forward lobby events to it."
+    ).tag(config=True)
+
+    worker_lease_s = Float(
+        5.0, min=0.5, help="Seconds a worker's lease lasts unless renewed (renewed every third of it). After a "
+        "crash, its battles are carried on when the lease has run out: by the worker restarted, or another."
+    ).tag(config=True)
+
+    rpc_timeout_s = Float(
+        10.0, help="Seconds a worker waits for another's answer (a forwarded lobby event, opening a battle) before "
+        "refusing with 'worker_unavailable'."
+    ).tag(config=True)
+
     secret = Union(
         [Bytes(), Unicode()],
         help="Secret that signs identity and resume tokens. Default: JUPYTER_DUEL_SECRET, else random per "
@@ -331,6 +368,15 @@ class DuelService(LoggingConfigurable):
         self.judge_problem: str | None = None  # why the judge cannot run on this host (found by start)
         self._timers: dict[str, asyncio.TimerHandle] = {}  # battle id (or battle id/name) -> timer
         self._tasks: set[asyncio.Task] = set()
+        self.cluster = None
+        manager = None
+        if self.redis_url:
+            from .cluster import Cluster, RedisManager
+
+            if not self.worker_id:
+                raise TraitError("DuelService.redis_url needs DuelService.worker_id")
+            manager = RedisManager(self.redis_url, self.redis_max_connections, channel=f"{self.redis_prefix}:sio")
+            self.cluster = Cluster(self)
         # The bounds of the edge (limits.py): the packet class, bounded queues and buffers, the largest message.
         self.sio = EdgeServer(
             send_buffer_bytes=self.send_buffer_bytes,
@@ -347,6 +393,7 @@ class DuelService(LoggingConfigurable):
             # here waits long in a handler (judging is spawned), and sio.call() is never used.
             async_handlers=False,
             json=_FastJSON if orjson is not None else None,
+            client_manager=manager,
         )
         # Engine.IO below it would still start a task per received message: handled inline too.
         self.sio.eio.async_handlers = False
@@ -359,7 +406,8 @@ class DuelService(LoggingConfigurable):
         self.lobby = Lobby(self, self.store, self.challenges, self.matchmaker, self.battles)
         self.accounts = Accounts(self, self.store, self.signer, self.rating, self.battles, self.lobby)
         self.classroom = Classroom(self, self.store, self.challenges, self.battles, self.lobby, self.accounts)
-        self.sio.register_namespace(DuelNamespace(self))
+        self.namespace = DuelNamespace(self)
+        self.sio.register_namespace(self.namespace)
         self.front_door = None
         if self.hub:
             from .hub import HubFrontDoor
@@ -383,8 +431,15 @@ class DuelService(LoggingConfigurable):
             except Exception as exc:  # the runner names what is missing; the lobby and REST keep working
                 self.judge_problem = str(exc)
                 self.log.error("jupyter-duel: the judge cannot run: %s", exc)
+        if self.cluster is not None:
+            from .workers import Workers
+
+            self.workers = Workers(self)
+            await self.workers.start()  # the lease first: the battles carried on below are this worker's
         await self.battles.restore()
         self.spawn(self.battles.flusher())
+        if self.cluster is not None:
+            self.spawn(self.workers.beat())
 
     async def close(self) -> None:
         for timer in self._timers.values():
@@ -397,6 +452,8 @@ class DuelService(LoggingConfigurable):
             self.log.exception("jupyter-duel: the last flush of the running battles failed")
         self.lobby.close()
         await self.judge.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
         self.store.close()
 
@@ -445,24 +502,24 @@ class DuelService(LoggingConfigurable):
         room = sid if sid is not None else f"player:{to_player}"
         if event == "error":
             self.metrics.error_sent(payload.code)
-        await self.sio.emit(event, payload.model_dump(mode="json"), room=room)
+        # With Redis every emit is published to every worker; one to a connection of this process needs not.
+        local = sid is not None and self.cluster is not None and self.sio.manager.is_connected(sid, "/")
+        await self.sio.emit(event, payload.model_dump(mode="json"), room=room, ignore_queue=local)
 
     async def relay(self, event: str, data: dict, to_player: str, received_at: float | None = None) -> None:
         """Send ``data`` to every connection of ``to_player``, straight to Engine.IO: the generic emit looks
         up the room, starts one task per recipient and waits for them all, a large share of the relay's CPU.
-        With another client manager (e.g. Redis, the player may be on another process) it is a plain emit.
+        Only this process's connections: with several workers a battle and its players' connections live on one
+        (a player still connected elsewhere gets the battle's state when they resume on it).
         ``received_at`` (``time.perf_counter``): when the edit relayed arrived, for the relay latency metric."""
-        if type(self.sio.manager) is not socketio.AsyncManager:
-            await self.sio.emit(event, data, room=f"player:{to_player}")
-        else:
-            sids = self.accounts.sids.get(to_player)
-            if not sids:
-                return
-            encoded = self.sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data]).encode()
-            for sid in list(sids):
-                eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-                if eio_sid is not None:
-                    await self.sio.eio.send(eio_sid, encoded)
+        sids = self.accounts.sids.get(to_player)
+        if not sids:
+            return
+        encoded = self.sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data]).encode()
+        for sid in list(sids):
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:  # (the lobby worker's presence holds other workers' connections too)
+                await self.sio.eio.send(eio_sid, encoded)
         if received_at is not None:
             self.metrics.relayed(received_at)
 
