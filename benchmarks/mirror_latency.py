@@ -91,6 +91,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="ARG",
         help="extra argument for 'jupyter duel serve', e.g. --service-arg=--DuelServeApp.tune_gc=False (repeatable)",
     )
+    p.add_argument("--workers", type=int, default=1,
+                   help="service processes (workers joined by a redis-server started for the run; pairs of clients "
+                   "share a worker)")
+    p.add_argument("--redis-server", default="redis-server", help="the redis-server executable for --workers > 1")
     p.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for the service")
     p.add_argument("--setup-timeout", type=float, default=180.0, help="seconds to connect, register and pair all")
     p.add_argument("--quiet", action="store_true", help="do not echo the load generator's progress on stderr")
@@ -296,7 +300,64 @@ class CpuSampler(threading.Thread):
 # ---------------------------------------------------------------- the run
 
 
-def start_service(args, tmp: Path, log_path: Path) -> tuple[subprocess.Popen, str, str]:
+def start_redis(args, tmp: Path) -> tuple[subprocess.Popen, str]:
+    """A redis-server of the run's own on a free port, nothing saved to disk."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([args.redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    raise BenchmarkFailed("redis-server did not start")
+
+
+class GroupMeter:
+    """CPU time of several processes together (the workers)."""
+
+    def __init__(self, pids: list[int]):
+        self.meters = [CpuMeter(pid) for pid in pids]
+        self.pid = pids[0]
+
+    def cpu_seconds(self) -> float | None:
+        parts = [m.cpu_seconds() for m in self.meters]
+        return None if any(p is None for p in parts) else sum(parts)
+
+    def rss_mb(self) -> float | None:
+        parts = [m.rss_mb() for m in self.meters]
+        return None if any(p is None for p in parts) else sum(parts)
+
+
+def start_workers(args, tmp: Path, log_path: Path) -> tuple[list[subprocess.Popen], subprocess.Popen, str, str]:
+    """``--workers`` service processes on one database and a redis-server: (processes, redis, urls, path)."""
+    redis_proc, redis_url = start_redis(args, tmp)
+    os.environ.setdefault("JUPYTER_DUEL_SECRET", secrets.token_hex(16))  # one for every worker
+    procs, urls, path = [], [], ""
+    try:
+        for i in range(args.workers):
+            extra = [f"--DuelService.redis_url={redis_url}", f"--DuelService.worker_id={i}",
+                     "--DuelService.redis_max_connections=256"]
+            proc, url, path = start_service(args, tmp, log_path.with_name(f"service-{i}.log"), extra)
+            procs.append(proc)
+            urls.append(url)
+    except BaseException:
+        for proc in procs:
+            stop_process(proc, signal.SIGINT, grace=10)
+        stop_process(redis_proc, signal.SIGTERM, grace=5)
+        raise
+    return procs, redis_proc, ",".join(urls), path
+
+
+def start_service(args, tmp: Path, log_path: Path, extra: list[str] = (), port: int = 0
+                  ) -> tuple[subprocess.Popen, str, str]:
     python = args.python or default_python(args.source)
     source = args.source.resolve()
     env = dict(os.environ)
@@ -312,10 +373,11 @@ def start_service(args, tmp: Path, log_path: Path) -> tuple[subprocess.Popen, st
         "jupyter_duel",
         "serve",
         "--ip=127.0.0.1",
-        "--port=0",
+        f"--port={port}",
         "--allow-guests",
         f"--db=sqlite:///{tmp / 'bench.sqlite'}",
         *args.service_arg,
+        *extra,
     ]
     log_file = open(log_path, "wb")
     try:
@@ -398,7 +460,8 @@ def run(args) -> tuple[dict, int]:
 
     tmp = Path(tempfile.mkdtemp(prefix="duel-bench-"))
     log_path = tmp / "service.log"
-    service = loadgen = profiler = None
+    service = loadgen = profiler = redis_proc = None
+    services: list[subprocess.Popen] = []
     result: dict = {}
     failures: list[str] = []
     try:
@@ -406,8 +469,12 @@ def run(args) -> tuple[dict, int]:
         if floor:
             service, url = start_floor(args, tmp, log_path)
             sio_path = "/"
+        elif args.workers > 1:
+            services, redis_proc, url, sio_path = start_workers(args, tmp, log_path)
+            service = services[0]
         else:
             service, url, sio_path = start_service(args, tmp, log_path)
+        services = services or [service]
         cmd = [
             node,
             str(LOADGEN / "mirror.mjs"),
@@ -430,7 +497,7 @@ def run(args) -> tuple[dict, int]:
         )
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=pump, args=(loadgen.stdout, lines), daemon=True).start()
-        meters = {"service": CpuMeter(service.pid), "loadgen": CpuMeter(loadgen.pid), "machine": MachineMeter()}
+        meters = {"service": GroupMeter([p.pid for p in services]), "loadgen": CpuMeter(loadgen.pid), "machine": MachineMeter()}
         sampler = None
         cpu: dict = {}
         nodes_result = None
@@ -439,8 +506,9 @@ def run(args) -> tuple[dict, int]:
             if time.monotonic() > deadline:
                 failures.append("the load generator did not finish in time")
                 break
-            if service.poll() is not None:
-                failures.append(f"the service exited with status {service.returncode} during the run")
+            dead = [p for p in services if p.poll() is not None]
+            if dead:
+                failures.append(f"the service exited with status {dead[0].returncode} during the run")
                 break
             try:
                 line = lines.get(timeout=0.5)
@@ -475,9 +543,9 @@ def run(args) -> tuple[dict, int]:
             nodes_result = {}
         elif nodes_result.get("fatal"):
             failures.append(f"load generator: {nodes_result['fatal']}")
-        service_alive = service.poll() is None
-        if not service_alive and not any("service exited" in f for f in failures):
-            failures.append(f"the service exited with status {service.returncode} during the run")
+        dead = [p for p in services if p.poll() is not None]
+        if dead and not any("service exited" in f for f in failures):
+            failures.append(f"the service exited with status {dead[0].returncode} during the run")
         result = dict(nodes_result)
         result["server"] = cpu.get("service", {})
         result["loadgen"] = cpu.get("loadgen", {})
@@ -496,8 +564,11 @@ def run(args) -> tuple[dict, int]:
             result["profile"] = str(args.profile)
         result["source"] = str(args.source.resolve())
         result["relay"] = args.server
+        result["workers"] = len(services)
+        logs = [log_path] if len(services) == 1 else [log_path.with_name(f"service-{i}.log") for i in range(len(services))]
         service_errors = [
-            line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line or " E " in line
+            line for path in logs for line in path.read_text(errors="replace").splitlines()
+            if "Traceback" in line or " E " in line
         ]
         result["service_log_errors"] = len(service_errors)
     except KeyboardInterrupt:
@@ -506,7 +577,9 @@ def run(args) -> tuple[dict, int]:
     finally:
         stop_process(profiler, signal.SIGINT, grace=5)
         stop_process(loadgen, signal.SIGTERM, grace=5)
-        rc = stop_process(service, signal.SIGINT, grace=10)
+        codes = [stop_process(proc, signal.SIGINT, grace=10) for proc in services or [service]]
+        rc = codes[0] if codes else None
+        stop_process(redis_proc, signal.SIGTERM, grace=5)
         if service is not None and failures and not args.quiet:
             print(f"[bench] service log (last lines):\n{log_tail(log_path)}", file=sys.stderr)
         if args.keep_log or (failures and service is not None):

@@ -732,6 +732,10 @@ class BattleRoom:
     async def _flush(self, battles: list[BattleState] | None) -> None:
         battles = [b for b in (self.running.values() if battles is None else battles)
                    if not b.over and not any(seat.bot for seat in b.seats)]
+        if battles and self.service.cluster is not None:
+            # Never over the state of a battle another worker carries on now (this one stalled past its lease).
+            mine = await self.service.cluster.owned([b.id for b in battles])
+            battles = [b for b in battles if b.id in mine]
         if not battles:
             return
         changed = []

@@ -117,12 +117,26 @@ class Cluster:
         await self._pubsub.subscribe(self.channel(self.me))
         self.service.spawn(self._listen())
 
-    async def beat(self) -> None:
-        """Renew the lease; a worker that lost it stops at once (another may carry its battles on)."""
+    async def beat(self) -> bool:
+        """Renew the lease. False: it had run out (this process stalled longer than the lease) and is taken
+        again; the battles another worker claimed meanwhile are no longer this worker's (``owned``). A lease
+        held by another process of this worker id stops this one at once."""
         ms = int(self.service.worker_lease_s * 1000)
-        if not await self._renew(keys=[self._key("lease", self.me)], args=[self.token, ms]):
-            self.log.critical("jupyter-duel: worker %s lost its lease: stopping", self.me)
-            os._exit(3)
+        lease = self._key("lease", self.me)
+        if await self._renew(keys=[lease], args=[self.token, ms]):
+            return True
+        if await self.redis.set(lease, self.token, nx=True, px=ms):
+            self.log.error("jupyter-duel: worker %s: its lease had run out; taken again", self.me)
+            return False
+        self.log.critical("jupyter-duel: worker %s: another process holds this worker's lease: stopping", self.me)
+        os._exit(3)
+
+    async def owned(self, battle_ids: list[str]) -> set[str]:
+        """Which of ``battle_ids`` this worker still owns."""
+        if not battle_ids:
+            return set()
+        owners = await self.redis.hmget(self._key("owner"), battle_ids)
+        return {b for b, o in zip(battle_ids, owners) if o is not None and o.decode() == self.me}
 
     async def alive_workers(self) -> set[str]:
         workers = await self.redis.hkeys(self._key("workers"))

@@ -60,7 +60,8 @@ class Workers:
         while True:
             await asyncio.sleep(self.service.worker_lease_s / 3)
             try:
-                await self.cluster.beat()
+                if not await self.cluster.beat():
+                    await self._drop_lost_battles()
                 orphans = await self.cluster.orphans()
                 if orphans:
                     claimed = await self.cluster.claim(orphans)
@@ -79,6 +80,22 @@ class Workers:
                         await self._tell_lobby_everything()
             except Exception:
                 self.log.exception("jupyter-duel: worker %s: heartbeat failed", self.me)
+
+    async def _drop_lost_battles(self) -> None:
+        """After a stall longer than the lease: the battles another worker carries on now are its own; this
+        worker forgets them (without ending them) and their players find them where registered says."""
+        battles = self.service.battles
+        mine = await self.cluster.owned(list(battles.running))
+        for battle_id in [b for b in battles.running if b not in mine]:
+            battle = battles.running.pop(battle_id)
+            self.service.cancel(battle_id)
+            for seat in battle.seats:
+                self.service.cancel(f"{battle_id}/{seat.name}")
+                if battles.battle_of.get(seat.name) == battle_id:
+                    del battles.battle_of[seat.name]
+            self.log.warning("jupyter-duel: worker %s: battle %s is carried on by another worker now", self.me,
+                             battle_id)
+        self.service.classroom.changed()
 
     # ------------------------------------------------------------ presence (sent to the lobby)
 

@@ -18,7 +18,7 @@ from helpers import RATED_GUESTS, Player, ServiceProcess, judged
 from test_class import next_room, teacher
 
 LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
-LEASE_S = 1.5
+LEASE_S = 3.0
 FLUSH_S = 0.3
 
 
@@ -101,7 +101,8 @@ async def matched(a: Player, b: Player, ranked: bool = False) -> tuple[dict, dic
 
 
 async def test_players_of_two_workers_play_a_battle_to_the_end(cluster):
-    w0, w1 = cluster.start("0"), cluster.start("1")
+    w0 = cluster.start("0")
+    cluster.start("1")
     alice, bob = await cluster.player("0", "alice"), await cluster.player("1", "bob")
     m1, m2 = await matched(alice, bob)
     assert m1["battle_id"] == m2["battle_id"]
