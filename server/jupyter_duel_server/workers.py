@@ -34,6 +34,7 @@ class Workers:
         self.lobby = service.lobby_worker
         self.remote_sids: dict[str, str] = {}  # lobby: connection on another worker -> that worker
         self.remote_rooms: dict[str, list[dict]] = {}  # lobby: worker -> its battles as RoomBattle dicts
+        self.watching: set[str] = set()  # connections of this worker watching the room (instructors)
         self._room_due = False
         self._lobby_lease: bytes | None = None  # the lobby process's lease seen last (a new one: tell it again)
         c = self.cluster
@@ -104,22 +105,33 @@ class Workers:
             await self.cluster.cast(self.lobby, "connected", sid=sid, name=name, instructor=instructor)
 
     async def disconnected(self, sid: str, name: str) -> None:
+        self.watching.discard(sid)
         if not self.lobby_here:
             await self.cluster.cast(self.lobby, "disconnected", sid=sid, name=name)
 
     async def forward(self, sid: str, event: str, args: tuple) -> dict:
         """A lobby event of a connection of this worker, handled by the lobby worker: its answer."""
         try:
-            return await self.cluster.call(self.lobby, "event", sid=sid, event=event,
-                                           payload=args[1] if len(args) > 1 else None, nargs=len(args))
+            answer = await self.cluster.call(self.lobby, "event", sid=sid, event=event,
+                                             payload=args[1] if len(args) > 1 else None, nargs=len(args))
         except protocol.ServiceError as exc:
             return await self.service.namespace._refuse(sid, event, exc.code, str(exc), exc.retry_after)
+        if event == "watch_room" and answer.get("ok"):  # told again to a restarted lobby process
+            if args[1].get("watch", True):
+                self.watching.add(sid)
+            else:
+                self.watching.discard(sid)
+        return answer
 
     async def _tell_lobby_everything(self) -> None:
         ns = self.service.namespace
         await self.cluster.cast(self.lobby, "hello")
         for sid, name in list(ns.players.items()):
             await self.connected(sid, name, sid in ns.instructors)
+        for sid in list(self.watching):
+            if sid in ns.players:
+                await self.cluster.call(self.lobby, "event", sid=sid, event="watch_room", payload={"watch": True},
+                                        nargs=2)
         await self._push_room()
 
     async def _on_hello(self, sender: str) -> None:
