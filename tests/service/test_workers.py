@@ -54,16 +54,9 @@ class Cluster:
         return player
 
     async def follow(self, player: Player, found: dict) -> Player:
-        """``player`` goes where ``found`` (match_found or registered) says its battle runs, resumes it there
-        and closes the connection it had; the same player when it is there already."""
-        if found["worker_url"] == player.url:
-            return player
-        moved = Player(found["worker_url"], player.display_name, guest_key=player.guest_key)
-        self.made.append(await moved.connect())
-        assert (await moved.call("resume", {"resume_token": found["resume_token"]}))["ok"]
-        state = await moved.expect("battle_state")
-        assert state["battle_id"] == found["battle_id"] and state["worker_url"] == found["worker_url"]
-        await player.close()
+        moved = await follow(player, found)
+        if moved is not player:
+            self.made.append(moved)
         return moved
 
     async def close(self):
@@ -71,6 +64,20 @@ class Cluster:
             await player.close()
         for svc in self.workers.values():
             svc.stop()
+
+
+async def follow(player: Player, found: dict) -> Player:
+    """``player`` goes where ``found`` (match_found or registered) says its battle runs, resumes it there and
+    closes the connection it had; the same player when it is there already."""
+    if found["worker_url"] == player.url:
+        return player
+    moved = Player(found["worker_url"], player.display_name, guest_key=player.guest_key)
+    await moved.connect()
+    assert (await moved.call("resume", {"resume_token": found["resume_token"]}))["ok"]
+    state = await moved.expect("battle_state")
+    assert state["battle_id"] == found["battle_id"] and state["worker_url"] == found["worker_url"]
+    await player.close()
+    return moved
 
 
 @pytest.fixture
@@ -228,3 +235,64 @@ def _show_logs(cluster):
     yield
     for name, w in cluster.workers.items():
         print(f"---- worker {name}\n" + "".join(w.log_lines[-80:]))
+
+
+async def test_serve_workers_runs_and_restarts_its_workers(tmp_path, redis_url):
+    import os
+    import re
+    import subprocess
+    import sys
+    import threading
+
+    import psutil
+
+    from helpers import free_port
+
+    port = free_port()
+    while True:  # worker 1 listens on port + 1
+        try:
+            with socket_on(port + 1):
+                break
+        except OSError:
+            port = free_port()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env.pop("JUPYTER_DUEL_SECRET", None)  # the supervisor gives its workers one of its own
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_duel", "serve", "--workers", "2", f"--port={port}", f"--redis={redis_url}",
+         f"--db=sqlite:///{tmp_path / 'duel.sqlite'}", *RATED_GUESTS, "--DuelService.countdown_s=0",
+         f"--DuelService.worker_lease_s={LEASE_S}"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    listening: list[str] = []
+    threading.Thread(target=lambda: [listening.append(m.group(1)) for line in proc.stdout
+                                     if (m := re.search(r"listening on (http://\S+)", line))], daemon=True).start()
+    made: list[Player] = []
+    try:
+        await until(lambda: len(listening) == 2, "both workers listening", timeout=90)
+        urls = {u.rstrip("/") for u in listening}
+        assert urls == {f"http://127.0.0.1:{port}", f"http://127.0.0.1:{port + 1}"}
+        a = await Player(f"http://127.0.0.1:{port}", "ann").connect()
+        # (one secret for both workers: the guest's key and the resume token work where the battle runs)
+        b = await Player(f"http://127.0.0.1:{port + 1}", "ben").connect()
+        made += [a, b]
+        m1, m2 = await matched(a, b)
+        assert m1["battle_id"] == m2["battle_id"]
+        made.append(await follow(b, m2))
+        # A worker that dies is started again by the supervisor.
+        worker1 = [c for c in psutil.Process(proc.pid).children() if f"--port={port + 1}" in c.cmdline()]
+        assert len(worker1) == 1
+        worker1[0].kill()
+        await until(lambda: len(listening) == 3, "worker 1 started again", timeout=90)
+        assert listening[2].rstrip("/") == f"http://127.0.0.1:{port + 1}"
+    finally:
+        for player in made:
+            await player.close()
+        proc.terminate()
+        proc.wait(60)
+
+
+def socket_on(port: int):
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", port))
+    return sock
