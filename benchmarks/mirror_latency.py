@@ -13,6 +13,9 @@ Against the floor: ``--server floor`` measures a bare ``websockets`` relay (``fl
 generator, and ``--server both --sweep 1000,1500,2000,...`` runs both at each count and prints how many users each
 holds at p99 <= ``--target-p99`` ms with nothing lost, and the service's share of the floor.
 
+Several processes: ``--workers 2`` starts a redis-server of the run's own and two workers on one database; the two
+clients of each pair connect to the same worker, which then runs their battle (CPU is the workers' sum).
+
 Exit status: 0 on success; 1 when the service or the load generator failed, nothing was relayed, or more than
 1 % of the messages sent in the measured window were lost; 2 on bad arguments; 130 when interrupted.
 Only 127.0.0.1 traffic. The service and node are always stopped at the end (also on Ctrl-C).
@@ -681,7 +684,8 @@ def sweep(args) -> tuple[dict, int]:
             rows[server].append(result)
             lat = result.get("latency_ms") or {}
             print(f"[bench] {server:>7} {clients:>5} users: p50 {fmt(lat.get('p50'), ' ms', 2)}, p99 "
-                  f"{fmt(lat.get('p99'), ' ms', 2)}, lost {result.get('lost')}, relay CPU "
+                  f"{fmt(lat.get('p99'), ' ms', 2)}, lost {result.get('lost')}, {fmt(result.get('msgs_per_s'), ' msgs/s', 0)}, "
+                  f"relay CPU "
                   f"{fmt((result.get('server') or {}).get('cpu_avg_pct'), ' %')}, "
                   f"{fmt(result.get('server_cpu_ms_per_msg'), ' ms/msg', 3)}"
                   + ("" if result.get("ok") else f"  FAILED: {'; '.join(result.get('failures') or [])}"),
@@ -695,15 +699,17 @@ def sweep(args) -> tuple[dict, int]:
 
 def print_sweep(summary: dict) -> None:
     print(f"mirror latency sweep (users held: p99 <= {summary['target_p99_ms']:g} ms, nothing lost)")
-    print(f"  {'relay':<8} {'users':>6} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6} {'CPU %':>6} {'ms/msg':>7}")
+    print(f"  {'relay':<8} {'users':>6} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6} {'msgs/s':>7} {'CPU %':>6} {'ms/msg':>7}")
     for server, rows in summary["rows"].items():
         for r in rows:
             lat = r.get("latency_ms") or {}
             print(f"  {server:<8} {r['clients']:>6} {fmt(lat.get('p50'), '', 2):>8} {fmt(lat.get('p99'), '', 2):>8} "
-                  f"{str(r.get('lost')):>6} {fmt((r.get('server') or {}).get('cpu_avg_pct')):>6} "
+                  f"{str(r.get('lost')):>6} {fmt(r.get('msgs_per_s'), '', 0):>7} "
+                  f"{fmt((r.get('server') or {}).get('cpu_avg_pct')):>6} "
                   f"{fmt(r.get('server_cpu_ms_per_msg'), '', 3):>7}")
     for server, users in summary["held"].items():
-        print(f"  {server} holds {users} users")
+        rate = max((r.get("msgs_per_s") or 0 for r in summary["rows"][server] if r.get("clients") == users), default=0)
+        print(f"  {server} holds {users} users ({rate:.0f} msgs/s relayed)")
     if "service_share_of_floor" in summary:
         print(f"  the service holds {summary['service_share_of_floor']:.0%} of what the floor holds")
 
