@@ -157,6 +157,10 @@ def main(argv=None) -> int:
           f"(set up in {result.get('setup_s')} s)")
     if result.get("service_restart_s") is not None:
         print(f"  service restart   {result['service_restart_s']} s (stop, flush, start, battles carried on)")
+        if result.get("all_resumed_s") is not None:
+            # The drop is seen when the stop begins: the rest is the storm itself, once the service listens.
+            back = max(0.0, result["all_resumed_s"] - result["service_restart_s"])
+            print(f"  once listening    every client resumed within ~{back:.2f} s")
     print(f"  all resumed in    {result.get('all_resumed_s')} s after the drop (median {result.get('p50_resumed_s')} s;"
           f" target {args.target_s:g} s)")
     print(f"  resumed           {result.get('resumed')}, not resumed {result.get('not_resumed')}")
