@@ -103,6 +103,9 @@ class Cluster:
     async def start(self) -> None:
         """Take this worker's lease (waiting for a previous process's to run out: it may still be running),
         say where this worker listens, and listen to requests."""
+        # Listening first: the other workers may write to this one as soon as its lease is there.
+        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await self._pubsub.subscribe(self.channel(self.me))
         lease = self._key("lease", self.me)
         ms = int(self.service.worker_lease_s * 1000)
         waited = False
@@ -113,8 +116,6 @@ class Cluster:
                 waited = True
             await asyncio.sleep(0.2)
         await self.redis.hset(self._key("workers"), self.me, self.service.worker_url)
-        self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(self.channel(self.me))
         self.service.spawn(self._listen())
 
     async def beat(self) -> bool:
@@ -229,9 +230,10 @@ class Cluster:
             raise ServiceError(*answer["error"])
         return answer.get("result")
 
-    async def cast(self, worker: str, op: str, **kwargs) -> None:
-        """Send ``op`` to ``worker`` without waiting for an answer (in order with this worker's other casts)."""
-        await self.redis.publish(self.channel(worker), json.dumps({"op": op, "kw": kwargs, "from": self.me}))
+    async def cast(self, worker: str, op: str, **kwargs) -> int:
+        """Send ``op`` to ``worker`` without waiting for an answer (in order with this worker's other casts);
+        how many processes heard it."""
+        return await self.redis.publish(self.channel(worker), json.dumps({"op": op, "kw": kwargs, "from": self.me}))
 
     async def _listen(self) -> None:
         async for message in self._pubsub.listen():

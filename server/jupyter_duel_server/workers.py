@@ -125,7 +125,10 @@ class Workers:
 
     async def _tell_lobby_everything(self) -> None:
         ns = self.service.namespace
-        await self.cluster.cast(self.lobby, "hello")
+        self.log.info("jupyter-duel: worker %s: telling the lobby worker again", self.me)
+        if not await self.cluster.cast(self.lobby, "hello"):
+            self._lobby_lease = None  # not listening yet: again at the next beat
+            return
         for sid, name in list(ns.players.items()):
             await self.connected(sid, name, sid in ns.instructors)
         for sid in list(self.watching):

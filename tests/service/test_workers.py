@@ -237,6 +237,24 @@ def _show_logs(cluster):
         print(f"---- worker {name}\n" + "".join(w.log_lines[-80:]))
 
 
+async def test_a_restarted_lobby_worker_hears_again_who_is_online_and_who_watches(cluster):
+    w0 = cluster.start("0")
+    cluster.start("1")
+    teach = await teacher(cluster.workers["1"].url)
+    cluster.made.append(teach)
+    assert (await teach.call("watch_room", {}))["ok"]
+    carol = await cluster.player("1", "carol")
+    await next_room(teach, lambda s: "guest:carol" in s["online"])
+    w0.kill()
+    w0.restart()  # a new lobby process, which knew nobody
+    # Worker 1 tells it its connections and its watcher: the view comes back without the instructor asking.
+    state = await next_room(teach, lambda s: "guest:carol" in s["online"], timeout=30)
+    assert "teach" in state["online"]
+    dave = await cluster.player("1", "dave")
+    m1, m2 = await matched(carol, dave)
+    assert m1["battle_id"] == m2["battle_id"] and m1["worker_url"] == cluster.workers["1"].url
+
+
 async def test_serve_workers_runs_and_restarts_its_workers(tmp_path, redis_url):
     import os
     import re
