@@ -236,6 +236,21 @@ class Cluster:
         return await self.redis.publish(self.channel(worker), json.dumps({"op": op, "kw": kwargs, "from": self.me}))
 
     async def _listen(self) -> None:
+        while True:
+            try:
+                await self._listen_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: listen again once it is back
+                self.log.exception("jupyter-duel: worker %s: listening to Redis failed; again in 1 s", self.me)
+                await asyncio.sleep(1.0)
+                try:
+                    self._pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                    await self._pubsub.subscribe(self.channel(self.me))
+                except Exception:
+                    pass
+
+    async def _listen_once(self) -> None:
         async for message in self._pubsub.listen():
             try:
                 msg = json.loads(message["data"])

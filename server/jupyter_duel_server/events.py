@@ -5,7 +5,9 @@ limits (``limits.RateLimiter``), its payload is checked against its model in ``p
 it, and any refusal is sent back as an ``error`` event (and as the ack, when the client asked for one). A frame
 the service's packet class refused arrives here as a ``limits.Refusal`` and is answered the same way. A handler's
 exception never reaches python-socketio, so one bad event cannot drop a connection. Refusals never echo more of
-what the client sent than a short, clipped form (``protocol.clip``).
+what the client sent than a short, clipped form (``protocol.clip``). With several workers (``workers``), a lobby
+event (``LOBBY_EVENTS``) of a worker that does not run the lobby is handled by the lobby worker, whose answer is
+the ack, and every registration and disconnection is told to it.
 """
 
 from __future__ import annotations

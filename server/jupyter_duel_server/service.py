@@ -10,8 +10,10 @@ matchmaker, rating system, one python-socketio server) and three rooms with one 
 Clients reach the rooms through the Socket.IO namespace (``events``) and the REST API (``rest``), whose Tornado
 routes ``handlers`` gives. A room calls another only through its public methods, and reaches players only
 through the service: ``emit`` (a model from ``protocol``), ``relay`` (the hot path: relayed edits, a dict with
-``protocol.OpponentCode``'s fields), the timers ``later`` and ``cancel``, and ``spawn``. That is where a
-transport between several service processes plugs in. The rooms reach the store only through ``db``
+``protocol.OpponentCode``'s fields), the timers ``later`` and ``cancel``, and ``spawn``. With ``redis_url`` the
+service is one worker of several (``cluster``: Redis, leases, requests; ``workers``: the lobby worker, where battles
+run): ``emit`` then reaches players on any worker, while ``relay`` stays within the process, which runs both
+players' battle. The rooms reach the store only through ``db``
 (``await service.db(store.method, ...)``: a worker thread, never the event loop; ``after=`` a battle's id keeps
 that battle's writes in order). The service is embedded in a Jupyter server by the
 ``jupyter_duel`` extension, or runs on its own under ``jupyter duel serve``.
