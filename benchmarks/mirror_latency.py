@@ -13,6 +13,9 @@ Against the floor: ``--server floor`` measures a bare ``websockets`` relay (``fl
 generator, and ``--server both --sweep 1000,1500,2000,...`` runs both at each count and prints how many users each
 holds at p99 <= ``--target-p99`` ms with nothing lost, and the service's share of the floor.
 
+Several processes: ``--workers 2`` starts a redis-server of the run's own and two workers on one database; the two
+clients of each pair connect to the same worker, which then runs their battle (CPU is the workers' sum).
+
 Exit status: 0 on success; 1 when the service or the load generator failed, nothing was relayed, or more than
 1 % of the messages sent in the measured window were lost; 2 on bad arguments; 130 when interrupted.
 Only 127.0.0.1 traffic. The service and node are always stopped at the end (also on Ctrl-C).
@@ -91,6 +94,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         metavar="ARG",
         help="extra argument for 'jupyter duel serve', e.g. --service-arg=--DuelServeApp.tune_gc=False (repeatable)",
     )
+    p.add_argument("--workers", type=int, default=1,
+                   help="service processes (workers joined by a redis-server started for the run; pairs of clients "
+                   "share a worker)")
+    p.add_argument("--redis-server", default="redis-server", help="the redis-server executable for --workers > 1")
     p.add_argument("--startup-timeout", type=float, default=60.0, help="seconds to wait for the service")
     p.add_argument("--setup-timeout", type=float, default=180.0, help="seconds to connect, register and pair all")
     p.add_argument("--quiet", action="store_true", help="do not echo the load generator's progress on stderr")
@@ -296,7 +303,64 @@ class CpuSampler(threading.Thread):
 # ---------------------------------------------------------------- the run
 
 
-def start_service(args, tmp: Path, log_path: Path) -> tuple[subprocess.Popen, str, str]:
+def start_redis(args, tmp: Path) -> tuple[subprocess.Popen, str]:
+    """A redis-server of the run's own on a free port, nothing saved to disk."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([args.redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    raise BenchmarkFailed("redis-server did not start")
+
+
+class GroupMeter:
+    """CPU time of several processes together (the workers)."""
+
+    def __init__(self, pids: list[int]):
+        self.meters = [CpuMeter(pid) for pid in pids]
+        self.pid = pids[0]
+
+    def cpu_seconds(self) -> float | None:
+        parts = [m.cpu_seconds() for m in self.meters]
+        return None if any(p is None for p in parts) else sum(parts)
+
+    def rss_mb(self) -> float | None:
+        parts = [m.rss_mb() for m in self.meters]
+        return None if any(p is None for p in parts) else sum(parts)
+
+
+def start_workers(args, tmp: Path, log_path: Path) -> tuple[list[subprocess.Popen], subprocess.Popen, str, str]:
+    """``--workers`` service processes on one database and a redis-server: (processes, redis, urls, path)."""
+    redis_proc, redis_url = start_redis(args, tmp)
+    os.environ.setdefault("JUPYTER_DUEL_SECRET", secrets.token_hex(16))  # one for every worker
+    procs, urls, path = [], [], ""
+    try:
+        for i in range(args.workers):
+            extra = [f"--DuelService.redis_url={redis_url}", f"--DuelService.worker_id={i}",
+                     "--DuelService.redis_max_connections=256"]
+            proc, url, path = start_service(args, tmp, log_path.with_name(f"service-{i}.log"), extra)
+            procs.append(proc)
+            urls.append(url)
+    except BaseException:
+        for proc in procs:
+            stop_process(proc, signal.SIGINT, grace=10)
+        stop_process(redis_proc, signal.SIGTERM, grace=5)
+        raise
+    return procs, redis_proc, ",".join(urls), path
+
+
+def start_service(args, tmp: Path, log_path: Path, extra: list[str] = (), port: int = 0
+                  ) -> tuple[subprocess.Popen, str, str]:
     python = args.python or default_python(args.source)
     source = args.source.resolve()
     env = dict(os.environ)
@@ -312,10 +376,11 @@ def start_service(args, tmp: Path, log_path: Path) -> tuple[subprocess.Popen, st
         "jupyter_duel",
         "serve",
         "--ip=127.0.0.1",
-        "--port=0",
+        f"--port={port}",
         "--allow-guests",
         f"--db=sqlite:///{tmp / 'bench.sqlite'}",
         *args.service_arg,
+        *extra,
     ]
     log_file = open(log_path, "wb")
     try:
@@ -398,7 +463,8 @@ def run(args) -> tuple[dict, int]:
 
     tmp = Path(tempfile.mkdtemp(prefix="duel-bench-"))
     log_path = tmp / "service.log"
-    service = loadgen = profiler = None
+    service = loadgen = profiler = redis_proc = None
+    services: list[subprocess.Popen] = []
     result: dict = {}
     failures: list[str] = []
     try:
@@ -406,8 +472,12 @@ def run(args) -> tuple[dict, int]:
         if floor:
             service, url = start_floor(args, tmp, log_path)
             sio_path = "/"
+        elif args.workers > 1:
+            services, redis_proc, url, sio_path = start_workers(args, tmp, log_path)
+            service = services[0]
         else:
             service, url, sio_path = start_service(args, tmp, log_path)
+        services = services or [service]
         cmd = [
             node,
             str(LOADGEN / "mirror.mjs"),
@@ -430,7 +500,7 @@ def run(args) -> tuple[dict, int]:
         )
         lines: queue.Queue = queue.Queue()
         threading.Thread(target=pump, args=(loadgen.stdout, lines), daemon=True).start()
-        meters = {"service": CpuMeter(service.pid), "loadgen": CpuMeter(loadgen.pid), "machine": MachineMeter()}
+        meters = {"service": GroupMeter([p.pid for p in services]), "loadgen": CpuMeter(loadgen.pid), "machine": MachineMeter()}
         sampler = None
         cpu: dict = {}
         nodes_result = None
@@ -439,8 +509,9 @@ def run(args) -> tuple[dict, int]:
             if time.monotonic() > deadline:
                 failures.append("the load generator did not finish in time")
                 break
-            if service.poll() is not None:
-                failures.append(f"the service exited with status {service.returncode} during the run")
+            dead = [p for p in services if p.poll() is not None]
+            if dead:
+                failures.append(f"the service exited with status {dead[0].returncode} during the run")
                 break
             try:
                 line = lines.get(timeout=0.5)
@@ -475,9 +546,9 @@ def run(args) -> tuple[dict, int]:
             nodes_result = {}
         elif nodes_result.get("fatal"):
             failures.append(f"load generator: {nodes_result['fatal']}")
-        service_alive = service.poll() is None
-        if not service_alive and not any("service exited" in f for f in failures):
-            failures.append(f"the service exited with status {service.returncode} during the run")
+        dead = [p for p in services if p.poll() is not None]
+        if dead and not any("service exited" in f for f in failures):
+            failures.append(f"the service exited with status {dead[0].returncode} during the run")
         result = dict(nodes_result)
         result["server"] = cpu.get("service", {})
         result["loadgen"] = cpu.get("loadgen", {})
@@ -496,8 +567,11 @@ def run(args) -> tuple[dict, int]:
             result["profile"] = str(args.profile)
         result["source"] = str(args.source.resolve())
         result["relay"] = args.server
+        result["workers"] = len(services)
+        logs = [log_path] if len(services) == 1 else [log_path.with_name(f"service-{i}.log") for i in range(len(services))]
         service_errors = [
-            line for line in log_path.read_text(errors="replace").splitlines() if "Traceback" in line or " E " in line
+            line for path in logs for line in path.read_text(errors="replace").splitlines()
+            if "Traceback" in line or " E " in line
         ]
         result["service_log_errors"] = len(service_errors)
     except KeyboardInterrupt:
@@ -506,7 +580,9 @@ def run(args) -> tuple[dict, int]:
     finally:
         stop_process(profiler, signal.SIGINT, grace=5)
         stop_process(loadgen, signal.SIGTERM, grace=5)
-        rc = stop_process(service, signal.SIGINT, grace=10)
+        codes = [stop_process(proc, signal.SIGINT, grace=10) for proc in services or [service]]
+        rc = codes[0] if codes else None
+        stop_process(redis_proc, signal.SIGTERM, grace=5)
         if service is not None and failures and not args.quiet:
             print(f"[bench] service log (last lines):\n{log_tail(log_path)}", file=sys.stderr)
         if args.keep_log or (failures and service is not None):
@@ -608,7 +684,8 @@ def sweep(args) -> tuple[dict, int]:
             rows[server].append(result)
             lat = result.get("latency_ms") or {}
             print(f"[bench] {server:>7} {clients:>5} users: p50 {fmt(lat.get('p50'), ' ms', 2)}, p99 "
-                  f"{fmt(lat.get('p99'), ' ms', 2)}, lost {result.get('lost')}, relay CPU "
+                  f"{fmt(lat.get('p99'), ' ms', 2)}, lost {result.get('lost')}, {fmt(result.get('msgs_per_s'), ' msgs/s', 0)}, "
+                  f"relay CPU "
                   f"{fmt((result.get('server') or {}).get('cpu_avg_pct'), ' %')}, "
                   f"{fmt(result.get('server_cpu_ms_per_msg'), ' ms/msg', 3)}"
                   + ("" if result.get("ok") else f"  FAILED: {'; '.join(result.get('failures') or [])}"),
@@ -622,15 +699,17 @@ def sweep(args) -> tuple[dict, int]:
 
 def print_sweep(summary: dict) -> None:
     print(f"mirror latency sweep (users held: p99 <= {summary['target_p99_ms']:g} ms, nothing lost)")
-    print(f"  {'relay':<8} {'users':>6} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6} {'CPU %':>6} {'ms/msg':>7}")
+    print(f"  {'relay':<8} {'users':>6} {'p50 ms':>8} {'p99 ms':>8} {'lost':>6} {'msgs/s':>7} {'CPU %':>6} {'ms/msg':>7}")
     for server, rows in summary["rows"].items():
         for r in rows:
             lat = r.get("latency_ms") or {}
             print(f"  {server:<8} {r['clients']:>6} {fmt(lat.get('p50'), '', 2):>8} {fmt(lat.get('p99'), '', 2):>8} "
-                  f"{str(r.get('lost')):>6} {fmt((r.get('server') or {}).get('cpu_avg_pct')):>6} "
+                  f"{str(r.get('lost')):>6} {fmt(r.get('msgs_per_s'), '', 0):>7} "
+                  f"{fmt((r.get('server') or {}).get('cpu_avg_pct')):>6} "
                   f"{fmt(r.get('server_cpu_ms_per_msg'), '', 3):>7}")
     for server, users in summary["held"].items():
-        print(f"  {server} holds {users} users")
+        rate = max((r.get("msgs_per_s") or 0 for r in summary["rows"][server] if r.get("clients") == users), default=0)
+        print(f"  {server} holds {users} users ({rate:.0f} msgs/s relayed)")
     if "service_share_of_floor" in summary:
         print(f"  the service holds {summary['service_share_of_floor']:.0%} of what the floor holds")
 

@@ -37,6 +37,8 @@ ensure_system_packages() {
     command -v openssl >/dev/null || missing+=(openssl)
     # PostgreSQL's server binaries (/usr/lib/postgresql/*/bin): tests/postgres_server.py starts its own server.
     compgen -G "/usr/lib/postgresql/*/bin/pg_ctl" >/dev/null || missing+=(postgresql)
+    # Redis for the tests of several service processes (pytest-redis starts its own redis-server).
+    command -v redis-server >/dev/null || missing+=(redis-server)
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     if [ ${#missing[@]} -gt 0 ]; then

@@ -92,6 +92,7 @@ function usage(message) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+const URLS = opts.url.split(',');
 const N = opts.clients;
 const INTERVAL = opts['interval-ms'];
 
@@ -114,6 +115,7 @@ let errorsInWindow = 0;
 let disconnects = 0;
 let unexpectedTexts = 0; // opponent_code we could not parse
 let duplicates = 0;
+let moves = 0; // clients that moved to the worker running their battle
 let outOfOrder = 0;
 let fatal = null;
 
@@ -121,6 +123,8 @@ class Client {
   constructor(index) {
     this.index = index;
     this.name = `bench-${opts['run-id']}-${index}`;
+    // With several workers (--url a,b,...), the two clients of a pair share one: battles then run where both are.
+    this.url = URLS[(index >> 1) % URLS.length];
     this.socket = null;
     this.battleId = null;
     this.opponent = null; // opponent's name from match_found
@@ -207,7 +211,7 @@ class Client {
       return this.connectFloor(timeoutMs);
     }
     return new Promise((resolve, reject) => {
-      const socket = io(opts.url, {
+      const socket = io(this.url, {
         path: opts.path,
         transports: ['websocket'],
         forceNew: true,
@@ -242,11 +246,28 @@ class Client {
         }
         this.fire('error', msg);
       });
-      for (const event of ['registered', 'queue_update', 'match_found']) {
+      for (const event of ['registered', 'queue_update', 'match_found', 'battle_state']) {
         socket.on(event, msg => this.fire(event, msg));
       }
       socket.on('opponent_code', msg => onOpponentCode(this, msg));
     });
+  }
+
+  /** Connect to the worker at ``url``, register and resume the battle there; then close the old connection. */
+  async moveTo(url, resumeToken) {
+    moves++;
+    const old = this.socket;
+    this.url = url;
+    await this.connect(remaining());
+    const displayName = this.name.replace(/^guest:/, '');
+    const registered = this.waitFor('registered', remaining());
+    this.emit('register_user', { display_name: displayName, guest_key: this.guestKey });
+    await registered;
+    const state = this.waitFor('battle_state', remaining());
+    this.emit('resume', { resume_token: resumeToken });
+    await state;
+    old.removeAllListeners('disconnect');
+    old.disconnect();
   }
 
   async register(timeoutMs) {
@@ -257,6 +278,7 @@ class Client {
     if (!msg || !msg.user || (msg.user.display_name ?? msg.user.name) !== this.name) {
       throw new Error(`${this.name}: registered as ${JSON.stringify(msg && msg.user)}`);
     }
+    this.guestKey = msg.guest_key; // the key this "browser" keeps for its guest name
     this.name = msg.user.name; // the handle (a guest's is "guest:<name>"), which match_found names
   }
 
@@ -398,6 +420,9 @@ async function pair(a, b) {
   ]) {
     c.battleId = m.battle_id;
     c.opponent = m.opponent.name;
+    if (m.worker_url && m.worker_url.replace(/\/$/, '') !== c.url.replace(/\/$/, '')) {
+      await c.moveTo(m.worker_url, m.resume_token); // the battle runs on another worker: play it there
+    }
   }
   if (ma.battle_id !== mb.battle_id || a.opponent !== b.name || b.opponent !== a.name) {
     throw new Error(`${a.name} and ${b.name} were not paired together (${a.opponent}, ${b.opponent})`);
@@ -450,6 +475,7 @@ function summary(setupMs, loopDelay) {
     unparsed: unexpectedTexts,
     duplicates,
     out_of_order: outOfOrder,
+    moved: moves,
     loadgen_event_loop_delay_ms: loopDelay,
     fatal
   };

@@ -658,8 +658,13 @@ export class DuelClient implements IDuelClient, IDisposable {
       }, 5000);
       return;
     }
-    const socket = io(session.socketio_url || window.location.origin, {
-      path: session.socketio_path,
+    // With several workers, the one that runs this player's battle (`worker_url`), else the service's address.
+    const worker = this._workerUrl ? new URL(this._workerUrl) : null;
+    this._socketBase = worker
+      ? this._workerUrl!
+      : (session.socketio_url || window.location.origin) + session.socketio_path.replace(/socket\.io\/?$/, '');
+    const socket = io(worker ? worker.origin : session.socketio_url || window.location.origin, {
+      path: worker ? worker.pathname.replace(/\/?$/, '/') + 'socket.io/' : session.socketio_path,
       extraHeaders: session.xsrf_token ? { 'X-XSRFToken': session.xsrf_token } : undefined,
       transports: ['websocket', 'polling'],
       tryAllTransports: true,
@@ -677,6 +682,12 @@ export class DuelClient implements IDuelClient, IDisposable {
       this._setState(socket.active ? 'connecting' : 'disconnected');
     });
     socket.on('connect_error', (err: Error) => {
+      if (this._workerUrl && this._socket === socket) {
+        // The battle's worker is gone: back to the service's address, whose `registered` says where it runs now.
+        this._workerUrl = null;
+        this._switchSocket();
+        return;
+      }
       this._problem = `Connection failed: ${err.message}`;
       this._setState(socket.active ? 'connecting' : 'disconnected');
     });
@@ -851,6 +862,29 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._stateChanged.emit();
   }
 
+  /** With several workers (`docs/hosting.md`, Several processes): connect to the worker at `url` that runs
+   *  this player's battle, unless this socket is there already. True when moving. */
+  private _moveToWorker(url: string | null | undefined): boolean {
+    const base = (u: string) => u.replace(/\/+$/, '');
+    if (!url || !this._socket || base(url) === base(this._socketBase)) {
+      return false;
+    }
+    this._workerUrl = url;
+    this._switchSocket();
+    return true;
+  }
+
+  private _switchSocket(): void {
+    const old = this._socket;
+    this._socket = null;
+    this._registered = false;
+    if (old) {
+      old.removeAllListeners();
+      old.disconnect();
+    }
+    this.connect();
+  }
+
   private _reconnect(): void {
     const socket = this._socket;
     this._registered = false;
@@ -966,6 +1000,9 @@ export class DuelClient implements IDuelClient, IDisposable {
     if (msg.guest_key && msg.user.guest && this._session) {
       writeGuestKey(this._session, msg.user.display_name, msg.guest_key);
     }
+    if (this._moveToWorker(msg.worker_url)) {
+      return; // registered again there, which resumes the battle
+    }
     const stored = readJson<IStoredResume>(RESUME_KEY);
     this._registeredResume =
       msg.battle_id && msg.resume_token ? { battle_id: msg.battle_id, token: msg.resume_token } : null;
@@ -1016,7 +1053,9 @@ export class DuelClient implements IDuelClient, IDisposable {
       initialText: msg.challenge.starter_code,
       send: this._sendSync
     });
-    this._sync.flush(); // seq 1: the full starter text
+    if (!this._moveToWorker(msg.worker_url)) {
+      this._sync.flush(); // seq 1: the full starter text (after a move, the resume there sends it)
+    }
     this._matchFound.emit(battle);
     this._stateChanged.emit();
   }
@@ -1324,6 +1363,8 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
 
   private _socket: Socket | null = null;
+  private _workerUrl: string | null = null; // the worker running this player's battle, when the service has several
+  private _socketBase = ''; // the base URL the socket is connected to
   private _registered = false;
   private _state: ConnectionState = 'disconnected';
   private _session: ISessionInfo | null = null;

@@ -216,6 +216,7 @@ export interface IRegistered {
   instructor: boolean;
   /** With `battle_id`: another open tab of this player plays it (`resume` takes it over). */
   battle_elsewhere: boolean;
+  worker_url?: string | null;
 }
 
 /** This tab does not play the player's running battle (docs/protocol.md § One tab plays). */
@@ -263,6 +264,7 @@ export interface IMatchFound {
   mirror: IMirrorInfo;
   /** The largest code (UTF-8 bytes) the service accepts in this battle. */
   max_code_bytes: number;
+  worker_url?: string | null;
 }
 
 export interface IOpponentStatus {

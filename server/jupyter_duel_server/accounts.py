@@ -87,12 +87,17 @@ class Accounts:
             raise AuthError("auth_failed", "send an identity token or, where guests are allowed, a display name")
         return proven
 
-    def registered(self, profile: Profile, guest_key: str | None, instructor: bool, sid: str
-                   ) -> protocol.Registered:
+    def registered(self, profile: Profile, guest_key: str | None, instructor: bool, sid: str,
+                   remote: tuple[str, str | None] | None = None) -> protocol.Registered:
         """What ``registered`` says to connection ``sid``: the player, the running battle they may resume, and
-        whether another of their tabs plays it."""
-        battle_id = self.battles.battle_id_of(profile.name)
+        whether another of their tabs plays it. ``remote``: (battle id, address) of the player's battle running
+        on another worker."""
+        battle_id = self.battles.battle_of.get(profile.name) or (remote[0] if remote else None)
+        url = None
+        if self.service.cluster is not None and battle_id is not None:
+            url = remote[1] if remote else self.service.worker_url
         return protocol.Registered(
+            worker_url=url,
             battle_elsewhere=self.battles.elsewhere(profile.name, sid),
             user=self.profile_view(profile),
             battle_id=battle_id,

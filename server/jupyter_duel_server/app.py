@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import secrets
 import signal
+import subprocess
+import sys
+import time
 from urllib.parse import urlparse
 
+import tornado.httpserver
+import tornado.netutil
 import tornado.web
 from jupyter_core.application import JupyterApp
 from traitlets import Bool, Int, Unicode, default
@@ -44,6 +50,17 @@ class DuelServeApp(JupyterApp):
     @default("port")
     def _default_port(self):
         return urlparse(os.environ.get("JUPYTERHUB_SERVICE_URL", "")).port or 8765
+    workers = Int(
+        1, min=1, help="Service processes to run (docs/hosting.md, Several processes): worker i listens on port + i "
+        "with DuelService.worker_id i (worker 0 runs the lobby); a worker that stops is started again. Needs "
+        "DuelService.redis_url and a database every worker reaches (PostgreSQL)."
+    ).tag(config=True)
+
+    worker_url_template = Unicode(
+        "", help="With workers: the address clients reach worker {worker} at, e.g. "
+        "'https://duel.example.org/w{worker}/' behind a proxy. Default: the address each worker listens on."
+    ).tag(config=True)
+
     tune_gc = Bool(
         True, help="Freeze start-up objects and raise GC thresholds: full collections stall relayed events."
     ).tag(config=True)
@@ -56,6 +73,8 @@ class DuelServeApp(JupyterApp):
         "base-path": "DuelService.base_path",
         "log-level": "Application.log_level",
         "config": "JupyterApp.config_file",
+        "workers": "DuelServeApp.workers",
+        "redis": "DuelService.redis_url",
     }
     flags = {
         "allow-guests": ({"DuelService": {"allow_guests": True}}, "Accept self-chosen guest names."),
@@ -71,6 +90,8 @@ class DuelServeApp(JupyterApp):
     }
 
     def start(self):
+        if self.workers > 1:
+            return self._supervise()
         try:
             import uvloop  # a faster event loop where available; the service runs the same without it
         except ImportError:
@@ -79,12 +100,63 @@ class DuelServeApp(JupyterApp):
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 runner.run(self._serve())
 
+    def _supervise(self):
+        """Run ``workers`` service processes and start again any that stops, until SIGINT or SIGTERM."""
+        service_config = self.config.get("DuelService", {})
+        if not service_config.get("redis_url"):
+            self.log.critical("jupyter duel serve --workers needs --redis=redis://host:6379/0")
+            sys.exit(2)
+        if self.port == 0:
+            self.log.critical("jupyter duel serve --workers needs a fixed --port (worker i listens on port + i)")
+            sys.exit(2)
+        env = dict(os.environ)
+        if not env.get("JUPYTER_DUEL_SECRET") and not service_config.get("secret"):
+            # Every worker must sign and check the same identity and resume tokens.
+            env["JUPYTER_DUEL_SECRET"] = secrets.token_hex(32)
+        args, skip = [], False
+        for arg in self.argv:  # the same options less the ones each worker gets its own of
+            if skip:
+                skip = False
+            elif arg.split("=", 1)[0] in ("--workers", "--port", "--DuelServeApp.workers", "--DuelServeApp.port"):
+                skip = "=" not in arg
+            else:
+                args.append(arg)
+
+        def spawn(i: int) -> subprocess.Popen:
+            extra = [f"--port={self.port + i}", f"--DuelService.worker_id={i}", "--DuelService.lobby_worker=0"]
+            if self.worker_url_template:
+                extra.append(f"--DuelService.worker_url={self.worker_url_template.format(worker=i)}")
+            return subprocess.Popen([sys.executable, "-m", "jupyter_duel", "serve", *args, *extra], env=env)
+
+        stopping = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        procs = [spawn(i) for i in range(self.workers)]
+        while not stopping:
+            time.sleep(0.5)
+            for i, proc in enumerate(procs):
+                if proc.poll() is not None and not stopping:
+                    self.log.warning("jupyter-duel: worker %d stopped (exit %s): starting it again", i, proc.returncode)
+                    procs[i] = spawn(i)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
     async def _serve(self):
+        # Bound before the service starts: a worker's address (DuelService.worker_url) names its port.
+        sockets = tornado.netutil.bind_sockets(self.port, address=self.ip)
+        port = sockets[0].getsockname()[1]
         service = DuelService(parent=self, log=self.log)
+        if not service.worker_url:
+            service.worker_url = f"http://{self.ip}:{port}{service.base_path}".rstrip("/")
         await service.start()
         app = tornado.web.Application(service.handlers(), **service.tornado_settings())
-        server = app.listen(self.port, address=self.ip, max_body_size=2 * 1024 * 1024)
-        port = next(iter(server._sockets.values())).getsockname()[1]
+        server = tornado.httpserver.HTTPServer(app, max_body_size=2 * 1024 * 1024)
+        server.add_sockets(sockets)
         # A line scripts (tests, benchmarks) wait for before connecting.
         print(f"jupyter-duel service listening on http://{self.ip}:{port}{service.base_path}", flush=True)
         if self.tune_gc:

@@ -20,6 +20,7 @@ import json
 import random
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from . import fairplay, mirror, protocol
@@ -94,6 +95,16 @@ def parse_call_args(text: str, challenge: Challenge) -> tuple:
     return args
 
 
+@dataclass
+class RemoteBattle:
+    """A battle the lobby worker opens on another worker (``DuelService.worker_id``), which announces it."""
+
+    id: str
+    worker: str
+    names: tuple[str, ...]
+    request: dict = field(default_factory=dict)
+
+
 class BattleRoom:
     """The running battles, their players' seats, judging and the end of each battle."""
 
@@ -104,6 +115,7 @@ class BattleRoom:
         self.log = service.log
         self.running: dict[str, BattleState] = {}  # battle id -> battle
         self.battle_of: dict[str, str] = {}  # player name -> running battle id
+        self.remote_of: dict[str, str] = {}  # on the lobby worker: player -> battle id running on another worker
         self.cooldowns = Cooldowns()
         self._rng = random.Random()
         # The class's choice (an instructor's class_settings): every new battle from this pack, or on this one.
@@ -123,8 +135,8 @@ class BattleRoom:
         return len(self.running)
 
     def battle_id_of(self, name: str) -> str | None:
-        """The id of ``name``'s running battle, if any."""
-        return self.battle_of.get(name)
+        """The id of ``name``'s running battle, if any (on the lobby worker: on any worker)."""
+        return self.battle_of.get(name) or self.remote_of.get(name)
 
     def resume_token(self, battle_id: str, name: str) -> str:
         return self.resume_tokens.issue(battle_id, name)
@@ -132,17 +144,28 @@ class BattleRoom:
     # ------------------------------------------------------------ opening
 
     def open(self, a: Profile, b: Profile, difficulty: str, ranked: bool, bot: bool = False,
-             pool: str = "any", challenge: Challenge | None = None, time_limit_s: int | None = None,
-             tournament_id: str | None = None) -> BattleState:
+             pool: str = "any", battle_id: str | None = None, challenge: Challenge | None = None,
+             time_limit_s: int | None = None, tournament_id: str | None = None) -> BattleState | RemoteBattle:
         """Create the battle and make both players busy, without awaiting anything; ``record`` then stores it
         before it is announced. A tournament's game comes with its ``challenge``, ``time_limit_s`` and
-        ``tournament_id``."""
+        ``tournament_id``. On a service of several workers the lobby worker opens a battle on the worker of one
+        of its players (a ``RemoteBattle``, which ``record`` asks that worker to open); a tournament's game stays
+        on the lobby worker, where the tournament room runs, and its players move there."""
         svc = self.service
-        if challenge is None:
-            challenge = self._choose_challenge(difficulty)
+        challenge = challenge or self._choose_challenge(difficulty)
+        if svc.cluster is not None and battle_id is None and tournament_id is None:
+            worker = svc.workers.place(a.name, None if bot else b.name)
+            if worker != svc.worker_id:
+                remote = RemoteBattle(uuid.uuid4().hex, worker, (a.name, b.name), dict(
+                    a=a.name, b=b.name, difficulty=difficulty, challenge_id=challenge.id, ranked=ranked, bot=bot,
+                    pool=pool))
+                for name in remote.names[:1] if bot else remote.names:
+                    self.remote_of[name] = remote.id
+                self.changed()
+                return remote
         now = time.time()
         battle = BattleState(
-            id=uuid.uuid4().hex,
+            id=battle_id or uuid.uuid4().hex,
             challenge=challenge,
             seats=(Seat(a), Seat(b, bot=bot)),
             ranked=ranked and not bot,
@@ -165,13 +188,27 @@ class BattleRoom:
     async def record(self, battle: BattleState) -> None:
         """Store the battle ``open`` made (first of its writes, which keep their order under its id). When the
         database refuses, the battle is undone: its players are free again, and the error goes on."""
+        if isinstance(battle, RemoteBattle):
+            try:
+                await self.service.workers.open_on(battle)
+            except Exception:
+                for name in battle.names:
+                    if self.remote_of.get(name) == battle.id:
+                        del self.remote_of[name]
+                self.changed()
+                raise
+            return
         a, b = battle.seats
         try:
+            if self.service.cluster is not None:  # owned before it is stored: no starting worker takes it over
+                await self.service.cluster.own(battle.id, [seat.name for seat in battle.seats if not seat.bot])
             await self.service.db(self.store.create_battle, battle.id, battle.challenge.id, a.profile, b.profile,
                                   battle.ranked, battle.started_at, battle.mirror, time_limit_s=battle.time_limit_s,
                                   bot=b.bot, tournament_id=battle.tournament_id, after=battle.id)
         except Exception:
             self.service.cancel(battle.id)
+            if self.service.cluster is not None:
+                await self.service.cluster.release(battle.id, [seat.name for seat in battle.seats if not seat.bot])
             self.running.pop(battle.id, None)
             for seat in battle.seats:
                 if self.battle_of.get(seat.name) == battle.id:
@@ -196,21 +233,26 @@ class BattleRoom:
         """The running battles, oldest first."""
         return list(self.running.values())
 
-    async def announce(self, battle: BattleState) -> None:
+    async def announce(self, battle: BattleState | RemoteBattle, tabs: dict[str, str | None] | None = None,
+                       others: dict[str, list[str]] | None = None) -> None:
         """Send ``match_found`` to both players: to the tab that asked for the battle (it plays it; the player's
-        other tabs hear ``battle_elsewhere``), or to every tab when that one is gone (the first to act plays)."""
+        other tabs hear ``battle_elsewhere``), or to every tab when that one is gone (the first to act plays).
+        ``tabs`` and ``others``: those tabs and the other connections, as the lobby worker knows them."""
+        if isinstance(battle, RemoteBattle):
+            return  # its worker announces it
         accounts = self.service.accounts
         for seat in battle.seats:
             if seat.bot:
                 continue
             found = protocol.MatchFound(**self._battle_view(battle, seat))
-            seat.tab = accounts.lobby_tab(seat.name)
+            seat.tab = accounts.lobby_tab(seat.name) if tabs is None else tabs.get(seat.name)
             if seat.tab is None:
                 await self.service.emit("match_found", found, to_player=seat.name)
                 continue
             await self.service.emit("match_found", found, sid=seat.tab)
             elsewhere = protocol.BattleElsewhere(battle_id=battle.id, open_elsewhere=True)
-            for sid in accounts.connections(seat.name) - {seat.tab}:
+            rest = accounts.connections(seat.name) - {seat.tab} if others is None else others.get(seat.name, [])
+            for sid in rest:
                 await self.service.emit("battle_elsewhere", elsewhere, sid=sid)
 
     def _battle_view(self, battle: BattleState, seat: Seat) -> dict:
@@ -232,6 +274,7 @@ class BattleRoom:
             ),
             max_code_bytes=self.service.max_code_bytes,
             tournament_id=battle.tournament_id,
+            worker_url=self.service.worker_url if self.service.cluster is not None else None,
         )
 
     async def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
@@ -244,6 +287,7 @@ class BattleRoom:
                 raise ServiceError("unknown_battle", "no battle has this id")
             if name not in players:
                 raise ServiceError("not_in_battle", "this is not your battle")
+            await self.elsewhere_check(battle_id)
             raise ServiceError("battle_over", "this battle has finished")
         seat = battle.seat(name)
         if seat is None:
@@ -251,6 +295,17 @@ class BattleRoom:
         if battle.over:
             raise ServiceError("battle_over", "this battle has finished")
         return battle, seat
+
+    async def elsewhere_check(self, battle_id: str) -> str | None:
+        """With several workers: refuse a battle another worker runs (``wrong_worker``, with its address);
+        the owning worker's id when that is this one or none."""
+        cluster = self.service.cluster
+        if cluster is None:
+            return None
+        owner, url = await cluster.owner_of(battle_id)
+        if owner is not None and owner != self.service.worker_id:
+            raise ServiceError("wrong_worker", f"this battle runs on worker {owner}: {url}")
+        return owner
 
     # ------------------------------------------------------------ the mirror
 
@@ -645,6 +700,10 @@ class BattleRoom:
         for seat in battle.seats:
             if self.battle_of.get(seat.name) == battle.id:
                 del self.battle_of[seat.name]
+            if self.remote_of.get(seat.name) == battle.id:
+                del self.remote_of[seat.name]
+        if self.service.cluster is not None:
+            await self.service.workers.battle_over(battle.id, [seat.name for seat in battle.seats if not seat.bot])
         payload = protocol.BattleComplete(
             battle_id=battle.id,
             winner=outcome.winner,
@@ -688,6 +747,10 @@ class BattleRoom:
     async def _flush(self, battles: list[BattleState] | None) -> None:
         battles = [b for b in (self.running.values() if battles is None else battles)
                    if not b.over and not any(seat.bot for seat in b.seats)]
+        if battles and self.service.cluster is not None:
+            # Never over the state of a battle another worker carries on now (this one stalled past its lease).
+            mine = await self.service.cluster.owned([b.id for b in battles])
+            battles = [b for b in battles if b.id in mine]
         if not battles:
             return
         changed = []
@@ -720,18 +783,29 @@ class BattleRoom:
             except Exception:  # the next round tries again; a judged run's own flush refuses it meanwhile
                 self.log.exception("jupyter-duel: flushing the running battles failed")
 
-    async def restore(self) -> None:
+    async def restore(self, only: list[str] | None = None) -> None:
         """Carry on the battles a previous process left running (``docs/protocol.md`` § After a restart): each
         rebuilt as last flushed, its clock given back the downtime, both players away (the grace period starts
-        now). A bot battle, or one whose challenge is no longer loaded, ends aborted without rating change."""
+        now). A bot battle, or one whose challenge is no longer loaded, ends aborted without rating change.
+        With several workers, only the battles this worker claims (``Cluster.claim``): its own, unowned ones
+        and those of a worker whose lease ran out; ``only``: these battles (already claimed)."""
         now = time.time()
-        for row in self.store.take_over_live_battles(now):
+        cluster = self.service.cluster
+        if cluster is not None and only is None:
+            only = await cluster.claim(await self.service.db(self.store.running_battle_ids))
+        if only is not None and not only:
+            return
+        rows = await self.service.db(self.store.take_over_live_battles, now, only=only)
+        for row in rows:
             try:
-                battle = self._rebuild(row, now)
+                profiles = {s["name"]: await self.service.db(self.store.get_user, s["name"]) for s in row["seats"]}
+                battle = self._rebuild(row, now, profiles)
             except Exception as exc:  # one battle that cannot be rebuilt must not keep the service from starting
                 self.log.warning("jupyter-duel: battle %s cannot be carried on (%r): aborted", row["battle_id"], exc)
-                self.store.finish_battle(row["battle_id"], status="aborted", winner_id=None, reason="aborted",
-                                         ended_at=now, rate=None, note="the service restarted")
+                await self.service.db(self.store.finish_battle, row["battle_id"], status="aborted", winner_id=None,
+                                      reason="aborted", ended_at=now, rate=None, note="the service restarted")
+                if cluster is not None:
+                    await self.service.workers.battle_over(row["battle_id"], [s["name"] for s in row["seats"]])
                 continue
             self.running[battle.id] = battle
             for seat in battle.seats:
@@ -750,13 +824,13 @@ class BattleRoom:
                           battle.id, row["clock_shift_s"])
         self.changed()
 
-    def _rebuild(self, row: dict, now: float) -> BattleState:
-        """A ``BattleState`` from ``Store.take_over_live_battles``'s row (KeyError: its challenge or a player is
-        gone)."""
+    def _rebuild(self, row: dict, now: float, profiles: dict[str, Profile | None]) -> BattleState:
+        """A ``BattleState`` from ``Store.take_over_live_battles``'s row and its players' ``profiles``
+        (KeyError: its challenge or a player is gone)."""
         challenge = self.challenges.get(row["challenge_id"])
         seats = []
         for s in row["seats"]:
-            profile = self.store.get_user(s["name"])
+            profile = profiles.get(s["name"])
             if profile is None:
                 raise KeyError(s["name"])
             seat = Seat(profile, bot=row["bot"] and s is row["seats"][1], code=s["code"], seq=s["seq"],
@@ -821,6 +895,11 @@ class BattleRoom:
     async def spectate(self, sid: str, battle_id: str, watch: bool) -> None:
         """Start (``spectate_state``, then every edit and result) or stop showing a battle to an instructor."""
         battle = self.running.get(battle_id)
+        if battle is None and self.service.cluster is not None:
+            owner, _ = await self.service.cluster.owner_of(battle_id)
+            if owner is not None and owner != self.service.worker_id:  # its worker streams it to this connection
+                await self.service.cluster.call(owner, "spectate", sid=sid, battle_id=battle_id, watch=watch)
+                return
         if battle is None or battle.over:
             if not watch:
                 return
@@ -853,6 +932,11 @@ class BattleRoom:
     async def abort(self, battle_id: str, reason: str) -> None:
         """End a running battle unrated, with the instructor's reason shown to its players."""
         battle = self.running.get(battle_id)
+        if battle is None and self.service.cluster is not None:
+            owner, _ = await self.service.cluster.owner_of(battle_id)
+            if owner is not None and owner != self.service.worker_id:
+                await self.service.cluster.call(owner, "abort", battle_id=battle_id, reason=reason)
+                return
         if battle is None or battle.over:
             stored = await self.service.db(self.store.battle_players, battle_id)
             raise ServiceError("unknown_battle" if stored is None else "battle_over",

@@ -53,7 +53,12 @@ class Classroom:
     # ------------------------------------------------------------ the room
 
     def changed(self) -> None:
-        """Something the room view shows changed: send it to the watchers soon (once for a burst)."""
+        """Something the room view shows changed: send it to the watchers soon (once for a burst). With several
+        workers, one that does not run the lobby tells the lobby worker instead."""
+        workers = getattr(self.service, "workers", None)
+        if workers is not None and not workers.lobby_here:
+            workers.room_changed()
+            return
         if self.watchers and not self._due:
             self._due = True
             asyncio.get_running_loop().call_later(ROOM_INTERVAL_S, self._send_due)
@@ -82,6 +87,29 @@ class Classroom:
 
     def room_state(self) -> protocol.RoomState:
         now = time.time()
+        battles = self.battle_views(now)
+        workers = getattr(self.service, "workers", None)
+        if workers is not None:  # the battles of the other workers, as they last told
+            battles += workers.remote_battle_views()
+        queue = [
+            protocol.RoomWaiting(
+                name=entry.name, display_name=display_name(entry.name), pool=entry.pool, ranked=entry.ranked,
+                rating=round(entry.rating, 1), waited_s=round(entry.waited(), 1),
+            )
+            for entry in self.lobby.waiting()
+        ]
+        return protocol.RoomState(
+            battles=battles,
+            queue=queue,
+            online=self.accounts.online_players(),
+            pack=self.battles.class_pack,
+            challenge_id=self.battles.class_challenge,
+            packs=sorted(self.challenges.packs),
+            server_time=now,
+        )
+
+    def battle_views(self, now: float) -> list[protocol.RoomBattle]:
+        """This process's running battles as the class view shows them."""
         running = self.battles.battles()
         battles = []
         for battle in running:
@@ -108,22 +136,7 @@ class Classroom:
             ))
         live = {battle.id for battle in running}
         self._similarity = {k: v for k, v in self._similarity.items() if k in live}
-        queue = [
-            protocol.RoomWaiting(
-                name=entry.name, display_name=display_name(entry.name), pool=entry.pool, ranked=entry.ranked,
-                rating=round(entry.rating, 1), waited_s=round(entry.waited(), 1),
-            )
-            for entry in self.lobby.waiting()
-        ]
-        return protocol.RoomState(
-            battles=battles,
-            queue=queue,
-            online=self.accounts.online_players(),
-            pack=self.battles.class_pack,
-            challenge_id=self.battles.class_challenge,
-            packs=sorted(self.challenges.packs),
-            server_time=now,
-        )
+        return battles
 
     def _live_similarity(self, battle) -> float | None:
         """The similarity of the two codes now, computed again only when either has changed."""

@@ -5,7 +5,9 @@ limits (``limits.RateLimiter``), its payload is checked against its model in ``p
 it, and any refusal is sent back as an ``error`` event (and as the ack, when the client asked for one). A frame
 the service's packet class refused arrives here as a ``limits.Refusal`` and is answered the same way. A handler's
 exception never reaches python-socketio, so one bad event cannot drop a connection. Refusals never echo more of
-what the client sent than a short, clipped form (``protocol.clip``).
+what the client sent than a short, clipped form (``protocol.clip``). With several workers (``workers``), a lobby
+event (``LOBBY_EVENTS``) of a worker that does not run the lobby is handled by the lobby worker, whose answer is
+the ack, and every registration and disconnection is told to it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,11 @@ if TYPE_CHECKING:
 
 #: Longest ``error.message``; what a client sent appears in it only clipped.
 MAX_MESSAGE = 300
+
+#: Events of the lobby, the class view and the tournaments: with several workers, handled by the lobby worker.
+LOBBY_EVENTS = frozenset({"join_queue", "leave_queue", "play_bot", "challenge_player", "answer_challenge",
+                          "watch_room", "class_settings", "pair_players", "list_tournaments", "join_tournament",
+                          "leave_tournament", "pause_tournament"})
 
 
 def _describe(exc: ValidationError) -> str:
@@ -65,6 +72,9 @@ class DuelNamespace(socketio.AsyncNamespace):
             )
         if type(event) is Refusal:
             return await self._refuse(sid, None, event.code, event.message)
+        if event in LOBBY_EVENTS and name is not None and self.service.cluster is not None \
+                and not self.service.workers.lobby_here:
+            return await self.service.workers.forward(sid, event, args)
         if event == "sync_code" and len(args) == 2:
             received_at = perf_counter()  # the relay latency metric's start
             # The hot path (one per player every 300 ms): a well-formed edit of a registered player skips the
@@ -129,6 +139,8 @@ class DuelNamespace(socketio.AsyncNamespace):
         if name is not None:
             await self.leave_room(sid, f"player:{name}")
             await self.accounts.disconnected(name, sid)
+            if self.service.cluster is not None:
+                await self.service.workers.disconnected(sid, name)
 
     # ------------------------------------------------------------ events
 
@@ -152,10 +164,22 @@ class DuelNamespace(socketio.AsyncNamespace):
         profile, guest_key, instructor = await self.accounts.identify(msg, self.proven.get(sid))
         if not self.server.manager.is_connected(sid, self.namespace):
             return None  # the connection closed while its account was looked up: nobody to register
+        remote = None
+        if self.service.cluster is not None and self.battles.battle_of.get(profile.name) is None:
+            # A battle on another worker: this player is told where (registered.worker_url).
+            battle_id = await self.service.cluster.battle_of(profile.name)
+            if battle_id is not None:
+                owner, url = await self.service.cluster.owner_of(battle_id)
+                if owner is not None and owner != self.service.worker_id:
+                    remote = (battle_id, url)
+            if not self.server.manager.is_connected(sid, self.namespace):
+                return None
         previous = self.players.get(sid)
         if previous is not None and previous != profile.name:
             await self.leave_room(sid, f"player:{previous}")
             await self.accounts.disconnected(previous, sid)
+            if self.service.cluster is not None:
+                await self.service.workers.disconnected(sid, previous)
         self.players[sid] = profile.name
         # Rooms are per player, re-entered on every (re)connect: events reach every tab of the player.
         await self.enter_room(sid, f"player:{profile.name}")
@@ -165,7 +189,10 @@ class DuelNamespace(socketio.AsyncNamespace):
             self.instructors.add(sid)
         else:
             self.instructors.discard(sid)
-        await self.service.emit("registered", self.accounts.registered(profile, guest_key, instructor, sid), sid=sid)
+        if self.service.cluster is not None:
+            await self.service.workers.connected(sid, profile.name, instructor)
+        registered = self.accounts.registered(profile, guest_key, instructor, sid, remote)
+        await self.service.emit("registered", registered, sid=sid)
         return {"name": profile.name}
 
     async def on_join_queue(self, sid, msg: protocol.JoinQueue):

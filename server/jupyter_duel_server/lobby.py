@@ -27,6 +27,8 @@ from .protocol import ServiceError
 from .rating import SECONDS_PER_DAY
 from .store import Profile, Store
 
+from .battleroom import RemoteBattle
+
 if TYPE_CHECKING:
     from .battleroom import BattleRoom
     from .service import DuelService
@@ -200,10 +202,13 @@ class Lobby:
         if entry is not None:
             self._sent_window.pop(name, None)
             await self._send_queue_update(entry, "left")
+        if isinstance(battle, RemoteBattle):  # its worker runs the bot
+            battle.request["speed"] = msg.speed
         await self.battles.record(battle)
         await self.battles.announce(battle)
-        practice = PracticeBot(self.battles, battle, battle.seat(BOT_NAME), self.service.bot_speeds[msg.speed])
-        self.service.spawn(practice.play())
+        if not isinstance(battle, RemoteBattle):
+            practice = PracticeBot(self.battles, battle, battle.seat(BOT_NAME), self.service.bot_speeds[msg.speed])
+            self.service.spawn(practice.play())
 
     def _check_bot_offer(self, name: str, msg: protocol.PlayBot) -> None:
         if self.battles.battle_id_of(name) is not None:

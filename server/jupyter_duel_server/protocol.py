@@ -360,6 +360,7 @@ class Registered(Outgoing):
     guest_key: str | None
     instructor: bool
     battle_elsewhere: bool = False
+    worker_url: str | None = None
 
 
 class BattleElsewhere(Outgoing):
@@ -416,6 +417,7 @@ class MatchFound(Outgoing):
     mirror: MirrorInfo
     max_code_bytes: int
     tournament_id: str | None = None
+    worker_url: str | None = None
 
 
 class OpponentCode(Outgoing):
@@ -763,5 +765,7 @@ ERROR_CODES = {
     "tournament_closed": "the tournament takes no more players (finished, or a round robin that has started)",
     "not_in_tournament": "the player is not an entrant of this tournament",
     "tournament_state": "the tournament is not in a state that allows this (e.g. pausing one that is not running)",
+    "wrong_worker": "the battle runs on another worker of the service: register there (registered.worker_url)",
+    "worker_unavailable": "the worker that runs the lobby or the battle does not answer; retry shortly",
     "internal": "the service failed to handle the event; nothing was changed",
 }

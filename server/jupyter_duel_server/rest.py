@@ -246,6 +246,13 @@ class TournamentAPIHandler(DuelAPIHandler):
     """Base of the tournament routes (``tournamentroom.TournamentRoom``): a refusal is its code, 400 unless
     ``TOURNAMENT_STATUS`` says otherwise."""
 
+    def prepare(self) -> None:
+        super().prepare()
+        svc = self.service
+        # With several workers the tournaments are run by the lobby worker alone (decision 0015).
+        if not self._finished and svc.cluster is not None and not svc.workers.lobby_here:
+            self.fail(421, "wrong_worker", f"tournaments are run by the lobby worker ({svc.lobby_worker}): ask it")
+
     def refuse(self, exc: ServiceError) -> None:
         self.fail(TOURNAMENT_STATUS.get(exc.code, 400), exc.code, str(exc))
 

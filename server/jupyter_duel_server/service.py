@@ -11,8 +11,10 @@ matchmaker, rating system, one python-socketio server) and three rooms with one 
 Clients reach the rooms through the Socket.IO namespace (``events``) and the REST API (``rest``), whose Tornado
 routes ``handlers`` gives. A room calls another only through its public methods, and reaches players only
 through the service: ``emit`` (a model from ``protocol``), ``relay`` (the hot path: relayed edits, a dict with
-``protocol.OpponentCode``'s fields), the timers ``later`` and ``cancel``, and ``spawn``. That is where a
-transport between several service processes plugs in. The rooms reach the store only through ``db``
+``protocol.OpponentCode``'s fields), the timers ``later`` and ``cancel``, and ``spawn``. With ``redis_url`` the
+service is one worker of several (``cluster``: Redis, leases, requests; ``workers``: the lobby worker, where battles
+run): ``emit`` then reaches players on any worker, while ``relay`` stays within the process, which runs both
+players' battle. The rooms reach the store only through ``db``
 (``await service.db(store.method, ...)``: a worker thread, never the event loop; ``after=`` a battle's id keeps
 that battle's writes in order). The service is embedded in a Jupyter server by the
 ``jupyter_duel`` extension, or runs on its own under ``jupyter duel serve``.
@@ -70,6 +72,43 @@ class DuelService(LoggingConfigurable):
     db_workers = Int(
         8, min=1, help="Threads that make the database calls, so that none blocks the event loop: at most this "
         "many connections to the database from this process; more calls wait their turn."
+    ).tag(config=True)
+
+    redis_url = Unicode(
+        "", help="Redis URL (redis://host:6379/0) joining several service processes on one database "
+        "(docs/hosting.md, Several processes). Empty: one process, nothing crosses processes."
+    ).tag(config=True)
+
+    redis_max_connections = Int(
+        64, min=2, help="Connections each of this process's two Redis pools (Socket.IO's emits, the workers' "
+        "requests) may open; more callers wait for a free one (never dropped)."
+    ).tag(config=True)
+
+    redis_prefix = Unicode("duel", help="Prefix of this service's Redis keys and channels.").tag(config=True)
+
+    worker_id = Unicode(
+        "", help="This process's name among the service's workers (with redis_url): its battles are its own, "
+        "carried on by another worker only when its lease runs out."
+    ).tag(config=True)
+
+    worker_url = Unicode(
+        help="Where clients reach this worker (its base URL): sent in match_found and registered so that the "
+        "players of a battle connect to the worker that runs it. Default: the address it listens on."
+    ).tag(config=True)
+
+    lobby_worker = Unicode(
+        "0", help="The worker (worker_id) that runs the lobby: the queue, challenges, who is online and the class "
+        "view; the other workers forward lobby events to it."
+    ).tag(config=True)
+
+    worker_lease_s = Float(
+        5.0, min=0.5, help="Seconds a worker's lease lasts unless renewed (renewed every third of it). After a "
+        "crash, its battles are carried on when the lease has run out: by the worker restarted, or another."
+    ).tag(config=True)
+
+    rpc_timeout_s = Float(
+        10.0, help="Seconds a worker waits for another's answer (a forwarded lobby event, opening a battle) before "
+        "refusing with 'worker_unavailable'."
     ).tag(config=True)
 
     secret = Union(
@@ -370,6 +409,15 @@ class DuelService(LoggingConfigurable):
         self.judge_problem: str | None = None  # why the judge cannot run on this host (found by start)
         self._timers: dict[str, asyncio.TimerHandle] = {}  # battle id (or battle id/name) -> timer
         self._tasks: set[asyncio.Task] = set()
+        self.cluster = None
+        manager = None
+        if self.redis_url:
+            from .cluster import Cluster, RedisManager
+
+            if not self.worker_id:
+                raise TraitError("DuelService.redis_url needs DuelService.worker_id")
+            manager = RedisManager(self.redis_url, self.redis_max_connections, channel=f"{self.redis_prefix}:sio")
+            self.cluster = Cluster(self)
         # The bounds of the edge (limits.py): the packet class, bounded queues and buffers, the largest message.
         self.sio = EdgeServer(
             send_buffer_bytes=self.send_buffer_bytes,
@@ -386,6 +434,7 @@ class DuelService(LoggingConfigurable):
             # here waits long in a handler (judging is spawned), and sio.call() is never used.
             async_handlers=False,
             json=_FastJSON if orjson is not None else None,
+            client_manager=manager,
         )
         # Engine.IO below it would still start a task per received message: handled inline too.
         self.sio.eio.async_handlers = False
@@ -400,7 +449,8 @@ class DuelService(LoggingConfigurable):
         self.classroom = Classroom(self, self.store, self.challenges, self.battles, self.lobby, self.accounts)
         self.tournaments = TournamentRoom(self, self.store, self.challenges, self.battles, self.lobby,
                                           self.accounts)
-        self.sio.register_namespace(DuelNamespace(self))
+        self.namespace = DuelNamespace(self)
+        self.sio.register_namespace(self.namespace)
         self.front_door = None
         if self.hub:
             from .hub import HubFrontDoor
@@ -424,10 +474,21 @@ class DuelService(LoggingConfigurable):
             except Exception as exc:  # the runner names what is missing; the lobby and REST keep working
                 self.judge_problem = str(exc)
                 self.log.error("jupyter-duel: the judge cannot run: %s", exc)
-        await self.tournaments.restore()  # first: the battles carried on find their tournaments
+        if self.cluster is not None:
+            from .workers import Workers
+
+            self.workers = Workers(self)
+            await self.workers.start()  # the lease first: the battles carried on below are this worker's
+        # Tournaments run where the lobby does (one process, or the lobby worker).
+        tournaments_here = self.cluster is None or self.workers.lobby_here
+        if tournaments_here:
+            await self.tournaments.restore()  # first: the battles carried on find their tournaments
         await self.battles.restore()
-        await self.tournaments.carry_on()
+        if tournaments_here:
+            await self.tournaments.carry_on()
         self.spawn(self.battles.flusher())
+        if self.cluster is not None:
+            self.spawn(self.workers.beat())
 
     async def close(self) -> None:
         try:  # the tournaments' last changes are written before anything stops
@@ -444,6 +505,8 @@ class DuelService(LoggingConfigurable):
             self.log.exception("jupyter-duel: the last flush of the running battles failed")
         self.lobby.close()
         await self.judge.close()
+        if self.cluster is not None:
+            await self.cluster.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
         self.store.close()
 
@@ -497,7 +560,9 @@ class DuelService(LoggingConfigurable):
         room = sid if sid is not None else f"player:{to_player}"
         if event == "error":
             self.metrics.error_sent(payload.code)
-        await self.sio.emit(event, payload.model_dump(mode="json"), room=room)
+        # With Redis every emit is published to every worker; one to a connection of this process needs not.
+        local = sid is not None and self.cluster is not None and self.sio.manager.is_connected(sid, "/")
+        await self.sio.emit(event, payload.model_dump(mode="json"), room=room, ignore_queue=local)
 
     async def emit_to_players(self, event: str, payload: protocol.Outgoing, players: list[str]) -> int:
         """Send ``payload`` to every connection of each of ``players`` (built once); returns its size in
@@ -514,19 +579,17 @@ class DuelService(LoggingConfigurable):
     async def relay(self, event: str, data: dict, to_player: str, received_at: float | None = None) -> None:
         """Send ``data`` to every connection of ``to_player``, straight to Engine.IO: the generic emit looks
         up the room, starts one task per recipient and waits for them all, a large share of the relay's CPU.
-        With another client manager (e.g. Redis, the player may be on another process) it is a plain emit.
+        Only this process's connections: with several workers a battle and its players' connections live on one
+        (a player still connected elsewhere gets the battle's state when they resume on it).
         ``received_at`` (``time.perf_counter``): when the edit relayed arrived, for the relay latency metric."""
-        if type(self.sio.manager) is not socketio.AsyncManager:
-            await self.sio.emit(event, data, room=f"player:{to_player}")
-        else:
-            sids = self.accounts.sids.get(to_player)
-            if not sids:
-                return
-            encoded = self.sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data]).encode()
-            for sid in list(sids):
-                eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-                if eio_sid is not None:
-                    await self.sio.eio.send(eio_sid, encoded)
+        sids = self.accounts.sids.get(to_player)
+        if not sids:
+            return
+        encoded = self.sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data]).encode()
+        for sid in list(sids):
+            eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+            if eio_sid is not None:  # (the lobby worker's presence holds other workers' connections too)
+                await self.sio.eio.send(eio_sid, encoded)
         if received_at is not None:
             self.metrics.relayed(received_at)
 

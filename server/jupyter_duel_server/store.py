@@ -494,8 +494,14 @@ class Store:
                            .values(alive_at=now))
             return live
 
-    def take_over_live_battles(self, now: float) -> list[dict]:
-        """Every battle left running by a previous process, for this one to carry on, oldest first.
+    def running_battle_ids(self) -> list[str]:
+        """The ids of every running battle, oldest first."""
+        with self._read() as db:
+            return list(db.scalars(select(Battle.id).where(Battle.status == "running").order_by(Battle.started_at)))
+
+    def take_over_live_battles(self, now: float, only: list[str] | None = None) -> list[dict]:
+        """Every battle left running by a previous process (``only``: those of these ids), for this one to carry
+        on, oldest first.
 
         In one transaction: each clock is given back the downtime (``now`` minus the battle's last heartbeat),
         and the process's heartbeat starts at ``now``; a judged run left without a verdict gets ``LOST_VERDICT``
@@ -507,7 +513,10 @@ class Store:
         """
         out = []
         with self._writing() as db:
-            battles = db.scalars(select(Battle).where(Battle.status == "running").order_by(Battle.started_at)).all()
+            running = select(Battle).where(Battle.status == "running").order_by(Battle.started_at)
+            if only is not None:
+                running = running.where(Battle.id.in_(only))
+            battles = db.scalars(running).all()
             for battle in battles:
                 live = db.get(LiveBattle, battle.id, with_for_update=True)
                 if live is None:
