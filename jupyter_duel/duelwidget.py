@@ -35,7 +35,9 @@ _CSS = """<style>
   font-size: var(--jp-code-font-size, 13px); }
 .jd-status .jd-error { color: #b3261e; }
 .jd-results table, .jd-challenge table { border-collapse: collapse; }
-.jd-results td, .jd-results th, .jd-challenge td, .jd-challenge th { padding: 0 0.6em; text-align: left; }
+.jd-results td, .jd-results th, .jd-challenge td, .jd-challenge th { padding: 0 0.6em; text-align: left;
+  vertical-align: top; }
+.jd-results td:nth-child(-n+3) { white-space: nowrap; }
 .jd-shape { font-family: monospace; line-height: 1.1; white-space: pre; color: #888; }
 </style>"""
 
@@ -164,6 +166,9 @@ class DuelClient(widgets.VBox):
         self.submit_button.on_click(lambda _: self._action(self.submit))
         self.forfeit_button.on_click(lambda _: self._action(self.forfeit))
         self.code.observe(self._on_code, names="value")
+        for button in (self.queue_button, self.leave_button, self.bot_button, self.run_button, self.submit_button,
+                       self.forfeit_button):
+            button.layout.width = "auto"  # the whole label, whatever the front end's default width
 
     def _children(self) -> list:
         queue = widgets.HBox([self.pool, self.ranked, self.queue_button, self.leave_button, self.bot_button])
@@ -454,7 +459,9 @@ class DuelClient(widgets.VBox):
         samples = "".join(f"<tr><td><code>{_esc(s['call'])}</code></td><td>→</td>"
                           f"<td><code>{_esc(s['expected'])}</code></td></tr>" for s in ch["samples"])
         kind = "ranked" if data["ranked"] else "casual"
-        return (f"<h3>{_esc(ch['title'])}</h3><p><i>{_esc(ch['difficulty'])}</i> · {kind} · "
+        # A statement usually opens with its own title as a heading: shown once.
+        title = "" if ch["statement"].lstrip().startswith("#") else f"<h3>{_esc(ch['title'])}</h3>"
+        return (f"{title}<p><b>{_esc(ch['title'])}</b> · <i>{_esc(ch['difficulty'])}</i> · {kind} · "
                 f"{_minutes(data['time_limit_s'])} · {ch['hidden_count']} hidden tests</p>"
                 f"{_markdown(ch['statement'])}<p><code>{_esc(ch['signature'])}</code></p>"
                 f"<p><b>Samples</b></p><table>{samples}</table>")
@@ -476,7 +483,7 @@ class DuelClient(widgets.VBox):
                 self.clock.value = f"Starts in {start - now:.0f} s"
             else:
                 left = max(0, deadline - now)
-                self.clock.value = f"⏱ {_minutes(left)} left"
+                self.clock.value = f"<b>{_minutes(left)}</b> left"
             await asyncio.sleep(self.clock_interval_s)
 
     def _on_opponent_code(self, data: dict) -> None:
