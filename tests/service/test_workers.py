@@ -314,3 +314,37 @@ def socket_on(port: int):
     sock = socket.socket()
     sock.bind(("127.0.0.1", port))
     return sock
+
+
+async def test_a_tournament_runs_on_the_lobby_worker_for_players_of_every_worker(cluster):
+    from test_tournaments import api, reference
+
+    w0, w1 = cluster.start("0"), cluster.start("1")
+    # Tournaments are run by the lobby worker alone: another worker's REST refuses, naming the rule.
+    status, body = api(w1, "POST", "tournaments", {"name": "Cup", "format": "arena", "duration_s": 300})
+    assert (status, body["error"]["code"]) == (421, "wrong_worker")
+    status, view = api(w0, "POST", "tournaments", {"name": "Cup", "format": "arena", "duration_s": 300,
+                                                   "difficulty": "easy"})
+    assert status == 201, view
+    tid = view["id"]
+    alice, bob = await cluster.player("0", "alice"), await cluster.player("1", "bob")
+    # Bob's worker forwards his tournament events to the lobby worker, which answers them.
+    listed = await bob.call("list_tournaments", {})
+    assert listed["ok"] and [t["id"] for t in listed["tournaments"]] == [tid]
+    for player in (alice, bob):
+        assert (await player.call("join_tournament", {"tournament_id": tid}))["ok"]
+    assert (await bob.call("join_tournament", {"tournament_id": "nope"}))["error"]["code"] == "unknown_tournament"
+    assert api(w0, "POST", f"tournaments/{tid}/start")[0] == 200
+    m1, m2 = await alice.expect("match_found"), await bob.expect("match_found")
+    # The game runs where the tournament does, and bob moves there.
+    assert m1["tournament_id"] == m2["tournament_id"] == tid and m2["worker_url"] == w0.url
+    bob = await cluster.follow(bob, m2)
+    ack = await bob.call("submit_code", {"battle_id": m2["battle_id"], "code": reference(m2["challenge"]["id"])})
+    assert ack["ok"], ack
+    await bob.expect("battle_complete", timeout=60)
+
+    def bob_leads() -> bool:
+        standings = api(w0, "GET", f"tournaments/{tid}")[1]["standings"]
+        return standings[0]["name"] == bob.name and standings[0]["score"] > 0
+
+    await until(bob_leads, "the game's result in the standings")
