@@ -15,6 +15,7 @@ import { confirmForfeit } from './forfeit';
 import { duelIcon } from './icons';
 import { BOT_SPEEDS, POOLS, type BotSpeed, type MirrorMode, type Pool } from './protocol';
 import { NEWCOMER_GAMES, type IDuelClient } from './tokens';
+import { TournamentPanel } from './tournament';
 
 export class DuelSidebar extends Widget {
   constructor(options: DuelSidebar.IOptions) {
@@ -139,6 +140,7 @@ export class DuelSidebar extends Widget {
     this._serviceNote.hidden = true;
     this._battleBox = h('div', { class: 'jp-DuelSidebar-battle' });
     this._challenges = new ChallengePanel({ client: this._client });
+    this._tournaments = new TournamentPanel({ client: this._client, commands: this._commands });
 
     this.node.append(
       h(
@@ -185,6 +187,7 @@ export class DuelSidebar extends Widget {
         this._botOffer
       ),
       this._battleBox,
+      this._tournaments.node,
       this._challenges.node
     );
 
@@ -215,6 +218,7 @@ export class DuelSidebar extends Widget {
     window.clearInterval(this._timer);
     this._client.stateChanged.disconnect(this._render, this);
     this._challenges.dispose();
+    this._tournaments.dispose();
     super.dispose();
   }
 
@@ -227,6 +231,11 @@ export class DuelSidebar extends Widget {
   protected onBeforeHide(msg: Message): void {
     super.onBeforeHide(msg);
     this._challenges.setHidden(true);
+  }
+
+  /** The "Tournaments" card. */
+  get tournaments(): TournamentPanel {
+    return this._tournaments;
   }
 
   /** Bring the "Challenge a player" card into view and focus its player list. */
@@ -494,6 +503,7 @@ export class DuelSidebar extends Widget {
   private readonly _instructorTag: HTMLSpanElement;
   private readonly _serviceNote: HTMLDivElement;
   private readonly _challenges: ChallengePanel;
+  private readonly _tournaments: TournamentPanel;
 }
 
 export namespace DuelSidebar {
