@@ -210,6 +210,7 @@ export class DuelSidebar extends Widget {
     this._cancel.addEventListener('click', () => this._client.cancelSearch());
 
     this._client.stateChanged.connect(this._render, this);
+    this._client.tournamentsChanged.connect(this._renderTournamentLine, this);
     this._timer = window.setInterval(() => this._renderQueue(), 250); // re-rendered often so whole seconds flip on time
     this._render();
   }
@@ -217,6 +218,7 @@ export class DuelSidebar extends Widget {
   dispose(): void {
     window.clearInterval(this._timer);
     this._client.stateChanged.disconnect(this._render, this);
+    this._client.tournamentsChanged.disconnect(this._renderTournamentLine, this);
     this._challenges.dispose();
     this._tournaments.dispose();
     super.dispose();
@@ -406,6 +408,15 @@ export class DuelSidebar extends Widget {
     this._botOffer.hidden = !(queue?.bot_available ?? false);
   }
 
+  /** The battle card's tournament line, once the tournament's name is known. */
+  private _renderTournamentLine(): void {
+    const line = this._battleBox.querySelector('[data-testid="duel-battle-tournament"]');
+    const id = this._client.battle?.match.tournament_id;
+    if (line && id) {
+      line.textContent = tournamentLine(this._client, id);
+    }
+  }
+
   private _renderBattle(): void {
     const client = this._client;
     const battle = client.battle;
@@ -427,6 +438,9 @@ export class DuelSidebar extends Widget {
             battle.practice ? h('span', { class: 'jp-DuelTag jp-mod-bot' }, 'bot') : null
           ),
           battle.practice ? h('div', { class: 'jp-DuelSidebar-hint' }, 'Practice, unrated') : null,
+          battle.match.tournament_id
+            ? h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-battle-tournament' }, tournamentLine(client, battle.match.tournament_id))
+            : null,
           h('div', { class: 'jp-DuelSidebar-hint' }, battle.match.challenge.title),
           show
         )
@@ -521,6 +535,12 @@ function stat(label: string, value: number, cls: string): HTMLElement {
     ' ',
     label
   );
+}
+
+/** "Tournament: NAME" for the battle card of a tournament game. */
+function tournamentLine(client: IDuelClient, id: string): string {
+  const name = client.tournament(id)?.name ?? client.tournaments.find(t => t.id === id)?.name;
+  return name ? `Tournament: ${name}` : 'Tournament game';
 }
 
 function capitalize(s: string): string {

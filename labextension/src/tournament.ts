@@ -426,6 +426,9 @@ export class TournamentPanel extends Widget {
       state = 'playing';
       const battle = this._client.battle;
       parts.push('Playing ', h('strong', { class: 'jp-DuelName' }, nameIn(view, opponentOf(game, me))));
+      if (entrant.status === 'withdrawn') {
+        parts.push(' — your last game here: you left.');
+      }
       if (battle && !battle.complete && battle.match.battle_id === game.battle_id) {
         const show = h('button', { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-tournament-show-duel' }, 'Show duel');
         show.addEventListener('click', () => void this._commands.execute(CommandIDs.showDuel));
@@ -526,6 +529,7 @@ export class TournamentPanel extends Widget {
         'data-rank': String(row.rank),
         'data-score': String(row.score),
         'data-me': String(mine),
+        'data-withdrawn': String(row.withdrawn),
         'aria-current': mine ? 'true' : undefined
       });
       tr.append(
@@ -533,12 +537,35 @@ export class TournamentPanel extends Widget {
         h(
           'td',
           { class: 'jp-DuelTable-player' },
-          h('span', { class: 'jp-DuelTable-name', title: row.display_name }, row.display_name),
-          mine ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'you') : null,
-          arena && row.on_fire
-            ? h('span', { class: 'jp-DuelTournament-fire', testid: 'duel-standing-fire', title: 'On fire: two wins in a row, games score double', role: 'img', 'aria-label': 'on fire' }, '🔥')
-            : null,
-          row.withdrawn ? h('span', { class: 'jp-DuelTag jp-mod-subtle' }, 'left') : null
+          h(
+            'div',
+            { class: 'jp-DuelTournament-player' },
+            // A player who left: struck through (a convention of tournament tables), said in words to a reader.
+            h(
+              'span',
+              {
+                class: `jp-DuelTable-name${row.withdrawn ? ' jp-mod-withdrawn' : ''}`,
+                title: `${row.display_name}${mine ? ' (you)' : ''}${row.withdrawn ? ': left the tournament' : ''}`
+              },
+              row.display_name
+            ),
+            // The row is highlighted; this says it to a screen reader too.
+            mine ? h('span', { class: 'jp-DuelVisuallyHidden' }, ' (you)') : null,
+            arena && row.on_fire
+              ? h(
+                  'span',
+                  {
+                    class: 'jp-DuelTournament-fire',
+                    testid: 'duel-standing-fire',
+                    title: 'On fire: two wins in a row, games score double',
+                    role: 'img',
+                    'aria-label': 'on fire'
+                  },
+                  '🔥'
+                )
+              : null,
+            row.withdrawn ? h('span', { class: 'jp-DuelVisuallyHidden' }, ' (left)') : null
+          )
         ),
         h('td', { class: 'jp-mod-num', testid: 'duel-standing-score' }, formatPoints(row.score)),
         h('td', { class: 'jp-mod-num' }, `${row.wins}–${row.draws}–${row.losses}`)
