@@ -1263,14 +1263,24 @@ export class DuelView extends Widget {
 
   /** The "opponent disconnected" banner, with the grace time ticking down. */
   /** Taken over by another tab: frozen, with the way back. */
-  /** "Tournament: NAME" in the header of a tournament game. */
+  /** "Tournament: NAME" in the header of a tournament game; once it is over, what comes next. */
   private _renderTournament(): void {
     const tag = this._tournamentTag;
     const id = this._battle.match.tournament_id;
     if (!tag || !id) {
       return;
     }
-    const name = this._client.tournament(id)?.name ?? this._client.tournaments.find(t => t.id === id)?.name ?? null;
+    const view = this._client.tournament(id);
+    const note =
+      view?.status === 'finished'
+        ? 'The tournament is over: the final standings are in the Duel panel.'
+        : view && view.format !== 'arena'
+          ? 'The result counts in the tournament; the next round starts when every game of this one is over.'
+          : 'The result counts in the tournament; your next game comes by itself.';
+    if (this._tournamentNote.textContent !== note) {
+      this._tournamentNote.textContent = note;
+    }
+    const name = view?.name ?? this._client.tournaments.find(t => t.id === id)?.name ?? null;
     const text = name ? `Tournament: ${name}` : 'Tournament';
     if (tag.textContent !== text) {
       tag.textContent = text;
@@ -1393,13 +1403,7 @@ export class DuelView extends Widget {
         { class: 'jp-DuelOutcome-main' },
         h('div', { class: 'jp-DuelOutcome-title' }, OUTCOME_TEXT[outcome]),
         h('div', { class: 'jp-DuelOutcome-reason', testid: 'duel-outcome-reason' }, reason),
-        tournament
-          ? h(
-              'div',
-              { class: 'jp-DuelSidebar-hint', testid: 'duel-outcome-tournament-note' },
-              'The result counts in the tournament; your next game comes by itself.'
-            )
-          : null,
+        tournament ? this._tournamentNote : null,
         this._rematchBox
       ),
       h(
@@ -1552,6 +1556,7 @@ export class DuelView extends Widget {
   private _runCounts = { samples: 0, submissions: 0 };
   private _rematchButton: HTMLButtonElement | null = null;
   private readonly _tournamentTag: HTMLSpanElement | null;
+  private readonly _tournamentNote = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-outcome-tournament-note' });
   private _rematchBox: HTMLDivElement | null = null;
   private _rematchKey: string | null = null;
   private _rematchError: string | null = null;

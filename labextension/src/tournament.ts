@@ -60,6 +60,16 @@ export function formatPoints(points: number): string {
   return Number.isInteger(points) ? String(points) : points.toFixed(1);
 }
 
+/** `1 point`, `½ point`, `2 points`. */
+export function pointsText(points: number): string {
+  return `${formatPoints(points)} ${points === 1 || points === 0.5 ? 'point' : 'points'}`;
+}
+
+/** `1 round`, `3 rounds`. */
+function roundsText(rounds: number): string {
+  return rounds === 1 ? '1 round' : `${rounds} rounds`;
+}
+
 /** The player may enter `summary` now (as far as this browser can tell: the service decides). */
 export function joinable(summary: ITournamentSummary): boolean {
   if (summary.status === 'finished') {
@@ -421,7 +431,7 @@ export class TournamentPanel extends Widget {
     } else if (view.status === 'finished') {
       state = 'finished';
       const row = view.standings.find(s => s.name === me);
-      parts.push(row ? `Finished: you placed #${row.rank} with ${formatPoints(row.score)} points.` : 'Finished.');
+      parts.push(row ? `Finished: you placed #${row.rank} with ${pointsText(row.score)}.` : 'Finished.');
     } else if (game && game.status !== 'bye') {
       state = 'playing';
       const battle = this._client.battle;
@@ -445,7 +455,7 @@ export class TournamentPanel extends Widget {
       parts.push('The tournament is paused: no new games for now.');
     } else if (game && game.status === 'bye') {
       state = 'bye';
-      parts.push(`A bye this round (${formatPoints(game.points_first ?? 0)} points): no opponent for you.`);
+      parts.push(`A bye this round (${pointsText(game.points_first ?? 0)}): no opponent for you.`);
     } else if (entrant.status === 'paused') {
       state = 'paused';
       parts.push('Paused: you get no new opponent until you resume.');
@@ -636,11 +646,11 @@ export class TournamentPanel extends Widget {
         text = '';
       }
     } else if (t.status === 'open') {
-      text = t.rounds ? `${t.rounds} rounds, not started yet` : 'Not started yet';
+      text = t.rounds ? `${roundsText(t.rounds)}, not started yet` : 'Not started yet';
     } else {
       text = t.rounds ? `Round ${t.round} of ${t.rounds}` : `Round ${t.round}`;
       if (t.status === 'finished') {
-        text = t.rounds ? `Over after ${t.rounds} rounds` : 'Over';
+        text = t.rounds ? `Over after ${roundsText(t.rounds)}` : 'Over';
       }
     }
     node.dataset.round = String(t.round);

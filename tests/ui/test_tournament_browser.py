@@ -171,7 +171,8 @@ def test_two_students_play_an_arena_from_the_duel_panel(chromium, lab):
     for page, result in ((alice, "won"), (bob, "lost")):
         outcome = page.locator('[data-testid="duel-outcome"]').first
         expect(outcome).to_have_attribute("data-result", result, timeout=60_000)
-        expect(outcome.locator('[data-testid="duel-outcome-tournament-note"]')).to_be_visible()
+        expect(outcome.locator('[data-testid="duel-outcome-tournament-note"]')).to_have_text(
+            "The result counts in the tournament; your next game comes by itself.")
         expect(outcome.locator('[data-testid="duel-rematch"]')).to_have_count(0)
     for page in (alice, bob):
         expect(standing(page, "Alice")).to_have_attribute("data-score", "2", timeout=15_000)
@@ -271,3 +272,46 @@ def test_reload_mid_game_resumes_the_tournament_game(chromium, lab):
         expect(standing(page, "Alice")).to_have_attribute("data-score", "2", timeout=15_000)
         expect(standing(page, "Bob")).to_have_attribute("data-score", "0")
     expect(card(alice).locator('[data-testid="duel-tournament-game"]').first).to_have_attribute("data-result", "won")
+
+
+def test_a_swiss_shows_its_round_and_the_final_places(chromium, lab):
+    url = lab.url("lab", token=lab.token)
+    alice = player(chromium, url, "Alice")
+    bob = player(chromium, url, "Bob")
+    status_code, view = api(lab, "POST", "tournaments",
+                            {"name": "One-round Swiss", "format": "swiss", "rounds": 1, "difficulty": "easy"})
+    assert status_code == 201, view
+    tournament_id = view["id"]
+    for page in (alice, bob):
+        join(page, tournament_id)
+        expect(card(page).locator('[data-testid="duel-tournament-time"]')).to_have_text("1 round, not started yet")
+        # No pause in a Swiss: rounds are paired for everyone.
+        expect(card(page).locator('[data-testid="duel-tournament-pause"]')).to_have_count(0)
+    start(lab, tournament_id)
+    for page in (alice, bob):
+        expect(duel_view(page)).to_be_visible(timeout=30_000)
+        expect(card(page).locator('[data-testid="duel-tournament-time"]')).to_have_text("Round 1 of 1",
+                                                                                        timeout=15_000)
+        expect(status(page)).to_have_attribute("data-state", "playing", timeout=15_000)
+    challenge = challenge_on(alice)
+    type_code(alice, challenge.reference)
+    duel_view(alice).locator('[data-testid="duel-submit"]').click()
+
+    # The only round is over: the tournament is, and each panel says where its player finished.
+    for page, place in ((alice, "#1 with 1 point"), (bob, "#2 with 0 points")):
+        expect(status(page)).to_have_attribute("data-state", "finished", timeout=30_000)
+        expect(status(page)).to_contain_text(f"Finished: you placed {place}.")
+        expect(card(page).locator('[data-testid="duel-tournament"]')).to_have_attribute("data-status", "finished")
+        expect(card(page).locator('[data-testid="duel-tournament-time"]')).to_have_text("Over after 1 round")
+        expect(card(page).locator('[data-testid="duel-tournament-leave"]')).to_have_count(0)
+    expect(card(alice).locator('[data-testid="duel-tournament-game"]').first).to_contain_text("R1 · vs Bob")
+    expect(alice.locator('[data-testid="duel-outcome-tournament-note"]')).to_have_text(
+        "The tournament is over: the final standings are in the Duel panel.")
+    shoot(alice, "tournament-8-swiss-finished-alice.png")
+    # Back to the list: the finished tournament stays listed for its players, to look at, no longer to join.
+    card(alice).locator('[data-testid="duel-tournament-back"]').click()
+    row = card(alice).locator(f'[data-testid="duel-tournament-row"][data-id="{tournament_id}"]')
+    expect(row).to_have_attribute("data-status", "finished")
+    expect(row.locator('[data-testid="duel-tournament-join"]')).to_have_count(0)
+    row.locator('[data-testid="duel-tournament-open"]').click()
+    expect(status(alice)).to_have_attribute("data-state", "finished")
