@@ -9,7 +9,7 @@ happens.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from . import protocol
 from .auth import GUEST_PREFIX, AuthError, Identity, IdentitySigner, check_guest_name, skeleton
@@ -45,6 +45,7 @@ class Accounts:
         self.battles, self.lobby = battles, lobby
         self.sids: dict[str, set[str]] = {}  # player name -> connected sids
         self.lobby_tabs: dict[str, str] = {}  # player name -> the connection that last asked for a battle
+        self.came_online: Callable[[str], None] = lambda name: None  # the tournament room's hook
 
     async def identify(self, msg: protocol.RegisterUser, proven: Identity | None = None
                        ) -> tuple[Profile, str | None, bool]:
@@ -147,6 +148,7 @@ class Accounts:
         self.sids.setdefault(name, set()).add(sid)
         if first:
             self.lobby.changed()
+            self.came_online(name)
 
     async def disconnected(self, name: str, sid: str) -> None:
         sids = self.sids.get(name, set())

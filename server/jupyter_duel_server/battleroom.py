@@ -20,7 +20,7 @@ import json
 import random
 import time
 import uuid
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable
 
 from . import fairplay, mirror, protocol
 from .accounts import player_info
@@ -110,6 +110,10 @@ class BattleRoom:
         self.class_pack: str | None = None
         self.class_challenge: str | None = None
         self.changed: Callable[[], None] = lambda: None  # the class view's hook
+        # The tournament room's hooks: a battle ended (every battle, once stored and announced), and a game of a
+        # tournament changed its progress (a judged submission).
+        self.battle_over: Callable[[BattleState], Awaitable[None]] | None = None
+        self.progress: Callable[[BattleState], None] = lambda battle: None
         self.recently_over: dict[str, tuple[tuple[str, str], float]] = {}  # battle id -> (players, ended at)
         self._custom_run_ids = itertools.count(1)
         self._flushing = asyncio.Lock()
@@ -128,20 +132,24 @@ class BattleRoom:
     # ------------------------------------------------------------ opening
 
     def open(self, a: Profile, b: Profile, difficulty: str, ranked: bool, bot: bool = False,
-             pool: str = "any") -> BattleState:
+             pool: str = "any", challenge: Challenge | None = None, time_limit_s: int | None = None,
+             tournament_id: str | None = None) -> BattleState:
         """Create the battle and make both players busy, without awaiting anything; ``record`` then stores it
-        before it is announced."""
+        before it is announced. A tournament's game comes with its ``challenge``, ``time_limit_s`` and
+        ``tournament_id``."""
         svc = self.service
-        challenge = self._choose_challenge(difficulty)
+        if challenge is None:
+            challenge = self._choose_challenge(difficulty)
         now = time.time()
         battle = BattleState(
             id=uuid.uuid4().hex,
             challenge=challenge,
             seats=(Seat(a), Seat(b, bot=bot)),
             ranked=ranked and not bot,
-            time_limit_s=int(svc.time_limits.get(challenge.difficulty, 900)),
+            time_limit_s=time_limit_s or int(svc.time_limits.get(challenge.difficulty, 900)),
             started_at=now + svc.countdown_s,
             mirror=mirror.mode_for(svc.mirror_modes, ranked and not bot, pool),
+            tournament_id=tournament_id,
         )
         if battle.mirror == "delayed":
             for seat in battle.seats:
@@ -161,7 +169,7 @@ class BattleRoom:
         try:
             await self.service.db(self.store.create_battle, battle.id, battle.challenge.id, a.profile, b.profile,
                                   battle.ranked, battle.started_at, battle.mirror, time_limit_s=battle.time_limit_s,
-                                  bot=b.bot, after=battle.id)
+                                  bot=b.bot, tournament_id=battle.tournament_id, after=battle.id)
         except Exception:
             self.service.cancel(battle.id)
             self.running.pop(battle.id, None)
@@ -223,6 +231,7 @@ class BattleRoom:
                 mode=battle.mirror, delay_s=self.service.mirror_delay_s if battle.mirror == "delayed" else 0.0
             ),
             max_code_bytes=self.service.max_code_bytes,
+            tournament_id=battle.tournament_id,
         )
 
     async def battle_for(self, name: str, battle_id: str) -> tuple[BattleState, Seat]:
@@ -415,6 +424,8 @@ class BattleRoom:
         if not samples_only and not battle.over:
             self.changed()
             outcome = battle.on_submission(author, report.passed, report.total)
+            if battle.tournament_id is not None:
+                self.progress(battle)
             await self._send_opponent_status(battle, author)
             if outcome is not None:
                 await self._finish(battle)
@@ -659,6 +670,11 @@ class BattleRoom:
         battle.spectators.clear()
         self.changed()
         self.log.info("jupyter-duel: battle %s over: %s (%s)", battle.id, outcome.winner, outcome.reason)
+        if self.battle_over is not None:
+            try:  # the tournament room records its game and pairs the players who are free now
+                await self.battle_over(battle)
+            except Exception:
+                self.log.exception("jupyter-duel: the tournament room failed on the end of battle %s", battle.id)
 
     # ------------------------------------------------------------ surviving a restart
 
@@ -755,7 +771,7 @@ class BattleRoom:
             seats.append(seat)
         battle = BattleState(id=row["battle_id"], challenge=challenge, seats=tuple(seats), ranked=row["ranked"],
                              time_limit_s=row["time_limit_s"], started_at=row["started_at"] + row["clock_shift_s"],
-                             mirror=row["mirror"] or "live")
+                             mirror=row["mirror"] or "live", tournament_id=row.get("tournament_id"))
         for sub in row["submissions"]:
             seat = battle.seat(sub["player"])
             seen = protocol.SubmissionResult(

@@ -99,6 +99,7 @@ class BattleState:
     note: str | None = None  # why an instructor aborted it
     spectators: set[str] = field(default_factory=set)  # sids of instructors watching it at full fidelity
     results: list["SubmissionResult"] = field(default_factory=list)  # every finished run, as spectators see it
+    tournament_id: str | None = None  # the tournament this battle is a game of
 
     @property
     def over(self) -> bool:

@@ -159,6 +159,7 @@ class DuelNamespace(socketio.AsyncNamespace):
         self.players[sid] = profile.name
         # Rooms are per player, re-entered on every (re)connect: events reach every tab of the player.
         await self.enter_room(sid, f"player:{profile.name}")
+        await self.enter_room(sid, "players")  # every registered connection: the tournaments list
         await self.accounts.connected(profile.name, sid)
         if instructor:
             self.instructors.add(sid)
@@ -205,6 +206,18 @@ class DuelNamespace(socketio.AsyncNamespace):
 
     async def on_answer_challenge(self, sid, msg: protocol.AnswerChallenge):
         await self._asking_for_battle(sid, self.lobby.answer_challenge(self.players[sid], msg))
+
+    async def on_list_tournaments(self, sid, msg: protocol.ListTournaments):
+        return {"tournaments": [s.model_dump(mode="json") for s in self.service.tournaments.summaries()]}
+
+    async def on_join_tournament(self, sid, msg: protocol.JoinTournament):
+        await self.service.tournaments.join(self.players[sid], msg.tournament_id)
+
+    async def on_leave_tournament(self, sid, msg: protocol.LeaveTournament):
+        await self.service.tournaments.leave(self.players[sid], msg.tournament_id)
+
+    async def on_pause_tournament(self, sid, msg: protocol.PauseTournament):
+        await self.service.tournaments.set_paused(self.players[sid], msg.tournament_id, msg.paused)
 
     # ------------------------------------------------------------ instructors (checked in trigger_event)
 

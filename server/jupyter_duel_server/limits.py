@@ -39,7 +39,8 @@ from .protocol import clip
 EVENT_CLASSES: dict[str, tuple[str, ...]] = {
     "sync": ("sync_code",),
     "judge": ("run_samples", "submit_code", "run_custom"),
-    "lobby": ("join_queue", "leave_queue", "play_bot", "forfeit", "challenge_player", "answer_challenge", "react"),
+    "lobby": ("join_queue", "leave_queue", "play_bot", "forfeit", "challenge_player", "answer_challenge", "react",
+              "list_tournaments", "join_tournament", "leave_tournament", "pause_tournament"),
     "session": ("register_user", "resume", "watch_room", "spectate"),
     "class": ("class_settings", "pair_players", "abort_battle"),
     "other": (),

@@ -220,6 +220,20 @@ class Lobby:
 
     # ------------------------------------------------------------ pairs made by hand
 
+    def ranked_between(self, first: Profile, second: Profile, ranked: bool) -> bool:
+        """Whether a battle of these two may be ranked: not with a guest, unless guests are rated."""
+        return self._ranked_between(first, second, ranked)
+
+    async def taken(self, name: str) -> None:
+        """``name`` was taken into a tournament's game: out of the queue (told ``matched``), their challenges
+        cancelled."""
+        entry = self.matchmaker.leave(name)
+        if entry is not None:
+            self._sent_window.pop(name, None)
+            await self._send_queue_update(entry, "matched")
+            self.changed()
+        await self._cancel_offers_of(name)
+
     def _ranked_between(self, first: Profile, second: Profile, ranked: bool) -> bool:
         """Whether a battle of these two may be ranked: not with a guest, unless guests are rated."""
         if not ranked or self.service.rate_guests:

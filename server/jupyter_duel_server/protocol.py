@@ -280,6 +280,26 @@ class AbortBattle(Incoming):
     reason: Annotated[StrictStr, Field(min_length=1, max_length=200), _UNICODE]
 
 
+TournamentId = Annotated[StrictStr, Field(min_length=1, max_length=64), _UNICODE]
+
+
+class ListTournaments(Incoming):
+    pass
+
+
+class JoinTournament(Incoming):
+    tournament_id: TournamentId
+
+
+class LeaveTournament(Incoming):
+    tournament_id: TournamentId
+
+
+class PauseTournament(Incoming):
+    tournament_id: TournamentId
+    paused: StrictBool
+
+
 INCOMING: dict[str, type[Incoming]] = {
     "register_user": RegisterUser,
     "join_queue": JoinQueue,
@@ -299,6 +319,10 @@ INCOMING: dict[str, type[Incoming]] = {
     "class_settings": ClassSettings,
     "pair_players": PairPlayers,
     "abort_battle": AbortBattle,
+    "list_tournaments": ListTournaments,
+    "join_tournament": JoinTournament,
+    "leave_tournament": LeaveTournament,
+    "pause_tournament": PauseTournament,
 }
 
 #: Events only an instructor may send.
@@ -391,6 +415,7 @@ class MatchFound(Outgoing):
     resume_token: str
     mirror: MirrorInfo
     max_code_bytes: int
+    tournament_id: str | None = None
 
 
 class OpponentCode(Outgoing):
@@ -577,6 +602,86 @@ class SpectatorCode(Outgoing):
     text: str | None
 
 
+TournamentFormat = Literal["arena", "swiss", "round_robin"]
+TournamentStatus = Literal["open", "running", "paused", "finished"]
+
+
+class TournamentSummary(Outgoing):
+    id: str
+    name: str
+    format: TournamentFormat
+    status: TournamentStatus
+    rated: bool
+    players: int
+    round: int
+    rounds: int | None
+    starts_at: float | None
+    ends_at: float | None
+    version: int
+
+
+class TournamentEntrant(Outgoing):
+    name: str
+    display_name: str
+    rating: float
+    status: Literal["active", "paused", "withdrawn"]
+    battle_id: str | None
+
+
+class TournamentStanding(Outgoing):
+    rank: int
+    name: str
+    display_name: str
+    score: float
+    games: int
+    wins: int
+    draws: int
+    losses: int
+    tiebreaks: dict[str, float]
+    on_fire: bool
+    withdrawn: bool
+
+
+class GameProgress(Outgoing):
+    passed: int
+    total: int
+
+
+class TournamentGame(Outgoing):
+    round: int
+    first: str
+    second: str | None
+    battle_id: str | None
+    status: Literal["pending", "playing", "finished", "bye", "forfeit"]
+    points_first: float | None
+    points_second: float | None
+    winner: str | None
+    reason: str | None
+    progress: dict[str, GameProgress]
+
+
+class TournamentView(TournamentSummary):
+    """A summary's fields, then the whole tournament."""
+
+    created_at: float
+    pack: str | None
+    difficulty: str
+    duration_s: int | None
+    server_time: float
+    entrants: list[TournamentEntrant]
+    standings: list[TournamentStanding]
+    pairings: list[TournamentGame]
+    games: list[TournamentGame]
+
+
+class Tournaments(Outgoing):
+    tournaments: list[TournamentSummary]
+
+
+class TournamentState(Outgoing):
+    tournament: TournamentView
+
+
 class Error(Outgoing):
     code: str
     message: str
@@ -611,6 +716,8 @@ OUTGOING: dict[str, type[Outgoing]] = {
     "room_state": RoomState,
     "spectate_state": SpectateState,
     "spectator_code": SpectatorCode,
+    "tournaments": Tournaments,
+    "tournament_state": TournamentState,
     "error": Error,
 }
 
@@ -651,5 +758,9 @@ ERROR_CODES = {
     "unknown_offer": "no open challenge has this id for this player",
     "unknown_pack": "no loaded challenge pack has this name",
     "unknown_challenge": "no loaded challenge has this id",
+    "unknown_tournament": "no tournament has this id",
+    "tournament_closed": "the tournament takes no more players (finished, or a round robin that has started)",
+    "not_in_tournament": "the player is not an entrant of this tournament",
+    "tournament_state": "the tournament is not in a state that allows this (e.g. pausing one that is not running)",
     "internal": "the service failed to handle the event; nothing was changed",
 }

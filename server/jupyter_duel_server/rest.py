@@ -20,7 +20,7 @@ import nbformat
 from .auth import GUEST_PREFIX, AuthError, display_name
 from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from .notebook import battle_notebook
-from .protocol import clip
+from .protocol import ServiceError, clip
 
 if TYPE_CHECKING:
     from .auth import Identity
@@ -238,6 +238,132 @@ class ClassResultsHandler(DuelAPIHandler):
         self.finish(await self.service.classroom.results_csv(since))
 
 
+#: HTTP status of each tournament refusal.
+TOURNAMENT_STATUS = {"unknown_tournament": 404, "tournament_state": 409, "tournament_closed": 409}
+
+
+class TournamentAPIHandler(DuelAPIHandler):
+    """Base of the tournament routes (``tournamentroom.TournamentRoom``): a refusal is its code, 400 unless
+    ``TOURNAMENT_STATUS`` says otherwise."""
+
+    def refuse(self, exc: ServiceError) -> None:
+        self.fail(TOURNAMENT_STATUS.get(exc.code, 400), exc.code, str(exc))
+
+    def instructor_only(self) -> bool:
+        """Refuse (403 ``not_instructor``) anybody who is not an instructor, the rule of ``class/results.csv``;
+        True when refused."""
+        if self.requester_is_instructor():
+            return False
+        self.fail(403, "not_instructor", "running tournaments is for instructors")
+        return True
+
+
+class TournamentsHandler(TournamentAPIHandler):
+    """``GET``: every tournament, newest first. ``POST`` (instructors): a new one."""
+
+    def get(self):
+        self.write_json({"tournaments": [s.model_dump(mode="json") for s in self.service.tournaments.summaries()]})
+
+    async def post(self):
+        if self.instructor_only():
+            return
+        try:
+            body = json.loads(self.request.body or b"null")
+        except ValueError:
+            return self.fail(400, "invalid_payload", "the body is not JSON")
+        try:
+            identity = self.requester_identity()
+        except AuthError:
+            identity = None
+        room = self.service.tournaments
+        try:
+            t = room.create(body, identity.handle if identity is not None else None)
+        except ServiceError as exc:
+            return self.refuse(exc)
+        self.write_json(room.view(t).model_dump(mode="json"), 201)
+
+
+class TournamentHandler(TournamentAPIHandler):
+    """One tournament's view; with ``?version=N&wait=S``, a long-poll: answered once the view's version is over
+    N, or after S seconds (at most ``DuelService.tournament_long_poll_max_s``) with the view unchanged."""
+
+    async def get(self, tournament_id: str):
+        room = self.service.tournaments
+        try:
+            t = room.get(tournament_id)
+        except ServiceError as exc:
+            return self.refuse(exc)
+        version, wait = self.get_argument("version", None), self.get_argument("wait", None)
+        if version is not None:
+            try:
+                version, wait = int(version), float(wait or 0)
+            except ValueError:
+                return self.fail(400, "invalid_payload", "version is an integer and wait a number of seconds")
+            if not 0 <= wait < float("inf"):
+                return self.fail(400, "invalid_payload", "wait is a number of seconds >= 0")
+            await room.wait_change(t, version, min(wait, self.service.tournament_long_poll_max_s))
+        if self.request.connection.stream is not None and self.request.connection.stream.closed():
+            return  # the reader left while waiting
+        self.write_json(room.view(t).model_dump(mode="json"))
+
+
+class TournamentActionHandler(TournamentAPIHandler):
+    """``POST api/tournaments/{id}/{start|pause|resume|next_round|end}`` (instructors): the view after it."""
+
+    async def post(self, tournament_id: str, action: str):
+        if self.instructor_only():
+            return
+        room = self.service.tournaments
+        try:
+            body = json.loads(self.request.body) if self.request.body else {}
+        except ValueError:
+            return self.fail(400, "invalid_payload", "the body is not JSON")
+        if not isinstance(body, dict) or set(body) - ({"abort_games"} if action == "end" else set()) or (
+                not isinstance(body.get("abort_games", False), bool)):
+            return self.fail(400, "invalid_payload", f"{action} takes no body" if action != "end"
+                             else 'end takes {"abort_games": true|false}')
+        try:
+            if action == "end":
+                t = await room.end(tournament_id, body.get("abort_games", False))
+            else:
+                t = await getattr(room, action)(tournament_id)
+        except ServiceError as exc:
+            return self.refuse(exc)
+        self.write_json(room.view(t).model_dump(mode="json"))
+
+
+class TournamentResultsHandler(TournamentAPIHandler):
+    """The standings and every game as CSV (instructors)."""
+
+    def get(self, tournament_id: str):
+        if self.instructor_only():
+            return
+        try:
+            t = self.service.tournaments.get(tournament_id)
+        except ServiceError as exc:
+            return self.refuse(exc)
+        self.set_header("Content-Type", "text/csv; charset=UTF-8")
+        self.set_header("Content-Disposition", 'attachment; filename="tournament-results.csv"')
+        self.set_header("Cache-Control", "no-store")
+        self.finish(self.service.tournaments.results_csv(t))
+
+
+class TournamentNotebookHandler(TournamentAPIHandler):
+    """The tournament as a notebook (instructors): standings, rounds, and each game with both solutions."""
+
+    async def get(self, tournament_id: str):
+        if self.instructor_only():
+            return
+        try:
+            t = self.service.tournaments.get(tournament_id)
+        except ServiceError as exc:
+            return self.refuse(exc)
+        notebook = await self.service.tournaments.notebook(t)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(nbformat.writes(notebook))
+
+
 def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
     """Routes under ``prefix`` (ending in '/')."""
     kw = {"service": service}
@@ -255,4 +381,9 @@ def rest_handlers(service: "DuelService", prefix: str) -> list[tuple]:
         (api + r"battles/([^/]+)", BattleReviewHandler, kw),
         (api + r"battles/([^/]+)/notebook", BattleNotebookHandler, kw),
         (api + r"class/results\.csv", ClassResultsHandler, kw),
+        (api + "tournaments", TournamentsHandler, kw),
+        (api + r"tournaments/([^/]+)", TournamentHandler, kw),
+        (api + r"tournaments/([^/]+)/(start|pause|resume|next_round|end)", TournamentActionHandler, kw),
+        (api + r"tournaments/([^/]+)/results\.csv", TournamentResultsHandler, kw),
+        (api + r"tournaments/([^/]+)/notebook", TournamentNotebookHandler, kw),
     ]

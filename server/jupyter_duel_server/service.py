@@ -5,7 +5,8 @@ matchmaker, rating system, one python-socketio server) and three rooms with one 
 
 - ``accounts.Accounts``: who a connection is, profiles, who is online;
 - ``lobby.Lobby``: the queue, the pairing rounds and the practice bot offer;
-- ``battleroom.BattleRoom``: the running battles, from ``match_found`` to ``battle_complete``.
+- ``battleroom.BattleRoom``: the running battles, from ``match_found`` to ``battle_complete``;
+- ``tournamentroom.TournamentRoom``: tournaments (arena, Swiss, round robin) whose games are battles.
 
 Clients reach the rooms through the Socket.IO namespace (``events``) and the REST API (``rest``), whose Tornado
 routes ``handlers`` gives. A room calls another only through its public methods, and reaches players only
@@ -49,6 +50,7 @@ from .rating import RATING_SYSTEMS, SECONDS_PER_DAY, RatingSystem
 from .dbworkers import DatabaseWorkers
 from .rest import rest_handlers
 from .store import Store
+from .tournamentroom import TournamentRoom
 
 try:
     import orjson
@@ -161,7 +163,8 @@ class DuelService(LoggingConfigurable):
         default_value=DEFAULT_RATE_LIMITS,
         help="Token buckets per event class, each [events per second, burst], applied per connection and per "
         "player (refused with 'rate_limited'). Classes: sync (sync_code), judge (submit_code, run_samples, run_custom), lobby "
-        "(join_queue, leave_queue, play_bot, forfeit, challenge_player, answer_challenge, react), session "
+        "(join_queue, leave_queue, play_bot, forfeit, challenge_player, answer_challenge, react, "
+        "list_tournaments, join_tournament, leave_tournament, pause_tournament), session "
         "(register_user, resume, watch_room, spectate), class (class_settings, pair_players, abort_battle), other "
         "(unknown events, refused frames). A class left out keeps its default; a rate of 0 lifts its limit.",
     ).tag(config=True)
@@ -230,6 +233,26 @@ class DuelService(LoggingConfigurable):
     match_interval_s = Float(1.0, help="Seconds between pairing rounds (a join also pairs at once).").tag(
         config=True
     )
+
+    tournament_rematch_after_s = Float(
+        1.0, min=0.0, help="Arena: two players who just met may be paired again only once both have waited this "
+        "many seconds (and nobody else fits)."
+    ).tag(config=True)
+
+    tournament_round_break_s = Float(
+        10.0, min=0.0, help="Swiss and round robin: seconds between the end of a round and the automatic pairing "
+        "of the next (the standings are shown meanwhile; an instructor's next_round pairs it at once)."
+    ).tag(config=True)
+
+    tournament_state_interval_s = Float(
+        0.5, min=0.0, help="Most often a tournament's entrants get tournament_state, and registered players the "
+        "tournaments list, in seconds: changes within it are sent together."
+    ).tag(config=True)
+
+    tournament_long_poll_max_s = Float(
+        30.0, min=0.0, help="Longest wait of a long-poll of GET api/tournaments/{id}?version=N&wait=S, in seconds "
+        "(a longer wait asked for is cut to this)."
+    ).tag(config=True)
 
     bot_after_s = Float(20.0, help="Seconds of waiting after which the practice bot is offered.").tag(config=True)
 
@@ -359,6 +382,8 @@ class DuelService(LoggingConfigurable):
         self.lobby = Lobby(self, self.store, self.challenges, self.matchmaker, self.battles)
         self.accounts = Accounts(self, self.store, self.signer, self.rating, self.battles, self.lobby)
         self.classroom = Classroom(self, self.store, self.challenges, self.battles, self.lobby, self.accounts)
+        self.tournaments = TournamentRoom(self, self.store, self.challenges, self.battles, self.lobby,
+                                          self.accounts)
         self.sio.register_namespace(DuelNamespace(self))
         self.front_door = None
         if self.hub:
@@ -383,7 +408,9 @@ class DuelService(LoggingConfigurable):
             except Exception as exc:  # the runner names what is missing; the lobby and REST keep working
                 self.judge_problem = str(exc)
                 self.log.error("jupyter-duel: the judge cannot run: %s", exc)
+        await self.tournaments.restore()  # first: the battles carried on find their tournaments
         await self.battles.restore()
+        await self.tournaments.carry_on()
         self.spawn(self.battles.flusher())
 
     async def close(self) -> None:
@@ -446,6 +473,16 @@ class DuelService(LoggingConfigurable):
         if event == "error":
             self.metrics.error_sent(payload.code)
         await self.sio.emit(event, payload.model_dump(mode="json"), room=room)
+
+    async def emit_to_players(self, event: str, payload: protocol.Outgoing, players: list[str]) -> None:
+        """Send ``payload`` to every connection of each of ``players`` (serialised once)."""
+        data = payload.model_dump(mode="json")
+        for name in players:
+            await self.sio.emit(event, data, room=f"player:{name}")
+
+    async def broadcast(self, event: str, payload: protocol.Outgoing) -> None:
+        """Send ``payload`` to every registered connection."""
+        await self.sio.emit(event, payload.model_dump(mode="json"), room="players")
 
     async def relay(self, event: str, data: dict, to_player: str, received_at: float | None = None) -> None:
         """Send ``data`` to every connection of ``to_player``, straight to Engine.IO: the generic emit looks

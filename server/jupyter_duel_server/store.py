@@ -93,6 +93,8 @@ class Battle(Base):
     mirror: Mapped[str | None] = mapped_column(String(16), nullable=True)  # the mirror mode it was played with
     similarity: Mapped[float | None] = mapped_column(Float, nullable=True)  # fairplay.similarity of final codes
     note: Mapped[str | None] = mapped_column(String(200), nullable=True)  # an instructor's reason for an abort
+    # The tournament this battle is a game of (tournamentroom.py), if any.
+    tournament_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class PasteEvent(Base):
@@ -174,6 +176,69 @@ class LiveEdits(Base):
     battle_id: Mapped[str] = mapped_column(ForeignKey("battles.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     edits: Mapped[str] = mapped_column(Text)  # JSON: rows as in Timeline.edits
+
+
+class TournamentRow(Base):
+    """A tournament (``tournamentroom.Tournament``): its settings and where it stands."""
+
+    __tablename__ = "tournaments"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(16))  # arena | swiss | round_robin
+    status: Mapped[str] = mapped_column(String(16))  # open | running | paused | finished
+    ending: Mapped[bool] = mapped_column(Boolean, default=False)  # ended: no new games, running ones play on
+    rated: Mapped[bool] = mapped_column(Boolean, default=False)
+    pack: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    challenges: Mapped[str | None] = mapped_column(Text, nullable=True)  # JSON list of challenge ids
+    same_challenge_per_round: Mapped[bool] = mapped_column(Boolean, default=True)
+    difficulty: Mapped[str] = mapped_column(String(16), default="any")
+    duration_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rounds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    time_limit_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    starts_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ends_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    state: Mapped[str] = mapped_column(Text, default="{}")  # JSON: round challenges, the round robin schedule
+
+
+class TournamentEntrantRow(Base):
+    """A player of a tournament."""
+
+    __tablename__ = "tournament_entrants"
+
+    tournament_id: Mapped[str] = mapped_column(ForeignKey("tournaments.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)  # the order of joining
+    rating: Mapped[float] = mapped_column(Float)  # the seeding rating, at joining
+    status: Mapped[str] = mapped_column(String(16))  # active | paused | withdrawn
+    joined_round: Mapped[int] = mapped_column(Integer, default=1)
+    withdrawn_from_round: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    joined_at: Mapped[float] = mapped_column(Float)
+
+
+class TournamentGameRow(Base):
+    """One game of a tournament: a battle, a bye or a forfeit."""
+
+    __tablename__ = "tournament_games"
+
+    tournament_id: Mapped[str] = mapped_column(ForeignKey("tournaments.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1, 2, ... in the order paired
+    round: Mapped[int] = mapped_column(Integer)
+    first_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    second_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    battle_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    challenge_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | playing | finished | bye | forfeit
+    points_first: Mapped[float | None] = mapped_column(Float, nullable=True)
+    points_second: Mapped[float | None] = mapped_column(Float, nullable=True)
+    winner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    progress: Mapped[str] = mapped_column(Text, default="{}")  # JSON: name -> [passed, total]
+    started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 #: The verdict of a judged run that was in flight when the service stopped: it is not counted.
@@ -372,6 +437,7 @@ class Store:
     def create_battle(
         self, battle_id: str, challenge_id: str, a: Profile, b: Profile, ranked: bool, started_at: float,
         mirror: str | None = None, time_limit_s: int | None = None, bot: bool = False,
+        tournament_id: str | None = None,
     ) -> None:
         """Store a new running battle; with ``time_limit_s``, also its live rows (``LiveBattle``, one
         ``LiveSeat`` per player), so that a restart carries it on."""
@@ -388,6 +454,7 @@ class Store:
                     rating_a_before=a.rating,
                     rating_b_before=b.rating,
                     mirror=mirror,
+                    tournament_id=tournament_id,
                 )
             )
             if time_limit_s is not None:
@@ -468,7 +535,7 @@ class Store:
                 out.append({
                     "battle_id": battle.id, "challenge_id": battle.challenge_id, "ranked": battle.ranked,
                     "started_at": battle.started_at, "mirror": battle.mirror, "time_limit_s": live.time_limit_s,
-                    "bot": live.bot, "clock_shift_s": live.clock_shift_s,
+                    "bot": live.bot, "clock_shift_s": live.clock_shift_s, "tournament_id": battle.tournament_id,
                     "seats": [
                         {
                             "name": names[uid], "code": seats[uid].code, "seq": seats[uid].seq,
@@ -701,6 +768,41 @@ class Store:
                 for b in rows
             ]
 
+    # ------------------------------------------------------------ tournaments
+
+    def save_tournament(self, row: dict, entrants: list[dict], games: list[dict]) -> None:
+        """Write a tournament's row with the entrants and games given (each inserted, or updated by its key), in
+        one transaction. Keys: ``TournamentRow``'s, ``TournamentEntrantRow``'s and ``TournamentGameRow``'s
+        columns."""
+        with self._writing() as db:
+            db.merge(TournamentRow(**row))
+            db.flush()  # the tournament first: entrants and games refer to it
+            for entrant in entrants:
+                db.merge(TournamentEntrantRow(tournament_id=row["id"], **entrant))
+            for game in games:
+                db.merge(TournamentGameRow(tournament_id=row["id"], **game))
+
+    def load_tournaments(self) -> list[dict]:
+        """Every stored tournament, oldest first: ``{"row": {...}, "entrants": [...], "games": [...]}``, each a
+        dict of its row's columns; entrants with ``name``, games with ``first``, ``second`` and ``winner``
+        (names)."""
+        with self._read() as db:
+            out = []
+            for t in db.scalars(select(TournamentRow).order_by(TournamentRow.created_at)).all():
+                entrants = db.scalars(select(TournamentEntrantRow).where(TournamentEntrantRow.tournament_id == t.id)
+                                      .order_by(TournamentEntrantRow.position)).all()
+                games = db.scalars(select(TournamentGameRow).where(TournamentGameRow.tournament_id == t.id)
+                                   .order_by(TournamentGameRow.number)).all()
+                ids = {e.user_id for e in entrants} | {g.first_id for g in games} | {g.second_id for g in games}
+                names = {u.id: u.name for u in db.scalars(select(User).where(User.id.in_(ids - {None})))}
+                out.append({
+                    "row": _columns(t),
+                    "entrants": [{**_columns(e), "name": names[e.user_id]} for e in entrants],
+                    "games": [{**_columns(g), "first": names[g.first_id], "second": names.get(g.second_id),
+                               "winner": names.get(g.winner_id)} for g in games],
+                })
+            return out
+
     def counts(self) -> dict[str, int]:
         """Row counts per table (used by tests to prove that refused input changed nothing)."""
         with self._read() as db:
@@ -709,6 +811,11 @@ class Store:
                 "battles": len(db.scalars(select(Battle.id)).all()),
                 "submissions": len(db.scalars(select(Submission.id)).all()),
             }
+
+
+def _columns(row) -> dict:
+    """A row's columns as a dict."""
+    return {column.name: getattr(row, column.name) for column in row.__table__.columns}
 
 
 def _delete_live_rows(db, battle_id: str) -> None:

@@ -39,6 +39,11 @@ SHARED = {
     "RoomBattle": protocol.RoomBattle,
     "RoomPlayer": protocol.RoomPlayer,
     "RoomWaiting": protocol.RoomWaiting,
+    "TournamentSummary": protocol.TournamentSummary,
+    "TournamentView": protocol.TournamentView,
+    "TournamentEntrant": protocol.TournamentEntrant,
+    "TournamentStanding": protocol.TournamentStanding,
+    "TournamentGame": protocol.TournamentGame,
 }
 
 
