@@ -13,4 +13,21 @@ def _jupyter_server_extension_points():
     return [{"module": "jupyter_duel", "app": DuelExtension}]
 
 
-__all__ = ["__version__"]
+def __getattr__(name):
+    # Imported on first use: the server extension must not need ipywidgets, nor load it in the server.
+    if name == "DuelClient":
+        from .duelwidget import DuelClient
+
+        return DuelClient
+    if name == "connect":
+        from .connection import connect
+
+        return connect
+    if name == "Tournament":
+        from .tournament import Tournament
+
+        return Tournament
+    raise AttributeError(f"module 'jupyter_duel' has no attribute {name!r}")
+
+
+__all__ = ["DuelClient", "Tournament", "__version__", "connect"]

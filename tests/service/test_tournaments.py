@@ -194,6 +194,8 @@ async def test_an_arena_of_six_pairs_players_as_soon_as_they_are_free(tour_servi
     try:
         view = create(tour_service, name="Friday arena", format="arena", duration_s=25, difficulty="easy")
         tid = view["id"]
+        announced = await players[0].expect("tournaments")  # every registered player hears of a new one
+        assert [t["id"] for t in announced["tournaments"]] == [tid] and announced["tournaments"][0]["status"] == "open"
         listed = await players[0].call("list_tournaments", {})
         assert listed["ok"] and listed["tournaments"][0]["id"] == tid and listed["tournaments"][0]["format"] == "arena"
         await join_all(players, tid)
@@ -245,6 +247,9 @@ async def test_a_swiss_of_six_plays_its_rounds_without_rematches(tour_service):
         assert all(len(c) == 1 for c in challenges.values()) and len(set.union(*challenges.values())) == 3
         assert all("buchholz" in s["tiebreaks"] and "sonneborn_berger" in s["tiebreaks"] for s in view["standings"])
         assert sum(s["score"] for s in view["standings"]) == 9
+        for g in view["games"]:  # each game's progress: the winner's solution passed every test
+            progress = g["progress"][g["winner"]]
+            assert progress["passed"] == progress["total"] > 0
         top = view["standings"][0]
         assert top["score"] == sum(1 for g in view["games"] if g["winner"] == top["name"])
     finally:
@@ -487,3 +492,98 @@ async def test_a_restarted_service_keeps_the_tournament_and_its_running_game(tou
         assert any(g["status"] == "forfeit" and g["reason"] == "no_show" for g in view["pairings"]), view["pairings"]
     finally:
         await close_all(players)
+
+
+# ---------------------------------------------------------------------------------------------------- control
+
+
+async def next_found(player: Player, timeout: float = 10.0) -> dict:
+    found = await player.expect("match_found", timeout)
+    assert found["tournament_id"]
+    return found
+
+
+async def test_a_late_joiner_and_an_organiser_running_a_swiss_round_by_round(tour_service):
+    svc = tour_service
+    ann, ben, cy = [await Player(svc.url, n).connect() for n in ("ann", "ben", "cy")]
+    try:
+        tid = create(svc, name="Step by step", format="swiss", rounds=2, difficulty="easy")["id"]
+        await join_all([ann, ben], tid)
+        assert api(svc, "POST", f"tournaments/{tid}/start")[0] == 200
+        found = await next_found(ann)
+        await next_found(ben)
+        # A late joiner: in from round 2, with ½ for the round missed.
+        assert (await cy.call("join_tournament", {"tournament_id": tid}))["ok"]
+        view = api(svc, "GET", f"tournaments/{tid}")[1]
+        assert {s["name"]: s["score"] for s in view["standings"]}[cy.name] == 0.5
+        # Paused: the game goes on, but the next round is not paired when it ends...
+        assert api(svc, "POST", f"tournaments/{tid}/pause")[1]["status"] == "paused"
+        assert (await ben.call("forfeit", {"battle_id": found["battle_id"]}))["ok"]
+        await ann.expect("battle_complete")
+        view = await until_view(svc, tid, lambda v: v["games"])
+        await asyncio.sleep(1.0)  # several round breaks
+        assert api(svc, "GET", f"tournaments/{tid}")[1]["round"] == 1
+        # ...until the organiser pairs it (it stays paused).
+        status, view = api(svc, "POST", f"tournaments/{tid}/next_round")
+        assert status == 200 and view["round"] == 2 and view["status"] == "paused"
+        assert api(svc, "POST", f"tournaments/{tid}/next_round")[1]["error"]["code"] == "tournament_state"
+        # Scores 1, ½, 0: the bye goes to the last, the late joiner meets the leader.
+        [bye] = [g for g in view["pairings"] if g["status"] == "bye"]
+        assert bye["first"] == ben.name and bye["points_first"] == 1.0
+        second = await next_found(cy)
+        assert second["opponent"]["name"] == ann.name
+        await next_found(ann)
+        # A player who withdraws keeps their points; their running game plays on and counts.
+        assert (await cy.call("leave_tournament", {"tournament_id": tid}))["ok"]
+        assert (await cy.call("forfeit", {"battle_id": second["battle_id"]}))["ok"]
+        await cy.expect("battle_complete")
+        # Resumed with its last round over: finished.
+        view = await until_view(svc, tid, lambda v: len(v["games"]) == 3)
+        assert view["status"] == "paused"
+        status, view = api(svc, "POST", f"tournaments/{tid}/resume")
+        assert status == 200 and view["status"] == "finished"
+        table = {s["name"]: s for s in view["standings"]}
+        assert table[cy.name]["withdrawn"] and table[cy.name]["score"] == 0.5 and table[cy.name]["games"] == 1
+        assert [s["name"] for s in view["standings"]][0] == ann.name and table[ann.name]["score"] == 2
+        assert {e["name"]: e["status"] for e in view["entrants"]}[cy.name] == "withdrawn"
+    finally:
+        await close_all([ann, ben, cy])
+
+
+async def test_an_arena_player_pauses_and_the_organiser_ends_it(tour_service):
+    svc = tour_service
+    ann, ben, cy = [await Player(svc.url, n).connect() for n in ("ann", "ben", "cy")]
+    try:
+        tid = create(svc, name="Pauses", format="arena", duration_s=300, difficulty="easy")["id"]
+        await join_all([ann, ben, cy], tid)
+        assert (await cy.call("pause_tournament", {"tournament_id": tid, "paused": True}))["ok"]
+        assert api(svc, "POST", f"tournaments/{tid}/start")[0] == 200
+        first = await next_found(ann)
+        assert first["opponent"]["name"] == ben.name
+        await next_found(ben)
+        # ann and ben just met: with cy paused, nobody else fits, so they meet again after the rematch window.
+        assert (await ann.call("forfeit", {"battle_id": first["battle_id"]}))["ok"]
+        again = await next_found(ann)
+        assert again["opponent"]["name"] == ben.name and again["battle_id"] != first["battle_id"]
+        await next_found(ben)
+        assert cy.pending("match_found") == 0
+        # cy comes back: paired as soon as a game ends, with somebody who is not their last opponent.
+        assert (await cy.call("pause_tournament", {"tournament_id": tid, "paused": False}))["ok"]
+        assert (await ben.call("forfeit", {"battle_id": again["battle_id"]}))["ok"]
+        third = await next_found(cy)
+        assert third["opponent"]["name"] in (ann.name, ben.name)
+        assert (await next_found(ann if third["opponent"]["name"] == ann.name else ben))["battle_id"] == third["battle_id"]
+        # The organiser ends it: no new game, the running one plays on and counts, then it is finished.
+        status, view = api(svc, "POST", f"tournaments/{tid}/end")
+        assert status == 200 and view["status"] == "running"
+        assert api(svc, "POST", f"tournaments/{tid}/end")[1]["error"]["code"] == "tournament_state"
+        await cy.refused("join_tournament", {"tournament_id": tid}, "tournament_closed")
+        assert (await cy.call("forfeit", {"battle_id": third["battle_id"]}))["ok"]
+        view = await until_view(svc, tid, lambda v: v["status"] == "finished")
+        assert len(view["games"]) == 3 and view["games"][-1]["battle_id"] == third["battle_id"]
+        await asyncio.sleep(1.0)
+        assert sum(p.pending("match_found") for p in (ann, ben, cy)) == 0
+        table = {s["name"]: s for s in view["standings"]}
+        assert sum(s["score"] for s in view["standings"]) == 6  # three wins, nobody on fire
+    finally:
+        await close_all([ann, ben, cy])

@@ -48,7 +48,7 @@ c.JupyterHub.load_roles = [
     # Every user: their own things (all the default "user" role has) and the duel service's URL.
     {
         "name": "user",
-        "scopes": ["self", "access:services!service=duel"],
+        "scopes": ["self", "access:services!service=duel", "read:services!service=duel"],
     },
     # Instructors, by group. Hub admins are instructors too, but JupyterHub does not let a configuration change the
     # scopes of its "admin" role: so the admin users are given this role by name as well. Keep the list in step
@@ -56,7 +56,7 @@ c.JupyterHub.load_roles = [
     {
         "name": "duel-instructor",
         "description": "Instructors of jupyter-duel",
-        "scopes": ["custom:duel:admin", "access:services!service=duel"],
+        "scopes": ["custom:duel:admin", "access:services!service=duel", "read:services!service=duel"],
         "groups": ["instructors"],
         "users": sorted(c.Authenticator.admin_users),
     },
@@ -73,5 +73,15 @@ c.JupyterHub.load_roles = [
 # The Duel panel in each user's JupyterLab talks to the central service named here (not to a service of its own).
 c.Spawner.environment = {"JUPYTER_DUEL_HUB_SERVICE": "duel"}
 c.Spawner.default_url = "/lab"
+# The token each user's server (and so their notebook kernels) gets, JUPYTERHUB_API_TOKEN: what a server needs, and
+# for the notebook duel client (jupyter_duel.DuelClient) the duel service, where it is, and the instructor scope
+# (only where the user holds it). It names its user only: the service asks the hub whose it is.
+c.Spawner.server_token_scopes = [
+    "access:servers!server",
+    "users:activity!user",
+    "access:services!service=duel",
+    "read:services!service=duel",
+    "custom:duel:admin",
+]
 # Each user's server runs as that user from the hub's own environment, which every user must be able to read.
 c.Spawner.cmd = [os.path.join(sys.prefix, "bin", "jupyterhub-singleuser")]
