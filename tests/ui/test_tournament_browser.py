@@ -4,7 +4,10 @@ An instructor (the Jupyter user, through the REST API with the server's token) c
 each in a browser of their own, see it appear in the panel's Tournaments card, join with one click, and are
 paired as soon as it starts: the game opens as any duel, its header naming the tournament. One solves it; both
 panels' standings, games and pairing state follow, and the next pairing arrives by itself. A student who
-reloads the page mid-game is put back into the tournament game. Real JupyterLab, headless Chromium.
+reloads the page mid-game is put back into the tournament game. A one-round Swiss shows its round and the final
+places. Last, the instructor runs the arena from a notebook in JupyterLab (``jupyter_duel.tournament`` in their
+own kernel): the control panel widget's standings follow the game, and the exported notebook holds both final
+solutions. Real JupyterLab, headless Chromium.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import re
 import urllib.error
 import urllib.request
 
+import nbformat
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browsers import challenge_on, palette_labels, player, switch_theme, type_code
 from helpers import ARTIFACTS, JupyterProcess
@@ -315,3 +320,98 @@ def test_a_swiss_shows_its_round_and_the_final_places(chromium, lab):
     expect(row.locator('[data-testid="duel-tournament-join"]')).to_have_count(0)
     row.locator('[data-testid="duel-tournament-open"]').click()
     expect(status(alice)).to_have_attribute("data-state", "finished")
+
+
+#: The organiser's notebook: create the arena, show its control panel, start it, export it (one cell each).
+ORGANISER_CELLS = [
+    'from jupyter_duel.tournament import Tournament\n'
+    't = Tournament.create("Notebook arena", "arena", duration_s=1800, difficulty="easy")\n'
+    'print("created", t.id)',
+    "t.widget()",
+    'print("status", t.start()["status"])',
+    'print("exported", t.export_notebook("arena-export.ipynb"))',
+]
+
+
+def run_cell(page: Page, index: int, output: str) -> None:
+    """Run the notebook's cell ``index`` (Shift+Enter in it) and wait until its output shows ``output``."""
+    cell = page.locator(".jp-NotebookPanel:visible .jp-Notebook .jp-Cell").nth(index)
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")
+    expect(cell.locator(".jp-OutputArea-output").first).to_contain_text(output, timeout=90_000)
+
+
+def test_an_instructor_runs_the_arena_from_a_notebook(chromium, lab):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in ORGANISER_CELLS])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(notebook, lab.tmp / "work" / "organiser.ipynb")
+    url = lab.url("lab", token=lab.token)
+
+    # The Jupyter user (the instructor of the embedded service) runs the notebook in their own kernel.
+    teacher = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    teacher.goto(lab.url("lab/tree/organiser.ipynb", token=lab.token))
+    expect(teacher.locator(".jp-NotebookPanel:visible")).to_be_visible(timeout=60_000)
+    # A cell run before the kernel is ready would be lost.
+    expect(teacher.locator(".jp-StatusBar-TextItem", has_text="Python 3")).to_contain_text("Idle", timeout=60_000)
+    run_cell(teacher, 0, "created")
+    run_cell(teacher, 1, "Standings")
+    panel = teacher.locator(".jd-tournament-panel")
+    expect(panel).to_be_visible()
+
+    # The students see the arena the notebook made, and join it from their panels.
+    alice = player(chromium, url, "Alice")
+    bob = player(chromium, url, "Bob")
+    for page in (alice, bob):
+        row = card(page).locator('[data-testid="duel-tournament-row"]', has_text="Notebook arena")
+        expect(row).to_be_visible(timeout=20_000)
+        row.locator('[data-testid="duel-tournament-join"]').click()
+        expect(card(page).locator('[data-testid="duel-tournament-name"]')).to_have_text("Notebook arena",
+                                                                                        timeout=15_000)
+    standings = teacher.locator(".jd-tournament-standings")
+    for name in ("Alice", "Bob"):
+        expect(standings).to_contain_text(name, timeout=30_000)
+
+    # Started from the notebook: the students are paired.
+    run_cell(teacher, 2, "status running")
+    for page in (alice, bob):
+        expect(duel_view(page).locator('[data-testid="duel-tournament-tag"]')).to_have_text(
+            "Tournament: Notebook arena", timeout=30_000)
+    challenge = challenge_on(alice)
+    bob_code = f"def {challenge.function}(*args):\n    return 'bob tried this'\n"
+    type_code(bob, bob_code)
+    expect(alice.locator('[data-testid="duel-mirror"] .cm-content').filter(visible=True)).to_contain_text(
+        "bob tried this", timeout=10_000)
+    type_code(alice, challenge.reference)
+    duel_view(alice).locator('[data-testid="duel-submit"]').click()
+    expect(alice.locator('[data-testid="duel-outcome"]').first).to_have_attribute("data-result", "won",
+                                                                                  timeout=60_000)
+
+    # The widget's standings follow: Alice first with an arena win's 2 points; the students' panels agree.
+    alice_row = standings.locator("tr", has_text="Alice")
+    expect(alice_row.locator("td").nth(2)).to_have_text("2", timeout=30_000)
+    expect(alice_row.locator("td").first).to_have_text("1")
+    expect(standings.locator("tr", has_text="Bob").locator("td").nth(2)).to_have_text("0")
+    for page in (alice, bob):
+        expect(standing(page, "Alice")).to_have_attribute("data-score", "2", timeout=15_000)
+    teacher.screenshot(path=ARTIFACTS / "tournament-9-notebook-widget.png")
+
+    # The export: a notebook in the instructor's files holding both final solutions, opened in JupyterLab.
+    run_cell(teacher, 3, "exported")
+    exported = lab.tmp / "work" / "arena-export.ipynb"
+    sources = "\n".join(c.source for c in nbformat.read(exported, as_version=4).cells)
+    assert challenge.reference.strip() in sources and "return 'bob tried this'" in sources
+    teacher.goto(lab.url("lab/tree/arena-export.ipynb", token=lab.token))
+    opened = teacher.locator(".jp-NotebookPanel:visible")
+    expect(opened).to_be_visible(timeout=60_000)
+    expect(teacher.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")).to_contain_text("arena-export.ipynb")
+    expect(opened).to_contain_text("Notebook arena", timeout=20_000)
+    expect(opened).to_contain_text("return 'bob tried this'")
+    expect(opened).to_contain_text(max(challenge.reference.splitlines(), key=len).strip())
+    # The export names no kernel: JupyterLab may ask for one, which reading it does not need.
+    no_kernel = teacher.locator(".jp-Dialog button", has_text="No Kernel")
+    try:
+        no_kernel.wait_for(timeout=5_000)
+        no_kernel.click()
+    except PlaywrightTimeout:
+        pass
+    teacher.screenshot(path=ARTIFACTS / "tournament-10-export-notebook.png")
