@@ -249,6 +249,12 @@ class DuelService(LoggingConfigurable):
         "tournaments list, in seconds: changes within it are sent together."
     ).tag(config=True)
 
+    tournament_state_bytes_per_s = Float(
+        50_000.0, min=0.0, help="Most characters a second of tournament_state each entrant receives on average: a "
+        "tournament whose view has grown large (a long arena's games) is sent less often than "
+        "tournament_state_interval_s. 0: no such bound."
+    ).tag(config=True)
+
     tournament_long_poll_max_s = Float(
         30.0, min=0.0, help="Longest wait of a long-poll of GET api/tournaments/{id}?version=N&wait=S, in seconds "
         "(a longer wait asked for is cut to this)."
@@ -474,11 +480,13 @@ class DuelService(LoggingConfigurable):
             self.metrics.error_sent(payload.code)
         await self.sio.emit(event, payload.model_dump(mode="json"), room=room)
 
-    async def emit_to_players(self, event: str, payload: protocol.Outgoing, players: list[str]) -> None:
-        """Send ``payload`` to every connection of each of ``players`` (serialised once)."""
+    async def emit_to_players(self, event: str, payload: protocol.Outgoing, players: list[str]) -> int:
+        """Send ``payload`` to every connection of each of ``players`` (built once); returns its size in
+        characters of JSON."""
         data = payload.model_dump(mode="json")
         for name in players:
             await self.sio.emit(event, data, room=f"player:{name}")
+        return len(self.sio.packet_class.json.dumps(data)) if players else 0
 
     async def broadcast(self, event: str, payload: protocol.Outgoing) -> None:
         """Send ``payload`` to every registered connection."""

@@ -38,9 +38,10 @@ from .auth import display_name
 from .classroom import _cell
 from .notebook import _cell_text, _inline, battle_notebook
 from .protocol import ServiceError
+from .events import _describe
 from .tournaments import (
-    ArenaGame, Entrant, Game, RulesError, arena_standings, pair_arena, pair_swiss_round, round_robin_schedule,
-    round_robin_standings, swiss_standings,
+    ArenaGame, Entrant, FreePlayer, Game, RulesError, arena_standings, pair_arena, pair_swiss_round,
+    round_robin_schedule, round_robin_standings, swiss_standings,
 )
 from .tournaments.swiss import BYE_POINTS
 
@@ -155,6 +156,7 @@ class Tournament:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     state_due: bool = False
     state_sent_at: float = 0.0
+    state_gap: float = 0.0  # seconds until the next tournament_state may go: longer for a larger view
     view_cache: tuple[int, protocol.TournamentView] | None = None
     pairing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -316,14 +318,19 @@ class TournamentRoom:
         if t.state_due:
             return
         t.state_due = True
-        delay = max(0.0, t.state_sent_at + self.service.tournament_state_interval_s - time.monotonic())
+        gap = max(self.service.tournament_state_interval_s, t.state_gap)
+        delay = max(0.0, t.state_sent_at + gap - time.monotonic())
         asyncio.get_running_loop().call_later(delay, lambda: self.service.spawn(self._send_state(t)))
 
     async def _send_state(self, t: Tournament) -> None:
         t.state_due = False
         t.state_sent_at = time.monotonic()
         payload = protocol.TournamentState(tournament=self.view(t))
-        await self.service.emit_to_players("tournament_state", payload, list(t.entrants))
+        size = await self.service.emit_to_players("tournament_state", payload, list(t.entrants))
+        # A long tournament's view grows with its games: sent less often, so that what each entrant receives
+        # stays within tournament_state_bytes_per_s (a slow connection is never flooded past its send buffer).
+        budget = self.service.tournament_state_bytes_per_s
+        t.state_gap = size / budget if budget > 0 else 0.0
 
     def _list_due_now(self) -> None:
         if self._list_due:
@@ -344,8 +351,6 @@ class TournamentRoom:
         try:
             spec = CreateTournament.model_validate(body)
         except ValidationError as exc:
-            from .events import _describe
-
             raise ServiceError("invalid_payload", _describe(exc)) from None
         if spec.format == "arena" and spec.duration_s is None:
             raise ServiceError("invalid_payload", "an arena needs duration_s")
@@ -363,7 +368,12 @@ class TournamentRoom:
             duration_s=spec.duration_s if spec.format == "arena" else None,
             rounds=spec.rounds if spec.format == "swiss" else None, time_limit_s=spec.time_limit_s,
             created_at=time.time(), created_by=created_by)
-        if not self._candidates(t):
+        if spec.challenges:
+            pool = [self.challenges.get(c) for c in spec.challenges]
+        else:
+            packs = {spec.pack} if spec.pack else set(self.service.packs)
+            pool = [c for c in self.challenges.all() if not packs or c.pack in packs]
+        if not any(spec.difficulty in ("any", c.difficulty) for c in pool):
             raise ServiceError("empty_pool", f"no challenge of difficulty {spec.difficulty!r} is in the choice")
         self.tournaments[t.id] = t
         self._touch(t, listed=True)
@@ -645,8 +655,6 @@ class TournamentRoom:
             return
         scores = {r.name: r.score for r in self._standings(t)}
         free = [e for e in t.entrants.values() if e.status != "withdrawn" and self._free(e.name)]
-        from .tournaments import FreePlayer
-
         pairs = pair_arena([FreePlayer(e.name, int(scores.get(e.name, 0)), e.rating, e.last_opponent,
                                        e.waiting_since, paused=e.status == "paused") for e in free],
                            now, self.service.tournament_rematch_after_s)
@@ -702,7 +710,10 @@ class TournamentRoom:
         else:
             packs = {t.pack} if t.pack else set(self.service.packs)
             pool = [c for c in self.challenges.all() if not packs or c.pack in packs]
-        return [c for c in pool if t.difficulty in ("any", c.difficulty)]
+        chosen = [c for c in pool if t.difficulty in ("any", c.difficulty)]
+        # Challenges removed since the tournament was created (a restart with other packs): any loaded one.
+        return chosen or [c for c in self.challenges.all() if t.difficulty in ("any", c.difficulty)] or \
+            self.challenges.all()
 
     async def _start_games(self, t: Tournament, round_no: int, pairs: list[tuple[str, str | None]]) -> None:
         """Open a battle for each pair whose players are both here; a round's absent player loses by forfeit
