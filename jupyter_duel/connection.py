@@ -116,6 +116,9 @@ class ServiceConnection:
             return self._session_token(status, body)
         return self._static_payload()
 
+    #: The same: what the Socket.IO connection sends with ``register_user`` to say who it is.
+    socketio_auth = register_payload
+
     async def register_payload_async(self, http_session=None) -> dict:
         """:meth:`register_payload` on the running event loop (aiohttp), for a client that must not block it."""
         if self.mode != "embedded":
@@ -387,10 +390,10 @@ def _hub(service_name: str, token: str | None, *, fallback: dict | None = None, 
     hub_token = token or os.environ.get("JUPYTERHUB_API_TOKEN")
     if not hub_token:
         raise ConnectionSetupError("auth_failed", "under JupyterHub, but JUPYTERHUB_API_TOKEN is not set")
-    base = _hub_service_url(service_name, hub_token)
+    base, status = _hub_service_url(service_name, hub_token)
     if base is None:
-        if fallback is not None and server_url:
-            # The hub has no such service for us to reach: the server's embedded one, as the panel falls back.
+        if status == 404 and fallback is not None and server_url:
+            # The hub has no such service: the server's embedded one, as the panel falls back to it.
             return _from_session(server_url, server_token, fallback, name, cookies or {})
         raise ConnectionSetupError(
             "no_service",
@@ -403,18 +406,20 @@ def _hub(service_name: str, token: str | None, *, fallback: dict | None = None, 
     return conn
 
 
-def _hub_service_url(service_name: str, hub_token: str) -> str | None:
-    """Where the hub's service is, as this kernel can reach it."""
+def _hub_service_url(service_name: str, hub_token: str) -> tuple[str | None, int]:
+    """Where the hub's service is, as this kernel can reach it, or None with the hub API's answer (404: the hub
+    has no such service; 403: this token may not read it)."""
     base_url = os.environ.get("JUPYTERHUB_BASE_URL", "/")
     public = os.environ.get("JUPYTERHUB_PUBLIC_URL")
     if public:
-        return _slash(urllib.parse.urljoin(_slash(public), url_path_join(base_url, "services", service_name)))
+        path = url_path_join(base_url, "services", service_name)
+        return _slash(urllib.parse.urljoin(_slash(public), path)), 200
     api = os.environ.get("JUPYTERHUB_API_URL")
-    if api:
-        # The hub's own model of the service: its direct URL (the proxy forwards /services/<name>/ there).
-        status, model = http_json(url_path_join(api, "services", service_name),
-                                  {"Authorization": f"token {hub_token}"})
-        if status == 200 and isinstance(model, dict) and model.get("url"):
-            return _slash(urllib.parse.urljoin(_slash(model["url"]),
-                                               url_path_join(base_url, "services", service_name).lstrip("/")))
-    return None
+    if not api:
+        return None, 0
+    # The hub's own model of the service: its direct URL (the proxy forwards /services/<name>/ there).
+    status, model = http_json(url_path_join(api, "services", service_name), {"Authorization": f"token {hub_token}"})
+    if status == 200 and isinstance(model, dict) and model.get("url"):
+        path = url_path_join(base_url, "services", service_name).lstrip("/")
+        return _slash(urllib.parse.urljoin(_slash(model["url"]), path)), status
+    return None, status

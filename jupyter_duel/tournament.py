@@ -59,11 +59,6 @@ class ServiceClient:
         """The client for a ``jupyter_duel.connection.ServiceConnection``."""
         return cls(connection.api_url, connection.headers())
 
-    @classmethod
-    def standalone(cls, url: str, token: str) -> "ServiceClient":
-        """A standalone service (``jupyter duel serve``) at ``url``, as the holder of the identity ``token``."""
-        return cls(url.rstrip("/") + "/api/", {"Authorization": f"token {token}"})
-
     @property
     def _session(self) -> requests.Session:
         session = getattr(self._local, "session", None)

@@ -4,7 +4,8 @@ Both follow the service with its long-poll (``GET api/tournaments/{id}?version=N
 request is answered as soon as the tournament changes, so the widgets are live without polling faster than the
 tournament changes. When nothing changes, the next request goes out when the status line's coarse time left
 ("about 12 min left") would change, and at the latest after ``wait_s``. The thread stops when the widget is closed
-(in the kernel, or by the front end closing its comm) or the tournament is finished.
+(in the kernel, by the front end closing its comm, or by a new widget of its kind for the same tournament) or
+the tournament is finished.
 """
 
 from __future__ import annotations
@@ -180,8 +181,16 @@ _STYLE = """<style>
 </style>"""
 
 
+#: The live widget of each kind shown for each tournament of each service, to close it when a new one replaces it.
+_showing: dict[tuple[str, str, str], "_LiveWidget"] = {}
+_showing_lock = threading.Lock()
+
+
 class _LiveWidget(widgets.VBox):
-    """A VBox that follows one tournament: ``render(view)`` on every new view, from a daemon thread."""
+    """A VBox that follows one tournament: ``render(view)`` on every new view, from a daemon thread.
+
+    One of each kind per tournament: a new one closes the one before, since a front end does not close the
+    widgets of an output it clears (a re-run cell's panel would otherwise poll on unseen)."""
 
     def __init__(self, tournament: "Tournament", *, wait_s: float = 25.0, **kwargs):
         super().__init__(**kwargs)
@@ -194,6 +203,11 @@ class _LiveWidget(widgets.VBox):
         self._thread: threading.Thread | None = None
 
     def _start(self) -> None:
+        key = (self.tournament.client.api_url, self.tournament.id, type(self).__name__)
+        with _showing_lock:
+            previous, _showing[key] = _showing.get(key), self
+        if previous is not None:
+            previous.close()
         self.show(self.tournament.view)
         if self.comm is not None:
             # The front end closing the widget closes its comm: stop following then too.
@@ -254,6 +268,9 @@ class _LiveWidget(widgets.VBox):
 
     def close(self) -> None:
         self._stop.set()
+        with _showing_lock:
+            for key in [key for key, shown in _showing.items() if shown is self]:
+                del _showing[key]
         for child in self._parts():
             child.close()
         super().close()

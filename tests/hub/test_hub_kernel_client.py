@@ -52,3 +52,30 @@ async def test_an_instructors_kernel_is_an_instructor(hub):
     teacher = hub.instructor
     out = json.loads(await run_in_kernel(hub, teacher, hub.session(teacher), CONNECT))
     assert out["user"] == teacher.name and out["instructor"] is True
+
+
+async def test_a_token_that_may_not_find_the_service_is_a_clear_message(hub):
+    """A class whose users' tokens lack read:services for the duel service: no silent fallback to the embedded
+    service, but a machine-readable error naming what to configure; the widget says it, no traceback."""
+    student = hub.students[1]
+    narrow = hub.api("POST", f"/users/{student.name}/tokens", json={
+        "note": "no read:services", "expires_in": 300,
+        "scopes": ["access:services!service=duel", f"access:servers!server={student.name}/"]})
+    assert narrow.status_code == 201, narrow.text
+    code = f"""
+import os
+from jupyter_duel import DuelClient
+from jupyter_duel.connection import ConnectionSetupError, connect
+os.environ["JUPYTERHUB_API_TOKEN"] = {narrow.json()["token"]!r}
+try:
+    connect()
+except ConnectionSetupError as exc:
+    print(exc.code, "|", exc)
+w = DuelClient()
+print(w.phase, "|", w.status.value)
+"""
+    first, second = (await run_in_kernel(hub, student, hub.session(student), code)).strip().splitlines()
+    code_, message = first.split(" | ", 1)
+    assert code_ == "no_service" and "read:services!service=duel" in message
+    phase, status = second.split(" | ", 1)
+    assert phase == "offline" and "Cannot reach the duel service (no_service)" in status

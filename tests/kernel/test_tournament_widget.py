@@ -178,37 +178,47 @@ async def test_instructor_runs_an_arena_from_the_panel(service, tmp_path):
         await bo.close()
 
 
-async def test_api_refuses_a_non_instructor_with_the_service_code(service):
+async def test_api_refuses_a_non_instructor_with_the_service_code(service, tmp_path):
     url = service.url
+    export = tmp_path / "not-yours.csv"
     async with kernel() as k:
         out = await k.run(
+            "import threading\n"
             "from jupyter_duel.tournament import Tournament, TournamentError, connect, tournaments\n"
             f"student = connect({url!r}, {token('stu')!r})\n"
             f"teacher = connect({url!r}, {token('teach', instructor=True)!r})\n"
             "t = Tournament.create('Swiss', 'swiss', rounds=3, client=teacher)\n"
+            "mine = Tournament.get(t.id, client=student)\n"
             "for attempt in (lambda: Tournament.create('Mine', 'arena', duration_s=60, client=student),\n"
-            "                lambda: Tournament.get(t.id, client=student).start()):\n"
+            "                mine.start, mine.end, lambda: mine.export_csv(%r)):\n"
             "    try:\n"
             "        attempt()\n"
             "    except TournamentError as exc:\n"
             "        print(exc.status, exc.code, '|', exc)\n"
-            "try:\n"
-            "    Tournament.create('Bad', 'arena', client=teacher)\n"
-            "except TournamentError as exc:\n"
-            "    print(exc.status, exc.code)\n"
-            "try:\n"
-            "    Tournament.get('no-such-tournament', client=teacher)\n"
-            "except TournamentError as exc:\n"
-            "    print(exc.status, exc.code)\n"
-            "print(t.status, [x['status'] for x in tournaments(student)])\n")
+            "for attempt in (lambda: Tournament.create('Bad', 'arena', client=teacher),\n"
+            "                lambda: Tournament.get('no-such-tournament', client=teacher), t.next_round):\n"
+            "    try:\n"
+            "        attempt()\n"
+            "    except TournamentError as exc:\n"
+            "        print(exc.status, exc.code)\n"
+            "print(mine.state['status'], [x['status'] for x in tournaments(student)])\n"
+            # The long-poll: unchanged after its time when nothing happens; answered by a change when one does.
+            "v = t.view['version']\n"
+            "print(t.wait(v, 0.5)['version'] == v)\n"
+            "threading.Timer(0.5, t.end).start()\n"
+            "changed = mine.wait(v, 30)\n"
+            "print(changed['version'] > v, changed['status'])\n" % str(export))
     lines = out.splitlines()
-    assert len(lines) == 5, out
-    for line in lines[:2]:
+    assert len(lines) == 10, out
+    for line in lines[:4]:
         status, code, message = line.split(" ", 2)
         assert (status, code) == ("403", "not_instructor") and len(message) > 3, line
-    assert lines[2] == "400 invalid_payload"  # an arena needs its duration
-    assert lines[3] == "404 unknown_tournament"
-    assert lines[4] == "open ['open']"  # nothing the student tried changed it
+    assert not export.exists()
+    assert lines[4] == "400 invalid_payload"  # an arena needs its duration
+    assert lines[5] == "404 unknown_tournament"
+    assert lines[6] == "409 tournament_state"  # not started
+    assert lines[7] == "open ['open']"  # nothing the student tried changed it
+    assert lines[8:] == ["True", "True finished"]
 
 
 async def test_the_kernels_own_jupyter_server_user_is_the_instructor(tmp_path):
@@ -242,7 +252,13 @@ async def test_next_round_of_a_paused_swiss_from_the_panel(service):
                 "print(t.id)\n")).strip()
             for player in (ada, bo):
                 assert (await player.call("join_tournament", {"tournament_id": tid}))["ok"]
-            await k.run("t.start()\npanel = t.widget()\ndisplay(panel)\n")
+            await k.run("t.start()\nold = t.widget()\ndisplay(old)\n")
+            old_panel = k.find("jd-tournament-panel")
+            # The cell run again: the new panel replaces the old one, which stops following and closes.
+            await k.run("panel = Tournament.get(t.id).widget()\ndisplay(panel)\n")
+            await k.until(lambda: old_panel in k.closed, what="the old panel closed")
+            assert (await k.run("old._thread.join(40)\nprint(old.following, panel.following)")).split() == [
+                "False", "True"]
             buttons = {name: k.find(f"jd-tournament-{name}") for name in ("pause", "next-round", "end")}
 
             def status(word: str) -> str:

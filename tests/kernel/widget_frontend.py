@@ -20,6 +20,7 @@ class KernelFront:
         self.models: dict[str, dict] = {}  # comm id -> the widget model's state, as a front end holds it
         self.closed: set[str] = set()  # comms the kernel closed
         self.outputs: dict[str, list[str]] = {}  # execute request id -> its stdout/stderr and errors
+        self.idle: set[str] = set()  # requests the kernel has finished (all their output is on IOPub before)
         self._changed = asyncio.Event()
         self._reader: asyncio.Task | None = None
 
@@ -53,6 +54,8 @@ class KernelFront:
                 self.outputs[parent].append(content["text"])
             elif kind == "error" and parent in self.outputs:
                 self.outputs[parent].append("\n".join(content["traceback"]))
+            elif kind == "status" and content["execution_state"] == "idle":
+                self.idle.add(parent)
             self._changed.set()
 
     async def run(self, code: str, timeout: float = 60) -> str:
@@ -64,8 +67,8 @@ class KernelFront:
             reply = await self.kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
-        await self.until(lambda: True)  # let IOPub catch up with the reply (outputs come before it there)
-        await asyncio.sleep(0.2)
+        await self.until(lambda: msg_id in self.idle, timeout, "the kernel to finish the request")
+        self.idle.discard(msg_id)
         text = "".join(self.outputs.pop(msg_id))
         assert reply["content"]["status"] == "ok", text
         return text
