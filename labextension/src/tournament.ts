@@ -70,13 +70,24 @@ function roundsText(rounds: number): string {
   return rounds === 1 ? '1 round' : `${rounds} rounds`;
 }
 
-/** The player may enter `summary` now (as far as this browser can tell: the service decides). */
-export function joinable(summary: ITournamentSummary): boolean {
+/**
+ * The player may enter `summary` now (as far as this browser can tell: the service decides), `view` being the
+ * tournament as last read when this tab has it. docs/tournaments.md: anyone before the start; then an arena
+ * takes late joiners and players back after leaving, a Swiss takes newcomers while rounds remain, a round robin
+ * nobody (its schedule is fixed).
+ */
+export function joinable(summary: ITournamentSummary, me: string | null = null, view: ITournamentView | null = null): boolean {
   if (summary.status === 'finished') {
     return false;
   }
-  // A round robin's schedule is fixed at the start: no late joiners.
-  return summary.status === 'open' || summary.format !== 'round_robin';
+  if (summary.status === 'open' || summary.format === 'arena') {
+    return true;
+  }
+  if (summary.format === 'round_robin') {
+    return false;
+  }
+  const entered = !!me && !!view && view.entrants.some(e => e.name === me);
+  return !entered && (summary.rounds === null || summary.round < summary.rounds);
 }
 
 /** The player is in `view` and has not withdrawn. */
@@ -131,11 +142,17 @@ function describe(summary: ITournamentSummary): string {
 
 /** Ask, then withdraw from `view`. Resolves to the ack, or null when the player kept playing. */
 export async function confirmLeave(client: IDuelClient, view: ITournamentSummary): Promise<IAck | null> {
+  const body =
+    view.status === 'open'
+      ? 'You are no longer entered; you may join again until it starts.'
+      : view.format === 'arena'
+        ? 'You get no new games (you may join again while it runs). A game you are playing now goes on to its end; ' +
+          'your points stay in the standings.'
+        : 'You get no new games and cannot come back into this tournament. A game you are playing now goes on to its ' +
+          'end; your points stay in the standings.';
   const answer = await showDialog({
     title: `Leave ${view.name}?`,
-    body:
-      'You get no new games and cannot come back into this tournament’s pairings. A game you are playing now goes on ' +
-      'to its end; your points so far stay in the standings.',
+    body,
     buttons: [Dialog.cancelButton({ label: 'Stay' }), Dialog.warnButton({ label: 'Leave' })]
   });
   if (!answer.button.accept) {
@@ -306,7 +323,7 @@ export class TournamentPanel extends Widget {
         'data-format': t.format,
         'data-joined': String(entered)
       });
-      const action = entered || !joinable(t) ? this._viewButton(t) : this._joinButton(t);
+      const action = entered || !joinable(t, me, mine.get(t.id) ?? null) ? this._viewButton(t) : this._joinButton(t);
       row.append(
         h(
           'div',
@@ -332,17 +349,17 @@ export class TournamentPanel extends Widget {
     return shown.length ? list : empty;
   }
 
-  private _joinButton(t: ITournamentSummary): HTMLButtonElement {
+  private _joinButton(t: ITournamentSummary, label = 'Join'): HTMLButtonElement {
     const button = h(
       'button',
       {
         class: 'jp-mod-styled jp-mod-accept jp-DuelButton',
         testid: 'duel-tournament-join',
         'data-id': t.id,
-        'aria-label': `Join ${t.name}`,
+        'aria-label': `${label} ${t.name}`,
         title: t.status === 'open' ? 'Enter before it starts' : 'Join while it runs'
       },
-      'Join'
+      label
     );
     button.disabled = this._client.connectionState !== 'connected' || this._pending === t.id;
     button.addEventListener('click', () => {
@@ -406,10 +423,11 @@ export class TournamentPanel extends Widget {
     }
     const entrant = me ? view.entrants.find(e => e.name === me) : undefined;
     root.append(this._renderStatus(view, me));
-    if (entrant) {
+    if (entrant && entrant.status !== 'withdrawn') {
       root.append(this._renderActions(view, entrant.status));
-    } else if (joinable(view)) {
-      root.append(h('div', { class: 'jp-DuelSidebar-buttons' }, this._joinButton(view)));
+    } else if (joinable(view, me, view)) {
+      // Not in it, or back after leaving (an arena): one click, as from the list.
+      root.append(h('div', { class: 'jp-DuelSidebar-buttons' }, this._joinButton(view, entrant ? 'Join again' : 'Join')));
     }
     root.append(this._renderStandings(view, me));
     if (me && entrant) {
@@ -693,8 +711,11 @@ export function addTournamentCommands(
 ): void {
   const me = (): string | null => client.profile?.name ?? null;
   const canJoin = (): ITournamentSummary[] => {
-    const mine = new Set(client.myTournaments.filter(v => activeIn(v, me())).map(v => v.id));
-    return client.tournaments.filter(t => joinable(t) && !mine.has(t.id));
+    const mine = new Map(client.myTournaments.map(v => [v.id, v]));
+    return client.tournaments.filter(t => {
+      const view = mine.get(t.id) ?? null;
+      return !activeIn(view, me()) && joinable(t, me(), view);
+    });
   };
   const inNow = (): ITournamentView[] =>
     client.myTournaments.filter(v => v.status !== 'finished' && activeIn(v, me()));

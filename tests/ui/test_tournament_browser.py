@@ -224,6 +224,8 @@ def test_two_students_play_an_arena_from_the_duel_panel(chromium, lab):
         expect(standing(page, "Bob")).to_contain_text("(left)")
     expect(card(bob).locator('[data-testid="duel-tournament-leave"]')).to_have_count(0)
     expect(duel_view(bob).locator('[data-testid="duel-submit"]')).to_be_enabled()
+    # An arena takes a player back: the card offers it.
+    expect(card(bob).locator('[data-testid="duel-tournament-join"]')).to_have_text("Join again")
     shoot(bob, "tournament-6-left-bob.png")
 
 
