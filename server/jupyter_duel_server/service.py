@@ -420,6 +420,10 @@ class DuelService(LoggingConfigurable):
         self.spawn(self.battles.flusher())
 
     async def close(self) -> None:
+        try:  # the tournaments' last changes are written before anything stops
+            await self.tournaments.flush()
+        except Exception:
+            self.log.exception("jupyter-duel: the last write of the tournaments failed")
         for timer in self._timers.values():
             timer.cancel()
         for task in list(self._tasks):

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from .challenges import Challenge, ChallengeLibrary
     from .lobby import Lobby
     from .service import DuelService
-    from .store import Store
+    from .store import Profile, Store
 
 FORMATS = ("arena", "swiss", "round_robin")
 
@@ -115,6 +115,17 @@ class TournamentGame:
     def done(self) -> bool:
         return self.status in ("finished", "bye", "forfeit")
 
+    def record(self, winner: str | None, reason: str, ended_at: float) -> None:
+        """The battle of this game ended: a win 1–0, a draw ½–½, an aborted battle 0–0 (nobody earned it)."""
+        self.status, self.winner, self.reason, self.ended_at = "finished", winner, reason, ended_at
+        if reason == "aborted":
+            self.points_first = self.points_second = 0.0
+        elif winner is None:
+            self.points_first = self.points_second = 0.5
+        else:
+            self.points_first = 1.0 if winner == self.first else 0.0
+            self.points_second = 1.0 - self.points_first
+
     def rules_game(self) -> Game:
         """This finished game as the Swiss and round robin rules record it."""
         if self.second is None:
@@ -158,6 +169,8 @@ class Tournament:
     state_sent_at: float = 0.0
     state_gap: float = 0.0  # seconds until the next tournament_state may go: longer for a larger view
     view_cache: tuple[int, protocol.TournamentView] | None = None
+    saving: asyncio.Future | None = None  # the write under way (TournamentRoom._save)
+    saved_version: int = 0  # the version the store holds
     pairing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def playing(self) -> list[TournamentGame]:
@@ -187,6 +200,8 @@ class TournamentRoom:
         self._rng = random.Random()
         self._list_due = False
         self._list_sent_at = 0.0
+        # Entrants' profiles, read at joining and after each of their battles: pairing reads no database.
+        self._profiles: dict[str, "Profile"] = {}
         battles.battle_over = self.battle_over
         battles.progress = self.progress
         accounts.came_online = self.came_online
@@ -281,30 +296,48 @@ class TournamentRoom:
     # ------------------------------------------------------------ changes: stored, answered, sent
 
     def _touch(self, t: Tournament, listed: bool = False) -> None:
-        """``t`` changed: a new version, written to the store (in order, per tournament), long-polls answered,
-        ``tournament_state`` due to the entrants; ``listed``: the list's summary changed too."""
+        """``t`` changed: a new version, written to the store soon, long-polls answered, ``tournament_state`` due
+        to the entrants; ``listed``: the list's summary changed too."""
         t.version += 1
-        entrants = [dict(user_id=e.user_id, position=e.position, rating=e.rating, status=e.status,
-                         joined_round=e.joined_round, withdrawn_from_round=e.withdrawn_from_round,
-                         joined_at=e.joined_at)
-                    for name, e in t.entrants.items() if name in t.dirty_entrants]
-        games = [self._game_row(t, g) for g in t.games if g.number in t.dirty_games]
-        t.dirty_entrants.clear()
-        t.dirty_games.clear()
-        # The call is queued now, under the tournament's key: the writes keep the order of the changes.
-        saved = self.service.db(self.store.save_tournament, t.row(), entrants, games, after=f"tournament/{t.id}")
-        self.service.spawn(self._saved(t, saved))
+        if t.saving is None:
+            t.saving = asyncio.ensure_future(self._save(t))
         t.changed.set()
         t.changed = asyncio.Event()
         self._state_due(t)
         if listed:
             self._list_due_now()
 
-    async def _saved(self, t: Tournament, saved) -> None:
+    async def _save(self, t: Tournament) -> None:
+        """Write ``t`` until the store holds its latest version: one write at a time per tournament, a burst of
+        changes in one (what changes while a write runs goes in the next)."""
         try:
-            await saved
-        except Exception:
-            self.log.exception("jupyter-duel: tournament %s could not be stored", t.id)
+            while t.saved_version < t.version:
+                version = t.version
+                entrants = [dict(user_id=e.user_id, position=e.position, rating=e.rating, status=e.status,
+                                 joined_round=e.joined_round, withdrawn_from_round=e.withdrawn_from_round,
+                                 joined_at=e.joined_at)
+                            for name, e in t.entrants.items() if name in t.dirty_entrants]
+                games = [self._game_row(t, g) for g in t.games if g.number in t.dirty_games]
+                written = (set(t.dirty_entrants), set(t.dirty_games))
+                t.dirty_entrants.clear()
+                t.dirty_games.clear()
+                try:
+                    await asyncio.shield(self.service.db(self.store.save_tournament, t.row(), entrants, games,
+                                                         after=f"tournament/{t.id}"))
+                except Exception:  # written again with the next change
+                    self.log.exception("jupyter-duel: tournament %s could not be stored", t.id)
+                    t.dirty_entrants.update(written[0])
+                    t.dirty_games.update(written[1])
+                    return
+                t.saved_version = version
+        finally:
+            t.saving = None
+
+    async def flush(self) -> None:
+        """Wait for the tournaments' writes under way (a clean stop loses no change)."""
+        pending = [t.saving for t in self.tournaments.values() if t.saving is not None]
+        if pending:
+            await asyncio.wait(pending, timeout=30)
 
     def _game_row(self, t: Tournament, g: TournamentGame) -> dict:
         ids = {e.name: e.user_id for e in t.entrants.values()}
@@ -480,6 +513,7 @@ class TournamentRoom:
         t = self.get(tournament_id)
         self._check_open_to(t, name)
         profile = await self.service.db(self.store.get_user, name)
+        self._profiles[name] = profile
         self._check_open_to(t, name)  # again: the tournament may have moved on meanwhile
         entrant = t.entrants.get(name)
         now = time.time()
@@ -523,7 +557,7 @@ class TournamentRoom:
                 e.position = position
             # The store keeps entrants by key: rewrite them all (the leaver's row is left as withdrawn).
             entrant.status = "withdrawn"
-            self._save_entrant(t, entrant)
+            self._save_left(t, entrant)
             t.dirty_entrants.update(t.entrants)
         else:
             entrant.status = "withdrawn"
@@ -531,12 +565,14 @@ class TournamentRoom:
             t.dirty_entrants.add(name)
         self._touch(t, listed=True)
 
-    def _save_entrant(self, t: Tournament, entrant: TournamentEntrant) -> None:
+    def _save_left(self, t: Tournament, entrant: TournamentEntrant) -> None:
+        """Store that ``entrant`` left before the start (position 0: not restored as an entrant)."""
         row = dict(user_id=entrant.user_id, position=0, rating=entrant.rating, status="withdrawn",
                    joined_round=entrant.joined_round, withdrawn_from_round=entrant.joined_round,
                    joined_at=entrant.joined_at)
-        saved = self.service.db(self.store.save_tournament, t.row(), [row], [], after=f"tournament/{t.id}")
-        self.service.spawn(self._saved(t, saved))
+        left = self.service.db(self.store.save_tournament, t.row(), [row], [], after=f"tournament/{t.id}")
+        left.add_done_callback(lambda f: f.cancelled() or f.exception() is None or self.log.error(
+            "jupyter-duel: tournament %s could not be stored: %r", t.id, f.exception()))
 
     async def set_paused(self, name: str, tournament_id: str, paused: bool) -> None:
         t = self.get(tournament_id)
@@ -563,19 +599,14 @@ class TournamentRoom:
     async def battle_over(self, battle: "BattleState") -> None:
         """Any battle ended: a tournament's game is recorded; its players (and those of any battle) may be free
         for an arena now."""
+        for name in battle.names if battle.ranked else ():  # ratings changed: read again for the next game
+            if name in self._profiles:
+                self._profiles[name] = await self.service.db(self.store.get_user, name)
         t = self.tournaments.get(battle.tournament_id or "")
         game = t.by_battle.get(battle.id) if t is not None else None
         if game is not None and game.status == "playing":
-            outcome = battle.outcome
             now = time.time()
-            game.status, game.reason, game.ended_at, game.winner = "finished", outcome.reason, now, outcome.winner
-            if outcome.reason == "aborted":
-                game.points_first = game.points_second = 0.0
-            elif outcome.winner is None:
-                game.points_first = game.points_second = 0.5
-            else:
-                game.points_first = 1.0 if outcome.winner == game.first else 0.0
-                game.points_second = 1.0 - game.points_first
+            game.record(battle.outcome.winner, battle.outcome.reason, now)
             total = len(battle.challenge.samples) + len(battle.challenge.hidden)
             game.progress = {seat.name: [seat.best_passed, total] for seat in battle.seats}
             for seat in battle.seats:
@@ -640,38 +671,44 @@ class TournamentRoom:
 
     async def _pair(self, t: Tournament, force: bool = False) -> None:
         """Pair what the format says is due now (``force``: the next round even though the tournament is
-        paused)."""
+        paused). One pairing at a time per tournament, up to the battles' opening (the players are busy from
+        then on); storing and announcing them happens after."""
         async with t.pairing:
             if t.ending or t.status == "finished" or (t.status != "running" and not force):
                 return
             if t.format == "arena":
-                await self._pair_arena(t)
+                opened = await self._pair_arena(t)
             elif not t.playing() and t.round < (t.rounds or 0):
-                await self._pair_round(t)
+                opened = await self._pair_round(t)
+            else:
+                return
+        await self._announce(t, opened)
+        if t.format != "arena":
+            await self._after_game(t)  # a round of byes and forfeits only is over at once
 
-    async def _pair_arena(self, t: Tournament) -> None:
+    async def _pair_arena(self, t: Tournament) -> list:
         now = time.time()
         if now >= (t.ends_at or 0):
-            return
+            return []
         scores = {r.name: r.score for r in self._standings(t)}
         free = [e for e in t.entrants.values() if e.status != "withdrawn" and self._free(e.name)]
         pairs = pair_arena([FreePlayer(e.name, int(scores.get(e.name, 0)), e.rating, e.last_opponent,
                                        e.waiting_since, paused=e.status == "paused") for e in free],
                            now, self.service.tournament_rematch_after_s)
-        if pairs:
-            await self._start_games(t, t.round, pairs)
+        opened = await self._start_games(t, t.round, pairs) if pairs else []
         paired = {n for p in pairs for n in p}
         if sum(e.status == "active" and e.name not in paired for e in free) >= 2:
             # Two free players who just met: they may meet again once both have waited the rematch window.
             self.service.later(f"tournament/{t.id}/pair", self.service.tournament_rematch_after_s,
                                self._pair_later, t.id)
+        return opened
 
     async def _pair_later(self, tournament_id: str) -> None:
         t = self.tournaments.get(tournament_id)
         if t is not None:
             await self._pair(t)
 
-    async def _pair_round(self, t: Tournament) -> None:
+    async def _pair_round(self, t: Tournament) -> list:
         round_no = t.round + 1
         if t.format == "swiss":
             try:
@@ -680,14 +717,14 @@ class TournamentRoom:
             except RulesError as exc:  # too few players left (withdrawals): nothing more to play
                 self.log.info("jupyter-duel: tournament %s ends: %s", t.id, exc)
                 self._finish(t)
-                return
+                return []
             pairs: list[tuple[str, str | None]] = [*swiss.pairs, *([(swiss.bye, None)] if swiss.bye else [])]
         else:
             pairs = [(a, b) for a, b in t.schedule[round_no - 1]]
         t.round = round_no
-        await self._start_games(t, round_no, pairs)
+        opened = await self._start_games(t, round_no, pairs)
         self._touch(t, listed=True)
-        await self._after_game(t)  # a round of byes and forfeits only is over at once
+        return opened
 
     def _challenge_for(self, t: Tournament, round_no: int, players: tuple[str, ...]) -> "Challenge":
         """The challenge of a new game: the round's (one per round when ``same_challenge_per_round``, not in an
@@ -715,13 +752,13 @@ class TournamentRoom:
         return chosen or [c for c in self.challenges.all() if t.difficulty in ("any", c.difficulty)] or \
             self.challenges.all()
 
-    async def _start_games(self, t: Tournament, round_no: int, pairs: list[tuple[str, str | None]]) -> None:
+    async def _start_games(self, t: Tournament, round_no: int, pairs: list[tuple[str, str | None]]) -> list:
         """Open a battle for each pair whose players are both here; a round's absent player loses by forfeit
-        (no-show), a bye is recorded. In an arena, a pair with a player no longer free is left out."""
-        names = [n for pair in pairs for n in pair if n is not None]
-        profiles = {}
-        for name in names:  # first: from here to the opening nothing is awaited
-            profiles[name] = await self.service.db(self.store.get_user, name)
+        (no-show), a bye is recorded. In an arena, a pair with a player no longer free is left out. Returns the
+        (game, battle) pairs opened, for ``_announce``."""
+        for name in [n for pair in pairs for n in pair if n is not None and n not in self._profiles]:
+            self._profiles[name] = await self.service.db(self.store.get_user, name)
+        profiles = self._profiles  # from here to the opening nothing is awaited
         now = time.time()
         opened = []
         for a, b in pairs:
@@ -750,16 +787,18 @@ class TournamentRoom:
                 opened.append((game, battle))
             t.games.append(game)
             t.dirty_games.add(game.number)
-        if not opened and not any(g.round == round_no for g in t.games):
-            return
-        self._touch(t)
+        if opened or any(g.round == round_no for g in t.games):
+            self._touch(t)
+        return opened
+
+    async def _announce(self, t: Tournament, opened: list) -> None:
+        """Store and announce the battles ``_start_games`` opened."""
         for game, battle in opened:
             try:
                 await self.battles.record(battle)
             except Exception:  # the database refused: nobody played; both players are free again
                 self.log.exception("jupyter-duel: tournament %s: battle %s could not be stored", t.id, battle.id)
-                game.status, game.reason, game.ended_at = "finished", "aborted", time.time()
-                game.points_first = game.points_second = 0.0
+                game.record(None, "aborted", time.time())
                 t.dirty_games.add(game.number)
                 self._touch(t)
                 continue
@@ -789,17 +828,9 @@ class TournamentRoom:
                 if game.battle_id in self.battles.running:
                     continue
                 review = await self.service.db(self.store.battle_review, game.battle_id) if game.battle_id else None
-                game.status, game.ended_at = "finished", (review or {}).get("ended_at") or time.time()
-                game.reason = (review or {}).get("reason") or "aborted"
-                winner = (review or {}).get("winner")
-                game.winner = winner
-                if game.reason == "aborted":
-                    game.points_first = game.points_second = 0.0
-                elif winner is None:
-                    game.points_first = game.points_second = 0.5
-                else:
-                    game.points_first = 1.0 if winner == game.first else 0.0
-                    game.points_second = 1.0 - game.points_first
+                review = review or {}  # never stored (the process stopped first): nobody played it
+                game.record(review.get("winner"), review.get("reason") or "aborted",
+                            review.get("ended_at") or time.time())
                 t.dirty_games.add(game.number)
                 self._touch(t)
             now = time.time()
@@ -820,7 +851,7 @@ class TournamentRoom:
             created_at=row["created_at"], created_by=state.get("created_by"), status=row["status"],
             ending=row["ending"], round=row["round"], version=row["version"], starts_at=row["starts_at"],
             ends_at=row["ends_at"], round_challenges={int(k): v for k, v in state.get("round_challenges", {}).items()},
-            schedule=state.get("schedule"))
+            schedule=state.get("schedule"), saved_version=row["version"])
         for e in stored["entrants"]:
             if e["position"] == 0:  # left before the start
                 continue

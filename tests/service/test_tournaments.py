@@ -583,7 +583,57 @@ async def test_an_arena_player_pauses_and_the_organiser_ends_it(tour_service):
         assert len(view["games"]) == 3 and view["games"][-1]["battle_id"] == third["battle_id"]
         await asyncio.sleep(1.0)
         assert sum(p.pending("match_found") for p in (ann, ben, cy)) == 0
-        table = {s["name"]: s for s in view["standings"]}
-        assert sum(s["score"] for s in view["standings"]) == 6  # three wins, nobody on fire
+        table = {s["name"]: s["score"] for s in view["standings"]}
+        # Three wins of 2 points, nobody on fire: cy's opponent won twice, the other once, cy never.
+        winner = third["opponent"]["name"]
+        assert table == {ann.name: 2, ben.name: 2, cy.name: 0, winner: 4}
     finally:
         await close_all([ann, ben, cy])
+
+
+async def test_a_killed_service_carries_an_arena_on(tour_service):
+    svc = tour_service
+    ann, ben = [await Player(svc.url, n).connect() for n in ("ann", "ben")]
+    players = [ann, ben]
+    try:
+        tid = create(svc, name="Crash", format="arena", duration_s=600, difficulty="easy")["id"]
+        await join_all(players, tid)
+        assert api(svc, "POST", f"tournaments/{tid}/start")[0] == 200
+        found = await next_found(ann)
+        await next_found(ben)
+
+        def stored_game() -> list:
+            import sqlite3
+
+            with sqlite3.connect(svc.db_path) as db:
+                return db.execute("SELECT status, battle_id FROM tournament_games WHERE tournament_id = ?",
+                                  (tid,)).fetchall()
+
+        deadline = time.monotonic() + 10
+        while stored_game() != [("playing", found["battle_id"])]:  # written by the database workers
+            assert time.monotonic() < deadline, stored_game()
+            await asyncio.sleep(0.1)
+        await close_all(players)
+        svc.kill()  # SIGKILL: nothing written on the way out
+        svc.start()
+        status, view = api(svc, "GET", f"tournaments/{tid}")
+        assert status == 200 and view["status"] == "running" and view["pairings"][0]["status"] == "playing"
+        players = []
+        for old in (ann, ben):
+            p = Player(svc.url, guest_key=old.guest_key)
+            await p.client.connect(svc.url, transports=["websocket"])
+            registered = await p.register({"display_name": old.display_name})
+            assert registered["battle_id"] == found["battle_id"]
+            assert (await p.call("resume", {"resume_token": registered["resume_token"]}))["ok"]
+            assert (await p.expect("battle_state"))["tournament_id"] == tid
+            players.append(p)
+        assert (await players[1].call("forfeit", {"battle_id": found["battle_id"]}))["ok"]
+        # Recorded, and the two are paired again (nobody else is free) after the rematch window.
+        again = await next_found(players[0])
+        assert again["battle_id"] != found["battle_id"] and again["tournament_id"] == tid
+        view = api(svc, "GET", f"tournaments/{tid}")[1]
+        [game] = view["games"]
+        assert game["battle_id"] == found["battle_id"] and game["winner"] == players[0].name
+        assert {s["name"]: s["score"] for s in view["standings"]} == {players[0].name: 2, players[1].name: 0}
+    finally:
+        await close_all(players)
