@@ -68,11 +68,15 @@ import type {
   ISubmissionResult,
   ISyncCode,
   ITestResult,
+  ITournamentsEvent,
+  ITournamentStateEvent,
+  ITournamentSummary,
+  ITournamentView,
   IUserProfile,
   Pool
 } from './protocol';
 import { outcomeFor, POOLS } from './protocol';
-import { fetchHistory, fetchProfile, readJson as readResponseJson } from './rest';
+import { fetchHistory, fetchProfile, fetchTournament, readJson as readResponseJson } from './rest';
 import {
   DEFAULT_PREFERENCES,
   NEWCOMER_GAMES,
@@ -115,7 +119,11 @@ const INLINE_EVENTS = new Set([
   'class_settings',
   'pair_players',
   'abort_battle',
-  'spectate'
+  'spectate',
+  'list_tournaments',
+  'join_tournament',
+  'leave_tournament',
+  'pause_tournament'
 ]);
 /** How long a settled challenge offer stays listed (ms). */
 const OFFER_KEPT_MS = 120_000;
@@ -295,6 +303,21 @@ export class DuelClient implements IDuelClient, IDisposable {
   get clockOffsetMs(): number {
     return this._clockOffsetMs;
   }
+  get tournaments(): readonly ITournamentSummary[] {
+    return this._tournaments;
+  }
+  tournament(id: string): ITournamentView | null {
+    return this._tournamentViews.get(id) ?? null;
+  }
+  get myTournaments(): readonly ITournamentView[] {
+    const me = this._profile?.name;
+    if (!me) {
+      return [];
+    }
+    return [...this._tournamentViews.values()]
+      .filter(view => view.entrants.some(e => e.name === me))
+      .sort((a, b) => b.created_at - a.created_at);
+  }
   get lastRestore(): IBattleRestore | null {
     const restore = this._lastRestore;
     return restore && restore.battle === this._battle && !restore.battle.complete ? restore : null;
@@ -416,6 +439,9 @@ export class DuelClient implements IDuelClient, IDisposable {
   }
   get reactionReceived(): Signal<this, IReaction> {
     return this._reactionReceived;
+  }
+  get tournamentsChanged(): Signal<this, void> {
+    return this._tournamentsChanged;
   }
 
   get isDisposed(): boolean {
@@ -591,6 +617,93 @@ export class DuelClient implements IDuelClient, IDisposable {
     return this.request('abort_battle', { battle_id: battleId, reason });
   }
 
+  // ---------------------------------------------------------------- tournaments
+
+  async listTournaments(): Promise<IAck> {
+    const ack = await this.request('list_tournaments', {});
+    if (ack.ok && Array.isArray(ack.tournaments)) {
+      this._setTournaments(ack.tournaments as ITournamentSummary[]);
+    }
+    return ack;
+  }
+
+  async joinTournament(tournamentId: string): Promise<IAck> {
+    const ack = await this.request('join_tournament', { tournament_id: tournamentId });
+    if (ack.ok) {
+      // The entrant list changed: `tournament_state` follows, the view is fetched meanwhile.
+      void this.refreshTournament(tournamentId);
+    }
+    return ack;
+  }
+
+  async leaveTournament(tournamentId: string): Promise<IAck> {
+    const ack = await this.request('leave_tournament', { tournament_id: tournamentId });
+    if (ack.ok) {
+      void this.refreshTournament(tournamentId);
+    }
+    return ack;
+  }
+
+  async pauseTournament(tournamentId: string, paused: boolean): Promise<IAck> {
+    const ack = await this.request('pause_tournament', { tournament_id: tournamentId, paused });
+    if (ack.ok) {
+      void this.refreshTournament(tournamentId);
+    }
+    return ack;
+  }
+
+  /** Fetch one tournament's view (REST) and keep it; resolves to it, or null when it cannot be read. */
+  async refreshTournament(tournamentId: string): Promise<ITournamentView | null> {
+    const session = this._session;
+    if (!session) {
+      return null;
+    }
+    try {
+      const view = await fetchTournament(session, tournamentId);
+      this._applyTournamentView(view);
+      return this._tournamentViews.get(tournamentId) ?? view;
+    } catch {
+      return null;
+    }
+  }
+
+  /** A tournament view, kept unless an equally recent or newer one is held already. */
+  private _applyTournamentView(view: ITournamentView): void {
+    const held = this._tournamentViews.get(view.id);
+    if (held && held.version > view.version) {
+      return;
+    }
+    this._noteServerTime(view.server_time);
+    this._tournamentViews.set(view.id, view);
+    // The list shows the same summary fields: keep them in step.
+    const index = this._tournaments.findIndex(t => t.id === view.id);
+    const summary = tournamentSummary(view);
+    if (index >= 0) {
+      if (this._tournaments[index].version <= view.version) {
+        this._tournaments = this._tournaments.map((t, i) => (i === index ? summary : t));
+      }
+    } else {
+      this._tournaments = [summary, ...this._tournaments];
+    }
+    this._tournamentsChanged.emit();
+  }
+
+  /**
+   * A new list: kept, and the views this tab holds are fetched again when their tournament changed. After a
+   * (re)registration (`checkEntries`) every unfinished tournament is read once, to find those this player is in
+   * (the list does not say; the service sends `tournament_state` only at their next change).
+   */
+  private _setTournaments(list: ITournamentSummary[], checkEntries = false): void {
+    this._tournaments = [...list];
+    for (const summary of list) {
+      const held = this._tournamentViews.get(summary.id);
+      if (held ? held.version < summary.version : checkEntries && summary.status !== 'finished') {
+        void this.refreshTournament(summary.id);
+      }
+    }
+    this._tournamentsChanged.emit();
+  }
+
   /** Send `event` once registered and resolve with the service's ack (or a local failure). */
   request(event: string, payload: object): Promise<IAck> {
     const socket = this._socket;
@@ -741,6 +854,16 @@ export class DuelClient implements IDuelClient, IDisposable {
       this._noteServerTime(msg.server_time);
       if (this._spectating.has(msg.battle_id)) {
         this._spectateState.emit(msg);
+      }
+    });
+    socket.on('tournaments', (msg: ITournamentsEvent) => {
+      if (Array.isArray(msg?.tournaments)) {
+        this._setTournaments(msg.tournaments);
+      }
+    });
+    socket.on('tournament_state', (msg: ITournamentStateEvent) => {
+      if (msg?.tournament?.id) {
+        this._applyTournamentView(msg.tournament);
       }
     });
     socket.on('spectator_code', (msg: ISpectatorCode) => {
@@ -1031,6 +1154,16 @@ export class DuelClient implements IDuelClient, IDisposable {
       this._socket.emit('resume', { resume_token: resume.token });
     }
     this._setState('connected');
+    if (this._tournamentsOwner !== msg.user.name) {
+      // Another player now: the views held were read for the previous one's sake.
+      this._tournamentsOwner = msg.user.name;
+      this._tournamentViews.clear();
+    }
+    void this.request('list_tournaments', {}).then(ack => {
+      if (ack.ok && Array.isArray(ack.tournaments)) {
+        this._setTournaments(ack.tournaments as ITournamentSummary[], true);
+      }
+    });
   }
 
   private _onQueueUpdate(msg: IQueueUpdate): void {
@@ -1056,6 +1189,7 @@ export class DuelClient implements IDuelClient, IDisposable {
     if (!this._moveToWorker(msg.worker_url)) {
       this._sync.flush(); // seq 1: the full starter text (after a move, the resume there sends it)
     }
+    this._noteTournamentGame(msg.tournament_id);
     this._matchFound.emit(battle);
     this._stateChanged.emit();
   }
@@ -1081,8 +1215,10 @@ export class DuelClient implements IDuelClient, IDisposable {
       server_time: msg.server_time,
       resume_token: msg.resume_token,
       mirror: msg.mirror,
-      max_code_bytes: msg.max_code_bytes
+      max_code_bytes: msg.max_code_bytes,
+      tournament_id: msg.tournament_id ?? null
     };
+    this._noteTournamentGame(match.tournament_id);
     const current = this._battle;
     const same = current !== null && current.match.battle_id === msg.battle_id && current.complete === null;
     // Taken back from another tab: that tab's edits are the service's copy, this tab's text is stale.
@@ -1146,6 +1282,13 @@ export class DuelClient implements IDuelClient, IDisposable {
     this._lastRestore = { battle, state: msg, code };
     this._battleRestored.emit(this._lastRestore);
     this._stateChanged.emit();
+  }
+
+  /** A tournament game began or resumed: the tournament's view is read unless held (its name shows in the duel). */
+  private _noteTournamentGame(tournamentId: string | null | undefined): void {
+    if (tournamentId && !this._tournamentViews.has(tournamentId)) {
+      void this.refreshTournament(tournamentId);
+    }
   }
 
   private _onOpponentStatus(msg: IOpponentStatus): void {
@@ -1402,6 +1545,11 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _lastOpponent: IPlayerInfo | null = null;
   /** Local time minus service time, in milliseconds. */
   private _clockOffsetMs = 0;
+  private _tournaments: ITournamentSummary[] = [];
+  /** Views of the tournaments this player is in (or looked at), by id. */
+  private _tournamentViews = new Map<string, ITournamentView>();
+  /** The handle the tournament views were read for. */
+  private _tournamentsOwner: string | null = null;
 
   private _stateChanged = new Signal<this, void>(this);
   private _matchFound = new Signal<this, IBattle>(this);
@@ -1422,6 +1570,13 @@ export class DuelClient implements IDuelClient, IDisposable {
   private _spectatorSubmissionResult = new Signal<this, ISubmissionResult>(this);
   private _spectatorComplete = new Signal<this, IBattleComplete>(this);
   private _reactionReceived = new Signal<this, IReaction>(this);
+  private _tournamentsChanged = new Signal<this, void>(this);
+}
+
+/** The summary fields of a tournament view. */
+function tournamentSummary(view: ITournamentView): ITournamentSummary {
+  const { id, name, format, status, rated, players, round, rounds, starts_at, ends_at, version } = view;
+  return { id, name, format, status, rated, players, round, rounds, starts_at, ends_at, version };
 }
 
 /** A refusal made here (not connected, no answer), shaped like the service's. */

@@ -30,6 +30,12 @@ export namespace CommandIDs {
   export const sendCellToDuel = 'jupyter-duel:send-cell-to-duel';
   /** Save a finished duel as a notebook in the player's file tree (args: `battleId`). */
   export const exportDuel = 'jupyter-duel:export-duel';
+  /** Bring the Duel panel's Tournaments card into view. */
+  export const openTournaments = 'duel:open-tournaments';
+  /** Enter a tournament (args: optional `tournamentId` and `name`; without: pick one from a list). */
+  export const joinTournament = 'duel:join-tournament';
+  /** Withdraw from the tournament the player is in (asked first). */
+  export const leaveTournament = 'duel:leave-tournament';
 }
 
 export const PALETTE_CATEGORY = 'Duel';

@@ -120,6 +120,10 @@ export class DuelView extends Widget {
 
     // ---------------------------------------------------------- header
     this._clock = h('div', { class: 'jp-DuelClock', testid: 'duel-clock', title: 'Time left' });
+    // A tournament game says which tournament (its name arrives with the tournament's view).
+    this._tournamentTag = match.tournament_id
+      ? h('span', { class: 'jp-DuelTag jp-mod-tournament', testid: 'duel-tournament-tag', 'data-id': match.tournament_id }, 'Tournament')
+      : null;
     this._runButton = h(
       'button',
       { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-run-samples', title: 'Run the sample tests (Ctrl+Enter)' },
@@ -158,6 +162,7 @@ export class DuelView extends Widget {
               battle.practice
                 ? h('span', { class: 'jp-DuelTag jp-mod-practice', testid: 'duel-practice' }, 'practice, unrated')
                 : h('span', { class: 'jp-DuelTag' }, match.ranked ? 'ranked' : 'casual'),
+              this._tournamentTag,
               ...challenge.tags.map(tag => h('span', { class: 'jp-DuelTag jp-mod-subtle' }, tag))
             )
           ),
@@ -481,6 +486,8 @@ export class DuelView extends Widget {
     client.stateChanged.connect(this._renderRematch, this);
     client.stateChanged.connect(this._applyPreferences, this);
     client.stateChanged.connect(this._renderElsewhere, this);
+    client.tournamentsChanged.connect(this._renderTournament, this);
+    this._renderTournament();
     // Shortcuts are caught in the capture phase: CodeMirror consumes Ctrl+Enter before JupyterLab's keymap sees it.
     this.node.addEventListener('keydown', this._onKeydown, true);
     this._clockTimer = window.setInterval(() => this._renderClock(), 250);
@@ -600,6 +607,7 @@ export class DuelView extends Widget {
     this._client.stateChanged.disconnect(this._renderRematch, this);
     this._client.stateChanged.disconnect(this._applyPreferences, this);
     this._client.stateChanged.disconnect(this._renderElsewhere, this);
+    this._client.tournamentsChanged.disconnect(this._renderTournament, this);
     this._editorModel.sharedModel.changed.disconnect(this._onEditorChanged, this);
     super.dispose();
     this._editorModel.dispose();
@@ -1255,6 +1263,31 @@ export class DuelView extends Widget {
 
   /** The "opponent disconnected" banner, with the grace time ticking down. */
   /** Taken over by another tab: frozen, with the way back. */
+  /** "Tournament: NAME" in the header of a tournament game; once it is over, what comes next. */
+  private _renderTournament(): void {
+    const tag = this._tournamentTag;
+    const id = this._battle.match.tournament_id;
+    if (!tag || !id) {
+      return;
+    }
+    const view = this._client.tournament(id);
+    const note =
+      view?.status === 'finished'
+        ? 'The tournament is over: the final standings are in the Duel panel.'
+        : view && view.format !== 'arena'
+          ? 'The result counts in the tournament; the next round starts when every game of this one is over.'
+          : 'The result counts in the tournament; your next game comes by itself.';
+    if (this._tournamentNote.textContent !== note) {
+      this._tournamentNote.textContent = note;
+    }
+    const name = view?.name ?? this._client.tournaments.find(t => t.id === id)?.name ?? null;
+    const text = name ? `Tournament: ${name}` : 'Tournament';
+    if (tag.textContent !== text) {
+      tag.textContent = text;
+      tag.title = name ? `A game of the tournament ${name}: its result counts in the standings` : 'A tournament game';
+    }
+  }
+
   private _renderElsewhere(): void {
     const elsewhere = this.isOver ? null : this._battle.elsewhere;
     const shown = !this._elsewhere.hidden;
@@ -1329,8 +1362,18 @@ export class DuelView extends Widget {
     node.dataset.ratingBefore = String(Math.round(mine.before));
     node.dataset.ratingAfter = String(Math.round(mine.after));
     node.className = `jp-DuelOutcome jp-mod-${outcome}`;
-    const again = h('button', { class: 'jp-mod-styled jp-mod-accept jp-DuelButton' }, 'Find another opponent');
-    again.addEventListener('click', () => this._client.findOpponent());
+    // A tournament brings the next game by itself: the way on is its standings, not the queue or a rematch.
+    const tournament = match.tournament_id ?? null;
+    const again = tournament
+      ? h('button', { class: 'jp-mod-styled jp-mod-accept jp-DuelButton', testid: 'duel-outcome-tournament' }, 'Tournament standings')
+      : h('button', { class: 'jp-mod-styled jp-mod-accept jp-DuelButton' }, 'Find another opponent');
+    again.addEventListener('click', () => {
+      if (tournament) {
+        void this._commands?.execute(CommandIDs.openTournaments);
+      } else {
+        this._client.findOpponent();
+      }
+    });
     const reason =
       msg.reason === 'aborted'
         ? msg.note
@@ -1340,7 +1383,7 @@ export class DuelView extends Widget {
     node.dataset.ranked = String(match.ranked);
     node.dataset.rated = String(msg.ranked);
     this._completedAt = Date.now();
-    const canRematch = !match.opponent.bot && !match.you.bot;
+    const canRematch = !match.opponent.bot && !match.you.bot && !tournament;
     if (canRematch) {
       this._rematchButton = h(
         'button',
@@ -1360,6 +1403,7 @@ export class DuelView extends Widget {
         { class: 'jp-DuelOutcome-main' },
         h('div', { class: 'jp-DuelOutcome-title' }, OUTCOME_TEXT[outcome]),
         h('div', { class: 'jp-DuelOutcome-reason', testid: 'duel-outcome-reason' }, reason),
+        tournament ? this._tournamentNote : null,
         this._rematchBox
       ),
       h(
@@ -1511,6 +1555,8 @@ export class DuelView extends Widget {
   private readonly _runLabels = new Map<number, string>();
   private _runCounts = { samples: 0, submissions: 0 };
   private _rematchButton: HTMLButtonElement | null = null;
+  private readonly _tournamentTag: HTMLSpanElement | null;
+  private readonly _tournamentNote = h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-outcome-tournament-note' });
   private _rematchBox: HTMLDivElement | null = null;
   private _rematchKey: string | null = null;
   private _rematchError: string | null = null;

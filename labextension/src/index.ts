@@ -4,7 +4,8 @@
  * - `jupyter-duel:client`   provides `IDuelClient` (session token, Socket.IO connection, protocol handling) and
  *                           holds the player's preferences (`schema/client.json`: default pool, what the opponent's
  *                           pane shows, notifications);
- * - `jupyter-duel:sidebar`  the left-sidebar Duel panel (identity, rating, matchmaking);
+ * - `jupyter-duel:sidebar`  the left-sidebar Duel panel (identity, rating, matchmaking, tournaments: the
+ *                           tournament commands `duel:join-tournament`, `duel:leave-tournament` are added with it);
  * - `jupyter-duel:duel-view` opens a duel view in the main area on every `match_found`; while the duel is not in
  *                           view, JupyterLab notifications say "Match found" and "Your opponent submitted";
  * - `jupyter-duel:commands` matchmaking commands in the palette;
@@ -35,6 +36,7 @@ import { REVIEW_PARAM, ReplayView, reviewTarget } from './replay';
 import { activeCellSource, exportDuel, openScratchNotebook } from './notebook';
 import { DuelSidebar } from './sidebar';
 import { SpectateView } from './spectate';
+import { addTournamentCommands } from './tournament';
 import {
   IDuelClient,
   type IBattle,
@@ -134,6 +136,7 @@ const sidebarPlugin: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({ command: CommandIDs.openPanel, category: PALETTE_CATEGORY });
     palette?.addItem({ command: CommandIDs.challengePlayer, category: PALETTE_CATEGORY });
+    addTournamentCommands(app, client, sidebar.tournaments, () => app.shell.activateById(sidebar.id), palette);
   }
 };
 

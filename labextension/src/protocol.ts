@@ -116,6 +116,18 @@ export interface IPairPlayers {
   ranked?: boolean;
 }
 
+/** `join_tournament` / `leave_tournament`: enter a tournament (open, or running when its format allows late
+ * joiners) / withdraw from it (a running game plays on). */
+export interface ITournamentRef {
+  tournament_id: string;
+}
+
+/** `pause_tournament` (arena): no new pairing for this player while paused. */
+export interface IPauseTournament {
+  tournament_id: string;
+  paused: boolean;
+}
+
 /** Instructors: end a running battle, unrated; the reason reaches both players as `battle_complete.note`. */
 export interface IAbortBattle {
   battle_id: string;
@@ -265,6 +277,8 @@ export interface IMatchFound {
   /** The largest code (UTF-8 bytes) the service accepts in this battle. */
   max_code_bytes: number;
   worker_url?: string | null;
+  /** The tournament this battle is a game of (null or absent: an ordinary duel). */
+  tournament_id?: string | null;
 }
 
 export interface IOpponentStatus {
@@ -455,6 +469,104 @@ export interface ISpectatorCode {
   seq: number;
   delta: DeltaOp[] | null;
   text: string | null;
+}
+
+// ------------------------------------------------------------------ tournaments (docs/tournaments.md)
+
+export type TournamentFormat = 'arena' | 'swiss' | 'round_robin';
+export type TournamentStatus = 'open' | 'running' | 'paused' | 'finished';
+
+/** One tournament in `tournaments` / `list_tournaments` (newest first). */
+export interface ITournamentSummary {
+  id: string;
+  name: string;
+  format: TournamentFormat;
+  status: TournamentStatus;
+  rated: boolean;
+  players: number;
+  /** The current round (arena: games are not in rounds, 0). */
+  round: number;
+  /** Swiss / round robin: how many rounds (null for an arena, or a round robin before it starts). */
+  rounds: number | null;
+  /** Service epoch seconds. */
+  starts_at: number | null;
+  /** Arena: when it ends (service epoch seconds). */
+  ends_at: number | null;
+  /** Grows with every change of the tournament. */
+  version: number;
+}
+
+export type TournamentEntrantStatus = 'active' | 'paused' | 'withdrawn';
+
+export interface ITournamentEntrant {
+  /** A handle. */
+  name: string;
+  display_name: string;
+  rating: number;
+  status: TournamentEntrantStatus;
+  /** The battle the entrant plays now. */
+  battle_id: string | null;
+}
+
+export interface ITournamentStanding {
+  rank: number;
+  /** A handle. */
+  name: string;
+  display_name: string;
+  score: number;
+  games: number;
+  wins: number;
+  draws: number;
+  losses: number;
+  tiebreaks: { buchholz?: number; sonneborn_berger?: number };
+  /** Arena: two wins in a row, games score double. */
+  on_fire: boolean;
+  withdrawn: boolean;
+}
+
+export type TournamentPairingStatus = 'pending' | 'playing' | 'finished' | 'bye' | 'forfeit';
+
+/** One game of a tournament (or a bye). */
+export interface ITournamentPairing {
+  round: number;
+  /** Handles; `second` is null for a bye. */
+  first: string;
+  second: string | null;
+  battle_id: string | null;
+  status: TournamentPairingStatus;
+  points_first: number | null;
+  points_second: number | null;
+  /** The winner's handle (null: draw, or not over). */
+  winner: string | null;
+  reason: string | null;
+  /** Per handle: tests passed by the best submission so far. */
+  progress: Record<string, { passed: number; total: number }>;
+}
+
+/** A tournament in full: `tournament_state`, `GET api/tournaments/{id}`. */
+export interface ITournamentView extends ITournamentSummary {
+  created_at: number;
+  pack: string | null;
+  difficulty: string;
+  duration_s: number | null;
+  /** The service's clock when the view was made. */
+  server_time: number;
+  entrants: ITournamentEntrant[];
+  standings: ITournamentStanding[];
+  /** The current round's pairings (arena: the running games and the last 20). */
+  pairings: ITournamentPairing[];
+  /** Every finished game, oldest first. */
+  games: ITournamentPairing[];
+}
+
+/** `tournaments`: the list changed (a tournament was created, or its status or number of players changed). */
+export interface ITournamentsEvent {
+  tournaments: ITournamentSummary[];
+}
+
+/** `tournament_state`: to every entrant when their tournament changes. */
+export interface ITournamentStateEvent {
+  tournament: ITournamentView;
 }
 
 export interface IErrorEvent {

@@ -9,7 +9,15 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import type { IBattleReview, IChallengeSummary, IHistoryEntry, IOnlinePlayer, ISessionInfo, IUserProfile } from './protocol';
+import type {
+  IBattleReview,
+  IChallengeSummary,
+  IHistoryEntry,
+  IOnlinePlayer,
+  ISessionInfo,
+  ITournamentView,
+  IUserProfile
+} from './protocol';
 
 /** A refused or failed REST call, with the service's error code when it sent one. */
 export class ApiError extends Error {
@@ -106,6 +114,11 @@ export async function fetchOnlinePlayers(session: ISessionInfo): Promise<IOnline
 export async function fetchChallenges(session: ISessionInfo): Promise<IChallengeSummary[]> {
   const body = await apiGet<{ challenges: IChallengeSummary[] }>(session, 'challenges');
   return body.challenges ?? [];
+}
+
+/** One tournament in full (standings, pairings, games): `GET {api_url}tournaments/{id}`. */
+export async function fetchTournament(session: ISessionInfo, tournamentId: string): Promise<ITournamentView> {
+  return apiGet<ITournamentView>(session, `tournaments/${encodeURIComponent(tournamentId)}`);
 }
 
 /** Instructors: the finished battles as CSV (this service session's, or every battle with `all`). */

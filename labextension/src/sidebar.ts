@@ -15,6 +15,7 @@ import { confirmForfeit } from './forfeit';
 import { duelIcon } from './icons';
 import { BOT_SPEEDS, POOLS, type BotSpeed, type MirrorMode, type Pool } from './protocol';
 import { NEWCOMER_GAMES, type IDuelClient } from './tokens';
+import { TournamentPanel } from './tournament';
 
 export class DuelSidebar extends Widget {
   constructor(options: DuelSidebar.IOptions) {
@@ -139,6 +140,7 @@ export class DuelSidebar extends Widget {
     this._serviceNote.hidden = true;
     this._battleBox = h('div', { class: 'jp-DuelSidebar-battle' });
     this._challenges = new ChallengePanel({ client: this._client });
+    this._tournaments = new TournamentPanel({ client: this._client, commands: this._commands });
 
     this.node.append(
       h(
@@ -185,6 +187,7 @@ export class DuelSidebar extends Widget {
         this._botOffer
       ),
       this._battleBox,
+      this._tournaments.node,
       this._challenges.node
     );
 
@@ -207,6 +210,7 @@ export class DuelSidebar extends Widget {
     this._cancel.addEventListener('click', () => this._client.cancelSearch());
 
     this._client.stateChanged.connect(this._render, this);
+    this._client.tournamentsChanged.connect(this._renderTournamentLine, this);
     this._timer = window.setInterval(() => this._renderQueue(), 250); // re-rendered often so whole seconds flip on time
     this._render();
   }
@@ -214,7 +218,9 @@ export class DuelSidebar extends Widget {
   dispose(): void {
     window.clearInterval(this._timer);
     this._client.stateChanged.disconnect(this._render, this);
+    this._client.tournamentsChanged.disconnect(this._renderTournamentLine, this);
     this._challenges.dispose();
+    this._tournaments.dispose();
     super.dispose();
   }
 
@@ -227,6 +233,11 @@ export class DuelSidebar extends Widget {
   protected onBeforeHide(msg: Message): void {
     super.onBeforeHide(msg);
     this._challenges.setHidden(true);
+  }
+
+  /** The "Tournaments" card. */
+  get tournaments(): TournamentPanel {
+    return this._tournaments;
   }
 
   /** Bring the "Challenge a player" card into view and focus its player list. */
@@ -397,6 +408,15 @@ export class DuelSidebar extends Widget {
     this._botOffer.hidden = !(queue?.bot_available ?? false);
   }
 
+  /** The battle card's tournament line, once the tournament's name is known. */
+  private _renderTournamentLine(): void {
+    const line = this._battleBox.querySelector('[data-testid="duel-battle-tournament"]');
+    const id = this._client.battle?.match.tournament_id;
+    if (line && id) {
+      line.textContent = tournamentLine(this._client, id);
+    }
+  }
+
   private _renderBattle(): void {
     const client = this._client;
     const battle = client.battle;
@@ -418,6 +438,9 @@ export class DuelSidebar extends Widget {
             battle.practice ? h('span', { class: 'jp-DuelTag jp-mod-bot' }, 'bot') : null
           ),
           battle.practice ? h('div', { class: 'jp-DuelSidebar-hint' }, 'Practice, unrated') : null,
+          battle.match.tournament_id
+            ? h('div', { class: 'jp-DuelSidebar-hint', testid: 'duel-battle-tournament' }, tournamentLine(client, battle.match.tournament_id))
+            : null,
           h('div', { class: 'jp-DuelSidebar-hint' }, battle.match.challenge.title),
           show
         )
@@ -494,6 +517,7 @@ export class DuelSidebar extends Widget {
   private readonly _instructorTag: HTMLSpanElement;
   private readonly _serviceNote: HTMLDivElement;
   private readonly _challenges: ChallengePanel;
+  private readonly _tournaments: TournamentPanel;
 }
 
 export namespace DuelSidebar {
@@ -511,6 +535,12 @@ function stat(label: string, value: number, cls: string): HTMLElement {
     ' ',
     label
   );
+}
+
+/** "Tournament: NAME" for the battle card of a tournament game. */
+function tournamentLine(client: IDuelClient, id: string): string {
+  const name = client.tournament(id)?.name ?? client.tournaments.find(t => t.id === id)?.name;
+  return name ? `Tournament: ${name}` : 'Tournament game';
 }
 
 function capitalize(s: string): string {

@@ -24,6 +24,8 @@ import type {
   ISpectatorCode,
   ISubmissionResult,
   ITestResult,
+  ITournamentSummary,
+  ITournamentView,
   IUserProfile,
   Pool
 } from './protocol';
@@ -166,6 +168,10 @@ export interface IDuelClient {
   readonly lastOpponent: IPlayerInfo | null;
   /** This browser's clock minus the service's, in milliseconds (0 until a message told the service's time). */
   readonly clockOffsetMs: number;
+  /** Every tournament as last listed (`tournaments`, `list_tournaments`), newest first. */
+  readonly tournaments: readonly ITournamentSummary[];
+  /** The tournaments this player is an entrant of (withdrawn ones too), as last read; newest first. */
+  readonly myTournaments: readonly ITournamentView[];
 
   /**
    * The pool this player queues for: their own choice once they made one (remembered per player in this
@@ -206,6 +212,8 @@ export interface IDuelClient {
   readonly spectatorComplete: ISignal<IDuelClient, IBattleComplete>;
   /** A quick message in this player's battle (theirs or the opponent's). */
   readonly reactionReceived: ISignal<IDuelClient, IReaction>;
+  /** The tournament list or a tournament's view changed. */
+  readonly tournamentsChanged: ISignal<IDuelClient, void>;
 
   /** Apply the player's preferences (from the settings registry). */
   setPreferences(preferences: Partial<IDuelPreferences>): void;
@@ -240,6 +248,18 @@ export interface IDuelClient {
   classSettings(pack: string | null, challengeId: string | null): Promise<IAck>;
   pairPlayers(first: string, second: string, ranked: boolean): Promise<IAck>;
   abortBattle(battleId: string, reason: string): Promise<IAck>;
+  /** A tournament's view as last read or sent (null when this tab has none). */
+  tournament(id: string): ITournamentView | null;
+  /** Ask the service for the tournament list (`list_tournaments`); `tournaments` is updated. */
+  listTournaments(): Promise<IAck>;
+  /** Fetch one tournament's view (REST); null when it cannot be read. */
+  refreshTournament(tournamentId: string): Promise<ITournamentView | null>;
+  /** Enter a tournament (its games arrive as `match_found` with its `tournament_id`). */
+  joinTournament(tournamentId: string): Promise<IAck>;
+  /** Withdraw from a tournament (a running game is not forfeited by this). */
+  leaveTournament(tournamentId: string): Promise<IAck>;
+  /** Arena: no new pairing while paused. */
+  pauseTournament(tournamentId: string, paused: boolean): Promise<IAck>;
   /** Send any client event and wait for its ack. */
   request(event: string, payload: object): Promise<IAck>;
 }
