@@ -906,9 +906,10 @@ class TournamentRoom:
         """The tournament as a notebook: standings, each round's pairings and results, then each game's own
         notebook cells (statement, both final solutions, submissions), from the stored reviews."""
         nb = v4.new_notebook()
+        played = sum(g.status == "finished" for g in t.games)
         lines = [f"# Tournament: {_inline(t.name)}", "",
                  f"{t.format.replace('_', ' ')}, {'rated' if t.rated else 'unrated'}, {t.status}; "
-                 f"{len(t.entrants)} players, {sum(g.status == 'finished' for g in t.games)} games played.", "",
+                 f"{_count(len(t.entrants), 'player')}, {_count(played, 'game')} played.", "",
                  "## Standings", "", "| # | player | score | games | W | D | L | tie-breaks |", "|---|---|---|---|---|---|---|---|"]
         for s in self._standings(t):
             ties = ", ".join(f"{k} {v:g}" for k, v in s.tiebreaks.items())
@@ -943,8 +944,14 @@ class TournamentRoom:
             title = f"## Game {g.number}" + ("" if t.format == "arena" else f" (round {g.round})")
             nb.cells.append(v4.new_markdown_cell(title))
             nb.cells.extend(game_nb.cells)
+        # The games' code cells are Python: the notebook opens on a Python kernel without asking for one.
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.metadata["jupyter_duel"] = {"tournament_id": t.id, "exported_at": time.time()}
         return nb
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _ended(g: TournamentGame) -> tuple:

@@ -293,7 +293,10 @@ async def test_a_round_robin_of_six_meets_everyone_once_and_exports_both_solutio
         assert {r["battle_id"] for r in rows} == {g["battle_id"] for g in view["games"]}
         status, nb = api(tour_service, "GET", f"tournaments/{tid}/notebook")
         assert status == 200 and nb["nbformat"] == 4
+        # It opens on Python without asking for a kernel, and counts in words a reader expects.
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
         text = "\n".join("".join(c["source"]) for c in nb["cells"])
+        assert "6 players, 15 games played." in text
         for game in view["games"]:
             first, second = (p.display_name for n in (game["first"], game["second"]) for p in players if p.name == n)
             assert f"# {first} vs {second}" in text and f"# {second} vs {first}" in text

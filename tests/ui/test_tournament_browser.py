@@ -21,7 +21,6 @@ import nbformat
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from browsers import challenge_on, palette_labels, player, switch_theme, type_code
 from helpers import ARTIFACTS, JupyterProcess
@@ -409,11 +408,7 @@ def test_an_instructor_runs_the_arena_from_a_notebook(chromium, lab):
     expect(opened).to_contain_text("Notebook arena", timeout=20_000)
     expect(opened).to_contain_text("return 'bob tried this'")
     expect(opened).to_contain_text(max(challenge.reference.splitlines(), key=len).strip())
-    # The export names no kernel: JupyterLab may ask for one, which reading it does not need.
-    no_kernel = teacher.locator(".jp-Dialog button", has_text="No Kernel")
-    try:
-        no_kernel.wait_for(timeout=5_000)
-        no_kernel.click()
-    except PlaywrightTimeout:
-        pass
+    # The export names Python as its kernel: JupyterLab starts it without asking which kernel to use.
+    expect(opened.locator(".jp-Toolbar-kernelName").first).to_contain_text("Python 3", timeout=60_000)
+    expect(teacher.locator(".jp-Dialog")).to_have_count(0)
     teacher.screenshot(path=ARTIFACTS / "tournament-10-export-notebook.png")
