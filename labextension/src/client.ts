@@ -1575,8 +1575,8 @@ export class DuelClient implements IDuelClient, IDisposable {
 
 /** The summary fields of a tournament view. */
 function tournamentSummary(view: ITournamentView): ITournamentSummary {
-  const { id, name, format, status, rated, players, round, rounds, starts_at, ends_at, version } = view;
-  return { id, name, format, status, rated, players, round, rounds, starts_at, ends_at, version };
+  const { id, name, format, status, ending, rated, players, round, rounds, starts_at, ends_at, version } = view;
+  return { id, name, format, status, ending, rated, players, round, rounds, starts_at, ends_at, version };
 }
 
 /** A refusal made here (not connected, no answer), shaped like the service's. */

@@ -482,6 +482,8 @@ export interface ITournamentSummary {
   name: string;
   format: TournamentFormat;
   status: TournamentStatus;
+  /** Ended while games still run: no new game; `finished` when the last one ends. */
+  ending: boolean;
   rated: boolean;
   players: number;
   /** The current round (arena: games are not in rounds, 0). */

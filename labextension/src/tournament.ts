@@ -456,6 +456,8 @@ export class TournamentPanel extends Widget {
       parts.push('Playing ', h('strong', { class: 'jp-DuelName' }, nameIn(view, opponentOf(game, me))));
       if (entrant.status === 'withdrawn') {
         parts.push(' — your last game here: you left.');
+      } else if (view.ending) {
+        parts.push(' — the tournament is ending: this is your last game.');
       }
       if (battle && !battle.complete && battle.match.battle_id === game.battle_id) {
         const show = h('button', { class: 'jp-mod-styled jp-DuelButton', testid: 'duel-tournament-show-duel' }, 'Show duel');
@@ -465,6 +467,9 @@ export class TournamentPanel extends Widget {
     } else if (entrant.status === 'withdrawn') {
       state = 'withdrawn';
       parts.push('You left this tournament: no new games.');
+    } else if (view.ending) {
+      state = 'ending';
+      parts.push('The tournament is ending: no new games; it is over when the last game ends.');
     } else if (view.status === 'open') {
       state = 'open';
       parts.push('You are in. Games start when the instructor starts the tournament.');

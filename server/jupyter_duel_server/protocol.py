@@ -613,6 +613,7 @@ class TournamentSummary(Outgoing):
     name: str
     format: TournamentFormat
     status: TournamentStatus
+    ending: bool
     rated: bool
     players: int
     round: int

@@ -222,7 +222,7 @@ class TournamentRoom:
         return protocol.TournamentSummary(**self._summary_fields(t))
 
     def _summary_fields(self, t: Tournament) -> dict:
-        return dict(id=t.id, name=t.name, format=t.format, status=t.status, rated=t.rated,
+        return dict(id=t.id, name=t.name, format=t.format, status=t.status, ending=t.ending, rated=t.rated,
                     players=sum(e.status != "withdrawn" for e in t.entrants.values()), round=t.round,
                     rounds=t.rounds, starts_at=t.starts_at, ends_at=t.ends_at, version=t.version)
 

@@ -578,7 +578,9 @@ async def test_an_arena_player_pauses_and_the_organiser_ends_it(tour_service):
         assert (await next_found(ann if third["opponent"]["name"] == ann.name else ben))["battle_id"] == third["battle_id"]
         # The organiser ends it: no new game, the running one plays on and counts, then it is finished.
         status, view = api(svc, "POST", f"tournaments/{tid}/end")
-        assert status == 200 and view["status"] == "running"
+        assert status == 200 and view["status"] == "running" and view["ending"]
+        listed = (await cy.call("list_tournaments", {}))["tournaments"]
+        assert [(t["id"], t["ending"]) for t in listed] == [(tid, True)]
         assert api(svc, "POST", f"tournaments/{tid}/end")[1]["error"]["code"] == "tournament_state"
         await cy.refused("join_tournament", {"tournament_id": tid}, "tournament_closed")
         assert (await cy.call("forfeit", {"battle_id": third["battle_id"]}))["ok"]

@@ -269,6 +269,12 @@ def test_reload_mid_game_resumes_the_tournament_game(chromium, lab):
     expect(standing(alice, "Alice")).to_have_attribute("data-me", "true")
     shoot(alice, "tournament-7-after-reload-alice.png")
 
+    # The instructor ends the arena while the game runs: no new games, and the panel says so.
+    status_code, ended = api(lab, "POST", f"tournaments/{tournament_id}/end")
+    assert status_code == 200 and ended["ending"], ended
+    for page in (alice, bob):
+        expect(status(page)).to_contain_text("the tournament is ending: this is your last game", timeout=15_000)
+
     # The resumed game counts: she solves it, both panels' standings change.
     type_code(alice, challenge.reference)
     view.locator('[data-testid="duel-submit"]').click()
