@@ -263,6 +263,10 @@ export class TournamentPanel extends Widget {
     }
     const me = this._client.profile?.name ?? null;
     const playing = this._client.myTournaments.find(v => v.status !== 'finished' && activeIn(v, me));
+    if (playing) {
+      // Kept once shown: when it finishes, its final standings stay on screen until the player goes back.
+      this._selected = playing.id;
+    }
     return playing?.id ?? null;
   }
 
