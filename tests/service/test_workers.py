@@ -204,8 +204,9 @@ async def test_a_killed_worker_s_battle_is_carried_on_by_one_worker(cluster):
     # Worker 1 is started again; worker 0 may carry the battle on first, once worker 1's lease has run out:
     # either way one worker has it, and the players find it where registered says.
     w1.restart()
+    # A restart on a loaded machine (Python's start, then the dead lease running out) can take a while.
     await until(lambda: any(f"battle {bid} carried on" in "".join(w.log_lines) for w in cluster.workers.values()),
-                "the battle carried on")
+                "the battle carried on", timeout=120.0)
     found, back = [], []
     for old in (carol, dave):  # their browsers come back to the lobby worker
         player = Player(cluster.workers["0"].url, old.display_name, guest_key=old.guest_key)
