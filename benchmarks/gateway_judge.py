@@ -22,7 +22,6 @@ import asyncio
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 from traitlets.config import Config
@@ -31,37 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from gateway_hosts import CGROUP_PARENT, SANDBOX_UID, Lab  # noqa: E402
 
-from jupyter_duel_server.codec import decode, encode  # noqa: E402
-
-CODE = "def add(a, b):\n    return a + b\n"
-TESTS = [((i, 2 * i), 3 * i) for i in range(10)]
-INPUTS = [[encode(a) for a in args] for args, _ in TESTS]
-
-
-async def judge_once(runner) -> float:
-    start = time.perf_counter()
-    results = [r async for r in runner.run(CODE, "add", INPUTS, 2.0)]
-    ok = len(results) == len(TESTS) and all(
-        r.status == "ok" and decode(r.value) == expected for r, (_, expected) in zip(results, TESTS))
-    if not ok:
-        raise SystemExit(f"wrong verdict from {type(runner).__name__}: {results[:2]}")
-    return (time.perf_counter() - start) * 1000.0
-
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
-
-
-async def latency(runner, n: int, pause: float) -> list[float]:
-    for _ in range(3):  # warm-up
-        await judge_once(runner)
-        await asyncio.sleep(pause)
-    out = []
-    for _ in range(n):
-        out.append(await judge_once(runner))
-        await asyncio.sleep(pause)
-    return out
+# The workload and its timing, as benchmarks/judge.py measures the local runner.
+from judge import latency, pct  # noqa: E402
 
 
 async def measure(lab: Lab, args) -> list[tuple[str, list[float]]]:
