@@ -50,6 +50,7 @@ class ServiceProcess:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         for line in self.proc.stdout:
+            self.log_lines.append(line)  # what a start logs (battles carried on, say) is looked for too
             match = re.search(r"listening on (http://\S+)", line)
             if match:
                 self.url = match.group(1).rstrip("/")
@@ -265,6 +266,9 @@ class JupyterProcess:
                 self.proc.kill()
                 self.proc.wait()
         self._log.close()
+        # Shown by pytest only when the test failed: what the server said last.
+        print(f"---- {self.app} log (last lines)\n" + "".join(self.log_path.read_text(errors="replace")
+                                                           .splitlines(keepends=True)[-60:]))
 
 
 def get_json(url: str):
