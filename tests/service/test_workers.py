@@ -1,4 +1,4 @@
-"""Several service processes (workers) on one database, joined by a real Redis (pytest-redis starts Debian's
+"""Several service processes (workers) on one database (SQLite, or a real PostgreSQL), joined by a real Redis (pytest-redis starts Debian's
 redis-server): real service processes, real Socket.IO clients. Players of different workers are matched and play
 to the end on the worker that runs their battle; the instructor sees every worker's players and battles; a
 worker killed mid-battle has its battles carried on, by one worker only, with nothing lost."""
@@ -6,15 +6,15 @@ worker killed mid-battle has its battles carried on, by one worker only, with no
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 
 import pytest
 import redis
+import sqlalchemy
 
 from jupyter_duel_server.challenges import ChallengeLibrary
 
-from helpers import RATED_GUESTS, Player, ServiceProcess, judged
+from helpers import RATED_GUESTS, Player, ServiceProcess, get_json, judged
 from test_class import next_room, teacher
 
 LIBRARY = ChallengeLibrary(ChallengeLibrary.default_dirs())
@@ -32,9 +32,9 @@ def redis_url(redis_proc):
 class Cluster:
     """Worker processes on one SQLite file and one Redis; ``players`` made on them are closed at the end."""
 
-    def __init__(self, tmp_path, redis_url: str):
+    def __init__(self, tmp_path, redis_url: str, db_url: str | None = None):
         self.tmp, self.redis_url = tmp_path, redis_url
-        self.db_url = f"sqlite:///{tmp_path / 'duel.sqlite'}"
+        self.db_url = db_url or f"sqlite:///{tmp_path / 'duel.sqlite'}"
         self.workers: dict[str, ServiceProcess] = {}
         self.made: list[Player] = []
 
@@ -87,9 +87,14 @@ async def cluster(tmp_path, redis_url):
     await made.close()
 
 
-def db_rows(cluster: Cluster, sql: str, *args) -> list[tuple]:
-    with sqlite3.connect(cluster.tmp / "duel.sqlite") as db:
-        return db.execute(sql, args).fetchall()
+def db_rows(cluster: Cluster, sql: str, **params) -> list[tuple]:
+    """Rows of ``sql`` on the cluster's database (SQLite or PostgreSQL), read as another client would."""
+    engine = sqlalchemy.create_engine(cluster.db_url)
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(sqlalchemy.text(sql), params)]
+    finally:
+        engine.dispose()
 
 
 async def until(condition, what: str, timeout: float = 30.0):
@@ -132,7 +137,7 @@ async def test_players_of_two_workers_play_a_battle_to_the_end(cluster):
     assert result["verdict"] == "AC"
     done = [await p.expect("battle_complete", timeout=30) for p in (alice, bob)]
     assert done[0] == done[1] and done[0]["winner"] == bob.name and done[0]["reason"] == "solved"
-    assert db_rows(cluster, "SELECT status FROM battles WHERE id = ?", bid) == [("finished",)]
+    assert db_rows(cluster, "SELECT status FROM battles WHERE id = :id", id=bid) == [("finished",)]
     # Free again everywhere: they may queue on any worker.
     assert (await elsewhere.call("join_queue", {"pool": "easy", "ranked": False}))["ok"]
 
@@ -189,17 +194,33 @@ async def test_the_instructor_sees_the_players_and_battles_of_every_worker(clust
 
 
 async def test_a_killed_worker_s_battle_is_carried_on_by_one_worker(cluster):
+    await killed_worker_carried_on(cluster)
+
+
+async def test_workers_on_postgres_carry_on_a_killed_worker_s_rated_battle(tmp_path, redis_url, postgres_url):
+    """The hosted setup: several workers on one PostgreSQL database. The rated result is stored once."""
+    cluster = Cluster(tmp_path, redis_url, db_url=postgres_url)
+    try:
+        await killed_worker_carried_on(cluster, ranked=True)
+    finally:
+        await cluster.close()
+
+
+async def killed_worker_carried_on(cluster: Cluster, ranked: bool = False):
+    """Worker 1 is killed mid-battle and started again: one worker carries the battle on, both players find it,
+    nothing typed before the crash is lost, and the result (and the ratings, when ``ranked``) is stored once."""
     cluster.start("0")
     w1 = cluster.start("1")
     carol, dave = await cluster.player("1", "carol"), await cluster.player("1", "dave")
-    m1, m2 = await matched(carol, dave)
+    m1, m2 = await matched(carol, dave, ranked=ranked)
     bid, challenge = m1["battle_id"], LIBRARY.get(m1["challenge"]["id"])
     assert m1["worker_url"] == w1.url
     text = challenge.starter_code + "# typed before the crash\n"
+    mirrored = "opponent_shape" if ranked else "opponent_code"  # a ranked battle mirrors an outline only
     assert (await carol.call("sync_code", {"battle_id": bid, "seq": 1, "text": text}))["ok"]
-    await dave.expect("opponent_code")
-    await until(lambda: db_rows(cluster, "SELECT count(*) FROM live_seats WHERE battle_id = ? AND seq = 1",
-                                bid) == [(1,)], "carol's edit flushed")
+    await dave.expect(mirrored)
+    await until(lambda: db_rows(cluster, "SELECT count(*) FROM live_seats WHERE battle_id = :id AND seq = 1",
+                                id=bid) == [(1,)], "carol's edit flushed")
     w1.kill()
     # Worker 1 is started again; worker 0 may carry the battle on first, once worker 1's lease has run out:
     # either way one worker has it, and the players find it where registered says.
@@ -220,7 +241,8 @@ async def test_a_killed_worker_s_battle_is_carried_on_by_one_worker(cluster):
     carol2, dave2 = [await cluster.follow(p, f) for p, f in zip(back, found)]
     # Nothing lost: the flushed edit is there, and the battle goes on to its end.
     assert (await carol2.call("sync_code", {"battle_id": bid, "seq": 2, "text": text + "# after\n"}))["ok"]
-    assert (await dave2.expect("opponent_code"))["seq"] == 2
+    seen = await dave2.expect(mirrored)
+    assert seen["chars"] == len(text + "# after\n") if ranked else seen["seq"] == 2
     result = await judged(carol2, bid, challenge.reference)
     assert result["verdict"] == "AC"
     done = await dave2.expect("battle_complete", timeout=30)
@@ -228,7 +250,13 @@ async def test_a_killed_worker_s_battle_is_carried_on_by_one_worker(cluster):
     # Exactly one worker carried it on, and the battle was stored finished once.
     logs = "".join(line for w in cluster.workers.values() for line in w.log_lines)
     assert logs.count(f"battle {bid} carried on") == 1, logs
-    assert db_rows(cluster, "SELECT status, reason FROM battles WHERE id = ?", bid) == [("finished", "solved")]
+    assert db_rows(cluster, "SELECT status, reason FROM battles WHERE id = :id", id=bid) == [("finished", "solved")]
+    if ranked:  # rated once: one game each on the record, the winner's rating up and the loser's down
+        assert done["ranked"] and {r["name"] for r in done["ratings"]} == {carol2.name, dave2.name}
+        for r in done["ratings"]:
+            status, profile = get_json(cluster.workers["0"].url + f"/api/users/{r['name']}")
+            assert status == 200 and profile["games"] == 1 and profile["rating"] == r["after"], profile
+            assert (r["after"] > r["before"]) == (r["name"] == carol2.name), r
 
 
 @pytest.fixture(autouse=True)
