@@ -1,5 +1,5 @@
-"""Several service processes (workers) on one database (SQLite, or a real PostgreSQL), joined by a real Redis (pytest-redis starts Debian's
-redis-server): real service processes, real Socket.IO clients. Players of different workers are matched and play
+"""Several service processes (workers) on one database (SQLite, or a real PostgreSQL), joined by a real Redis
+(pytest-redis starts Debian's redis-server): real service processes, real Socket.IO clients. Players of different workers are matched and play
 to the end on the worker that runs their battle; the instructor sees every worker's players and battles; a
 worker killed mid-battle has its battles carried on, by one worker only, with nothing lost."""
 
