@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -69,19 +70,28 @@ def free_port() -> int:
 
 
 def start_all(args, tmp: Path, ports: list[int], redis_url: str | None) -> tuple[list[subprocess.Popen], list[str]]:
-    procs, urls = [], []
+    """Every worker at once, as a supervisor starts them (one after the other would add their start-ups up)."""
     # Nobody loses a battle by being away during the storm; the registrations of a whole class at once are
     # within the session class's limits per connection and per player already.
     base = ["--DuelService.disconnect_grace_s=300"]
-    for i, port in enumerate(ports):
+
+    def start(i: int) -> tuple[subprocess.Popen, str]:
         extra = list(base)
         if redis_url is not None:
             extra += [f"--DuelService.redis_url={redis_url}", f"--DuelService.worker_id={i}",
                       "--DuelService.redis_max_connections=256"]
-        proc, url, path = start_service(args, tmp, tmp / f"service-{i}.log", extra, port=port)
-        procs.append(proc)
-        urls.append(url)
-    return procs, urls
+        proc, url, _ = start_service(args, tmp, tmp / f"service-{i}.log", extra, port=ports[i])
+        return proc, url
+
+    with ThreadPoolExecutor(len(ports)) as pool:
+        started = list(pool.map(start, range(len(ports))))
+    return [proc for proc, _ in started], [url for _, url in started]
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    """A clean stop (SIGINT: each flushes its battles) of every worker at once."""
+    with ThreadPoolExecutor(max(1, len(procs))) as pool:
+        list(pool.map(lambda proc: stop_process(proc, signal.SIGINT, grace=60), procs))
 
 
 def run(args) -> dict:
@@ -121,8 +131,7 @@ def run(args) -> dict:
                 loadgen.stdin.flush()
                 if args.drop == "restart":
                     t0 = time.monotonic()
-                    for proc in procs:
-                        stop_process(proc, signal.SIGINT, grace=60)
+                    stop_all(procs)
                     procs, _ = start_all(args, tmp, ports, redis_url)
                     restart_s = round(time.monotonic() - t0, 2)
             elif line.startswith("RESULT "):
@@ -136,8 +145,7 @@ def run(args) -> dict:
             result["service_log_tail"] = log_tail(tmp / "service-0.log", 15)
     finally:
         stop_process(loadgen, signal.SIGTERM, grace=5)
-        for proc in procs:
-            stop_process(proc, signal.SIGINT, grace=30)
+        stop_all(procs)
         stop_process(redis_proc, signal.SIGTERM, grace=5)
         shutil.rmtree(tmp, ignore_errors=True)
     return result
