@@ -659,21 +659,29 @@ def print_block(r: dict, timeline: bool) -> None:
     print("  result: " + ("OK" if r.get("ok") else "FAILED: " + "; ".join(r.get("failures") or [])))
 
 
+def holds(row: dict, target: float) -> bool:
+    """One run held its users: p99 <= ``target`` ms with nothing lost."""
+    p99 = (row.get("latency_ms") or {}).get("p99")
+    return bool(row.get("ok")) and not row.get("lost") and p99 is not None and p99 <= target
+
+
 def held(rows: list[dict], target: float) -> int:
     """The most users of a sweep held at p99 <= ``target`` ms with nothing lost (0: none)."""
-    good = [r["clients"] for r in rows if r.get("ok") and not r.get("lost")
-            and (r.get("latency_ms") or {}).get("p99") is not None and r["latency_ms"]["p99"] <= target]
-    return max(good, default=0)
+    return max((r["clients"] for r in rows if holds(r, target)), default=0)
 
 
 def sweep(args) -> tuple[dict, int]:
-    """Every count of ``--sweep`` on each relay asked for; the table, and the users each holds."""
+    """Every count of ``--sweep`` on each relay asked for, smallest first, until a relay no longer holds its users;
+    the table, and the users each holds."""
     import copy
 
     servers = ["service", "floor"] if args.server == "both" else [args.server]
     rows: dict[str, list[dict]] = {s: [] for s in servers}
-    for clients in args.sweep:
+    saturated: set[str] = set()
+    for clients in sorted(args.sweep):
         for server in servers:
+            if server in saturated:  # it did not hold fewer users: more would only take longer to fail
+                continue
             one = copy.copy(args)
             one.server, one.clients = server, clients
             try:
@@ -682,6 +690,8 @@ def sweep(args) -> tuple[dict, int]:
                 result = {"ok": False, "failures": [str(exc)]}
             result.setdefault("clients", clients)
             rows[server].append(result)
+            if not holds(result, args.target_p99):
+                saturated.add(server)
             lat = result.get("latency_ms") or {}
             print(f"[bench] {server:>7} {clients:>5} users: p50 {fmt(lat.get('p50'), ' ms', 2)}, p99 "
                   f"{fmt(lat.get('p99'), ' ms', 2)}, lost {result.get('lost')}, {fmt(result.get('msgs_per_s'), ' msgs/s', 0)}, "
