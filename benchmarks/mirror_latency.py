@@ -623,7 +623,7 @@ def print_block(r: dict, timeline: bool) -> None:
     lost = r.get("lost") or 0
     errors_by_code = ", ".join(f"{k}: {v}" for k, v in sorted((r.get("errors_by_code") or {}).items()))
     rows = [
-        ("clients", f"{r.get('clients')} ({r.get('paired', 0) // 2} battles), one edit / {r.get('interval_ms'):g} ms each"),
+        ("clients", f"{r.get('clients')} ({r.get('paired', 0) // 2} battles), one edit / {fmt(r.get('interval_ms'), ' ms', 0)} each"),
         ("measured window", f"{fmt(r.get('duration_s'), ' s', 0)} after {fmt(r.get('warmup_s'), ' s', 0)} warm-up"
          f" (setup {fmt(r.get('setup_s'), ' s')})"),
         ("messages relayed", f"{r.get('received', 0)} of {sent} sent  ({fmt(r.get('msgs_per_s'), ' msgs/s')})"),
