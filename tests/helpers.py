@@ -58,7 +58,8 @@ class ServiceProcess:
         else:
             raise RuntimeError("the service did not start")
         # Keep draining the log so the pipe never fills up.
-        threading.Thread(target=self._read_log, daemon=True).start()
+        self.reader = threading.Thread(target=self._read_log, daemon=True)
+        self.reader.start()
         return self
 
     def _read_log(self):

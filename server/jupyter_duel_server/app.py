@@ -157,16 +157,17 @@ class DuelServeApp(JupyterApp):
         app = tornado.web.Application(service.handlers(), **service.tornado_settings())
         server = tornado.httpserver.HTTPServer(app, max_body_size=2 * 1024 * 1024)
         server.add_sockets(sockets)
-        # A line scripts (tests, benchmarks) wait for before connecting.
-        print(f"jupyter-duel service listening on http://{self.ip}:{port}{service.base_path}", flush=True)
-        if self.tune_gc:
-            gc.collect()
-            gc.freeze()
-            gc.set_threshold(50_000, 50, 100)
+        # Before the line below: a script that stops the service as soon as it listens gets a clean stop.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        if self.tune_gc:
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(50_000, 50, 100)
+        # A line scripts (tests, benchmarks) wait for before connecting.
+        print(f"jupyter-duel service listening on http://{self.ip}:{port}{service.base_path}", flush=True)
         await stop.wait()
         server.stop()
         await service.close()

@@ -48,3 +48,16 @@ async def test_restart_keeps_users_ratings_and_battles(tmp_path):
         await alice.close()
     finally:
         svc.stop()
+
+
+def test_a_stop_right_after_listening_is_a_clean_stop(tmp_path):
+    """A script may stop the service as soon as it prints that it listens (a supervisor, a restart): the stop
+    is the clean one (exit 0, the battles flushed), never an interrupt's traceback."""
+    import signal
+
+    for _ in range(3):
+        svc = ServiceProcess(tmp_path, "--allow-guests").start()
+        svc.proc.send_signal(signal.SIGINT)
+        assert svc.proc.wait(30) == 0, "".join(svc.log_lines)
+        svc.reader.join(10)  # all it printed
+        assert not any("Traceback" in line for line in svc.log_lines), "".join(svc.log_lines)
