@@ -32,8 +32,8 @@ def redis_url(redis_proc):
 class Cluster:
     """Worker processes on one SQLite file and one Redis; ``players`` made on them are closed at the end."""
 
-    def __init__(self, tmp_path, redis_url: str, db_url: str | None = None):
-        self.tmp, self.redis_url = tmp_path, redis_url
+    def __init__(self, tmp_path, redis_url: str, db_url: str | None = None, lease_s: float = LEASE_S):
+        self.tmp, self.redis_url, self.lease_s = tmp_path, redis_url, lease_s
         self.db_url = db_url or f"sqlite:///{tmp_path / 'duel.sqlite'}"
         self.workers: dict[str, ServiceProcess] = {}
         self.made: list[Player] = []
@@ -41,7 +41,7 @@ class Cluster:
     def start(self, worker: str) -> ServiceProcess:
         svc = ServiceProcess(
             self.tmp, *RATED_GUESTS, "--DuelService.countdown_s=0", "--DuelService.match_interval_s=0.2",
-            f"--DuelService.state_flush_interval_s={FLUSH_S}", f"--DuelService.worker_lease_s={LEASE_S}",
+            f"--DuelService.state_flush_interval_s={FLUSH_S}", f"--DuelService.worker_lease_s={self.lease_s}",
             f"--DuelService.redis_url={self.redis_url}", f"--DuelService.worker_id={worker}",
             "--DuelService.redis_max_connections=16", "--log-level=INFO", db_url=self.db_url,
         )
@@ -197,6 +197,17 @@ async def test_a_killed_worker_s_battle_is_carried_on_by_one_worker(cluster):
     await killed_worker_carried_on(cluster)
 
 
+async def test_a_worker_restarted_within_its_lease_carries_its_battle_on_as_it_starts(tmp_path, redis_url):
+    """A lease longer than the restart: the restarted worker waits for its previous process's lease to run out,
+    then (nearly always: unless the other worker's beat falls in the same fifth of a second) takes its own battle
+    back while it starts, before it listens; the players find the battle wherever it is."""
+    cluster = Cluster(tmp_path, redis_url, lease_s=20.0)
+    try:
+        assert await killed_worker_carried_on(cluster) in ("0", "1")
+    finally:
+        await cluster.close()
+
+
 async def test_workers_on_postgres_carry_on_a_killed_worker_s_rated_battle(tmp_path, redis_url, postgres_url):
     """The hosted setup: several workers on one PostgreSQL database. The rated result is stored once."""
     cluster = Cluster(tmp_path, redis_url, db_url=postgres_url)
@@ -206,9 +217,10 @@ async def test_workers_on_postgres_carry_on_a_killed_worker_s_rated_battle(tmp_p
         await cluster.close()
 
 
-async def killed_worker_carried_on(cluster: Cluster, ranked: bool = False):
+async def killed_worker_carried_on(cluster: Cluster, ranked: bool = False) -> str:
     """Worker 1 is killed mid-battle and started again: one worker carries the battle on, both players find it,
-    nothing typed before the crash is lost, and the result (and the ratings, when ``ranked``) is stored once."""
+    nothing typed before the crash is lost, and the result (and the ratings, when ``ranked``) is stored once.
+    Returns the worker that carried it on."""
     cluster.start("0")
     w1 = cluster.start("1")
     carol, dave = await cluster.player("1", "carol"), await cluster.player("1", "dave")
@@ -250,6 +262,7 @@ async def killed_worker_carried_on(cluster: Cluster, ranked: bool = False):
     # Exactly one worker carried it on, and the battle was stored finished once.
     logs = "".join(line for w in cluster.workers.values() for line in w.log_lines)
     assert logs.count(f"battle {bid} carried on") == 1, logs
+    [carrier] = [name for name, w in cluster.workers.items() if f"battle {bid} carried on" in "".join(w.log_lines)]
     assert db_rows(cluster, "SELECT status, reason FROM battles WHERE id = :id", id=bid) == [("finished", "solved")]
     if ranked:  # rated once: one game each on the record, the winner's rating up and the loser's down
         assert done["ranked"] and {r["name"] for r in done["ratings"]} == {carol2.name, dave2.name}
@@ -257,6 +270,7 @@ async def killed_worker_carried_on(cluster: Cluster, ranked: bool = False):
             status, profile = get_json(cluster.workers["0"].url + f"/api/users/{r['name']}")
             assert status == 200 and profile["games"] == 1 and profile["rating"] == r["after"], profile
             assert (r["after"] > r["before"]) == (r["name"] == carol2.name), r
+    return carrier
 
 
 @pytest.fixture(autouse=True)
