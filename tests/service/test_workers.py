@@ -1,7 +1,8 @@
 """Several service processes (workers) on one database (SQLite, or a real PostgreSQL), joined by a real Redis
-(pytest-redis starts Debian's redis-server): real service processes, real Socket.IO clients. Players of different workers are matched and play
-to the end on the worker that runs their battle; the instructor sees every worker's players and battles; a
-worker killed mid-battle has its battles carried on, by one worker only, with nothing lost."""
+(pytest-redis starts Debian's redis-server): real service processes, real Socket.IO clients. Players of different
+workers are matched and play to the end on the worker that runs their battle; the instructor sees every worker's
+players and battles; a worker killed mid-battle has its battles carried on, by one worker only, with nothing
+lost."""
 
 from __future__ import annotations
 
@@ -30,13 +31,21 @@ def redis_url(redis_proc):
 
 
 class Cluster:
-    """Worker processes on one SQLite file and one Redis; ``players`` made on them are closed at the end."""
+    """Worker processes on one database (SQLite, or ``db_url``) and one Redis; ``players`` made on them are closed
+    at the end."""
 
     def __init__(self, tmp_path, redis_url: str, db_url: str | None = None, lease_s: float = LEASE_S):
         self.tmp, self.redis_url, self.lease_s = tmp_path, redis_url, lease_s
         self.db_url = db_url or f"sqlite:///{tmp_path / 'duel.sqlite'}"
         self.workers: dict[str, ServiceProcess] = {}
         self.made: list[Player] = []
+        self._engine: sqlalchemy.Engine | None = None  # the test's own reads (db_rows), made on first use
+
+    @property
+    def engine(self) -> sqlalchemy.Engine:
+        if self._engine is None:
+            self._engine = sqlalchemy.create_engine(self.db_url)
+        return self._engine
 
     def start(self, worker: str) -> ServiceProcess:
         svc = ServiceProcess(
@@ -64,6 +73,8 @@ class Cluster:
             await player.close()
         for svc in self.workers.values():
             svc.stop()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 async def follow(player: Player, found: dict) -> Player:
@@ -89,12 +100,8 @@ async def cluster(tmp_path, redis_url):
 
 def db_rows(cluster: Cluster, sql: str, **params) -> list[tuple]:
     """Rows of ``sql`` on the cluster's database (SQLite or PostgreSQL), read as another client would."""
-    engine = sqlalchemy.create_engine(cluster.db_url)
-    try:
-        with engine.connect() as db:
-            return [tuple(row) for row in db.execute(sqlalchemy.text(sql), params)]
-    finally:
-        engine.dispose()
+    with cluster.engine.connect() as db:
+        return [tuple(row) for row in db.execute(sqlalchemy.text(sql), params)]
 
 
 async def until(condition, what: str, timeout: float = 30.0):
