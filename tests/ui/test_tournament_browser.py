@@ -22,7 +22,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
-from browsers import challenge_on, palette_labels, player, switch_theme, type_code
+from browsers import challenge_on, open_palette, palette_labels, player, switch_theme, type_code
 from helpers import ARTIFACTS, JupyterProcess
 
 ARENA = "Friday arena"
@@ -101,11 +101,7 @@ def duel_view(page: Page):
 
 def run_command(page: Page, label: str) -> None:
     """Run the palette command labelled ``label``."""
-    page.locator("#jp-main-dock-panel").click(position={"x": 5, "y": 5})
-    page.wait_for_timeout(500)  # see browsers.palette_labels: the click's focus change settles first
-    page.keyboard.press("Control+Shift+C")
-    search = page.locator(".lm-CommandPalette-input")
-    expect(search).to_be_visible(timeout=10_000)
+    search = open_palette(page)
     search.fill(label)
     item = page.locator(".lm-CommandPalette-item").filter(
         has=page.locator(".lm-CommandPalette-itemLabel", has_text=re.compile(f"^{re.escape(label)}$")))
