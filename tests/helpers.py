@@ -109,9 +109,11 @@ class Player:
         self.guest_key = guest_key  # the key this "browser" holds for its guest name
         self.client = socketio.AsyncClient(reconnection=False)
         self.queues: dict[str, asyncio.Queue] = defaultdict(asyncio.Queue)
+        self.received: list[tuple[str, object]] = []  # every event, in the order it arrived
         self.client.on("*", self._on_any)
 
     async def _on_any(self, event, data):
+        self.received.append((event, data))
         model = protocol.OUTGOING.get(event)
         assert model is not None, f"undocumented event {event!r}"
         model.model_validate(data)  # every payload the service sends matches the documented model

@@ -315,14 +315,32 @@ class BattleRoom:
         (``time.perf_counter``, for the relay latency metric), and mirror it."""
         if isinstance(msg, protocol.SyncCode):  # the general event path and the practice bot
             msg = protocol.SyncEdit.of(msg)
-        # The hot path: a running battle of this player is found without awaiting; anything else gets the
-        # precise refusal from battle_for.
         battle = self.running.get(msg.battle_id)
         seat = battle.seat(name) if battle is not None and not battle.over else None
         if seat is None:
-            battle, seat = await self.battle_for(name, msg.battle_id)
+            battle, seat = await self.battle_for(name, msg.battle_id)  # the precise refusal
         if sid is not None and seat.tab != sid:
             await self._play_here(battle, seat, sid, take_over=False)
+        self._apply(battle, seat, msg)
+        if battle.spectators:  # instructors see every edit, whatever the mirror shows the opponent
+            watched = {"battle_id": battle.id, "player": name, "seq": msg.seq, "delta": msg.delta, "text": msg.text}
+            for spectator in list(battle.spectators):
+                await self.service.sio.emit("spectator_code", watched, to=spectator)
+        self._mirror(battle, seat, name, msg, received_at)
+
+    def sync_code_now(self, name: str, msg: protocol.SyncEdit, sid: str, received_at: float) -> bool:
+        """``sync_code`` for the edge's hot path, without awaiting: True when the edit was applied and mirrored;
+        False, having changed nothing, when it needs ``sync_code`` (not a running battle of this player, another
+        tab plays it, someone spectates it). A refused edit raises ``ServiceError`` and changes nothing."""
+        battle = self.running.get(msg.battle_id)
+        seat = battle.seat(name) if battle is not None and not battle.over else None
+        if seat is None or seat.tab != sid or battle.spectators:
+            return False
+        self._apply(battle, seat, msg)
+        self._mirror(battle, seat, name, msg, received_at)
+        return True
+
+    def _apply(self, battle: BattleState, seat: Seat, msg: protocol.SyncEdit) -> None:
         svc = self.service
         try:
             added = seat.apply_sync(msg, svc.max_code_bytes)
@@ -333,10 +351,10 @@ class BattleRoom:
         if added >= svc.paste_signal_chars and msg.text != battle.challenge.starter_code and len(seat.pastes) < 100:
             seat.pastes.append((round(time.time() - battle.started_at, 1), added))
             self.changed()
-        if battle.spectators:  # instructors see every edit, whatever the mirror shows the opponent
-            watched = {"battle_id": battle.id, "player": name, "seq": msg.seq, "delta": msg.delta, "text": msg.text}
-            for sid in list(battle.spectators):
-                await svc.sio.emit("spectator_code", watched, to=sid)
+
+    def _mirror(self, battle: BattleState, seat: Seat, name: str, msg: protocol.SyncEdit,
+                received_at: float | None) -> None:
+        """Show the opponent an applied edit as the battle's mirror mode says: now, later, or as its shape."""
         other = battle.opponent(name)
         if other.bot:
             return
@@ -344,23 +362,20 @@ class BattleRoom:
         # validated already; tests/unit/test_fast_sync_code.py holds the two together).
         payload = {"battle_id": battle.id, "seq": msg.seq, "delta": msg.delta, "text": msg.text}
         if battle.mirror == "live":
-            await svc.relay("opponent_code", payload, other.name, received_at)
+            self.service.relay("opponent_code", payload, other.name, received_at)
         elif battle.mirror == "delayed":
             seat.delayed.push(time.monotonic(), payload)
-            asyncio.get_running_loop().call_later(svc.mirror_delay_s, self._show_delayed, battle, seat, other.name)
+            asyncio.get_running_loop().call_later(self.service.mirror_delay_s, self._show_delayed, battle, seat,
+                                                  other.name)
         elif battle.mirror == "shape" and not seat.shape_due:
             seat.shape_due = True
-            asyncio.get_running_loop().call_later(svc.mirror_shape_interval_s, self._show_shape, battle, seat,
-                                                  other.name)
+            asyncio.get_running_loop().call_later(self.service.mirror_shape_interval_s, self._show_shape, battle,
+                                                  seat, other.name)
 
     def _show_delayed(self, battle: BattleState, seat: Seat, to_player: str) -> None:
-        payloads = seat.delayed.due(time.monotonic() + 0.001)
-        if payloads and not battle.over:
-            self.service.spawn(self._relay_all(payloads, to_player))
-
-    async def _relay_all(self, payloads: list[dict], to_player: str) -> None:
-        for payload in payloads:
-            await self.service.relay("opponent_code", payload, to_player)
+        if not battle.over:
+            for payload in seat.delayed.due(time.monotonic() + 0.001):
+                self.service.relay("opponent_code", payload, to_player)
 
     def _show_shape(self, battle: BattleState, seat: Seat, to_player: str) -> None:
         seat.shape_due = False

@@ -76,19 +76,11 @@ class DuelNamespace(socketio.AsyncNamespace):
                 and not self.service.workers.lobby_here:
             return await self.service.workers.forward(sid, event, args)
         if event == "sync_code" and len(args) == 2:
-            received_at = perf_counter()  # the relay latency metric's start
-            # The hot path (one per player every 300 ms): a well-formed edit of a registered player skips the
-            # pydantic models; anything else goes the general way below, which gives the precise refusal.
+            # One per player every 300 ms: a well-formed edit of a registered player skips the pydantic models;
+            # anything else goes the general way below, which gives the precise refusal.
             edit = protocol.fast_sync_code(args[1])
             if edit is not None and name is not None:
-                try:
-                    await self.battles.sync_code(name, edit, sid, received_at)
-                    return {"ok": True}
-                except ServiceError as exc:
-                    return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
-                except Exception:
-                    self.service.log.exception("jupyter-duel: event %s failed", event)
-                    return await self._refuse(sid, event, "internal", "the service failed to handle this event")
+                return await self._sync(sid, name, edit, perf_counter())
         model = protocol.INCOMING.get(event)
         try:
             if model is None:
@@ -110,6 +102,42 @@ class DuelNamespace(socketio.AsyncNamespace):
         except Exception:
             self.service.log.exception("jupyter-duel: event %s failed", clip(event))
             return await self._refuse(sid, event, "internal", "the service failed to handle this event")
+
+    def hot_sync_code(self, sid: str, payload):
+        """A ``sync_code`` frame on the edge's hot path (``limits.EdgeServer.hot_events``), handled as
+        ``trigger_event`` would without Socket.IO's dispatch: True when it was handled without awaiting, else
+        the coroutine that finishes it (a refusal, a battle that needs ``BattleRoom.sync_code``); False, having
+        done nothing, when it is not a well-formed edit of a registered player (the usual path then gives the
+        precise refusal)."""
+        received_at = perf_counter()  # the relay latency metric's start
+        name = self.players.get(sid)
+        edit = protocol.fast_sync_code(payload)
+        if name is None or edit is None:
+            return False
+        self.service.metrics.event_received("sync_code")
+        wait = self.limiter.take(sid, name, "sync_code")
+        if wait:
+            return self._refuse(sid, "sync_code", "rate_limited", f"too many sync events; retry in {wait:.2f} s",
+                                retry_after=wait)
+        try:
+            if self.battles.sync_code_now(name, edit, sid, received_at):
+                return True
+        except ServiceError as exc:
+            return self._refuse(sid, "sync_code", exc.code, str(exc), exc.retry_after)
+        except Exception:
+            self.service.log.exception("jupyter-duel: event sync_code failed")
+            return self._refuse(sid, "sync_code", "internal", "the service failed to handle this event")
+        return self._sync(sid, name, edit, received_at)
+
+    async def _sync(self, sid: str, name: str, edit: protocol.SyncEdit, received_at: float) -> dict:
+        try:
+            await self.battles.sync_code(name, edit, sid, received_at)
+            return {"ok": True}
+        except ServiceError as exc:
+            return await self._refuse(sid, "sync_code", exc.code, str(exc), exc.retry_after)
+        except Exception:
+            self.service.log.exception("jupyter-duel: event sync_code failed")
+            return await self._refuse(sid, "sync_code", "internal", "the service failed to handle this event")
 
     async def _refuse(self, sid: str, event, code: str, message: str, retry_after: float | None = None) -> dict:
         error = protocol.Error(

@@ -14,6 +14,12 @@ Everything a client can make the service do or hold passes one of the bounds def
   the largest message a client may send, a bounded receive queue (beyond it Tornado stops reading the socket),
   and Tornado's write buffer bounded like the Engine.IO queue.
 
+The relay's hot path also lives at this edge (docs/decisions/0019): on a websocket whose Engine.IO reader is
+idle, a frame of a hot event (``EdgeServer.hot_events``: ``sync_code``) is handled as Tornado reads it, and
+``BoundedEngineIO.send_now`` writes a frame straight to Tornado when the connection's writer is idle. Either
+way a connection's frames keep their order; anything else takes Engine.IO's queues, which cost a task, a timer
+and a queue hand-over per frame in each direction.
+
 ``EdgePacket``, ``BoundedEngineIO`` and ``EdgeServer`` extend python-socketio/python-engineio at the points those
 libraries leave for it (a packet class given as ``serializer``, ``create_queue``, ``send_packet``, the Engine.IO
 server class); ``pyproject.toml`` pins their major versions.
@@ -28,8 +34,11 @@ import logging
 import time
 
 import engineio
+import orjson
 import socketio
 import tornado.websocket
+from engineio import packet as eio_packet
+from engineio.async_drivers import tornado as tornado_driver
 from socketio import packet as sio_packet
 
 from .origins import tornado_environ
@@ -261,9 +270,20 @@ def polling_payload_problem(body: bytes) -> str | None:
 
 
 class _SizedQueue(asyncio.Queue):
-    """An Engine.IO connection's queue that also counts the characters of what it holds."""
+    """An Engine.IO connection's queue that also counts the characters of what it holds, and how many wait to
+    take from it (the writer, idle: everything it took is written)."""
 
     nbytes = 0
+    waiting = 0
+
+    async def get(self):
+        # A woken getter counts as waiting until it runs and takes its item, which keeps the queue non-empty
+        # meanwhile: "empty and waited on" is exactly "every packet put is written".
+        self.waiting += 1
+        try:
+            return await super().get()
+        finally:
+            self.waiting -= 1
 
     def _put(self, item):
         self.nbytes += _size(item)
@@ -291,19 +311,54 @@ class BoundedEngineIO(engineio.AsyncServer):
     send_buffer_messages = 1000
     log = logging.getLogger("jupyter_duel_server")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._async = dict(self._async, websocket=EdgeWebSocket)
+        self._dropping: set[asyncio.Task] = set()
+
     def create_queue(self, *args, **kwargs):
         return _SizedQueue(*args, **kwargs)
+
+    def send_now(self, sid: str, data: str) -> bool:
+        """Send the message ``data`` to connection ``sid`` without awaiting. Written to its websocket at once
+        (True) when its writer has written everything queued before, so the order of its frames holds; else
+        queued like ``send`` (False), or the connection closed when its queue is over the bounds."""
+        socket = self.sockets.get(sid)
+        if socket is None or socket.closing or socket.closed:
+            return False
+        queue = socket.queue
+        handler = getattr(socket, "edge_handler", None)
+        if handler is not None and socket.upgraded and not socket.upgrading and queue.waiting and not queue.qsize():
+            try:
+                handler.write_message("4" + data)
+            except tornado.websocket.WebSocketClosedError:
+                pass  # closing (or closed for a full buffer): what the queue would have held is dropped as well
+            return True
+        full = self._full(queue)
+        if full:
+            task = asyncio.ensure_future(self.drop(sid, full))
+            self._dropping.add(task)
+            task.add_done_callback(self._dropping.discard)
+            return False
+        queue.put_nowait(eio_packet.Packet(eio_packet.MESSAGE, data=data))
+        return False
 
     async def send_packet(self, sid, pkt):
         socket = self.sockets.get(sid)
         if socket is not None:
             if socket.closing:
                 return
-            queue = socket.queue
-            if queue.qsize() >= self.send_buffer_messages or getattr(queue, "nbytes", 0) > self.send_buffer_bytes:
-                await self.drop(sid, f"{queue.qsize()} messages ({queue.nbytes} characters) not taken by the client")
+            full = self._full(socket.queue)
+            if full:
+                await self.drop(sid, full)
                 return
         await super().send_packet(sid, pkt)
+
+    def _full(self, queue: _SizedQueue) -> str | None:
+        """Why nothing more may be queued for a connection (its queue is over the bounds), or None."""
+        if queue.qsize() >= self.send_buffer_messages or queue.nbytes > self.send_buffer_bytes:
+            return f"{queue.qsize()} messages ({queue.nbytes} characters) not taken by the client"
+        return None
 
     async def drop(self, sid: str, why: str) -> None:
         """Close the connection ``sid`` at once (disconnect handlers run), dropping what waits for it."""
@@ -316,6 +371,20 @@ class BoundedEngineIO(engineio.AsyncServer):
         _discard(socket.queue)
         socket.queue.put_nowait(None)  # wakes a waiting poll or the websocket writer, which end the transport
         self.sockets.pop(sid, None)
+
+
+class EdgeWebSocket(tornado_driver.WebSocket):
+    """Engine.IO's Tornado websocket wrapper, which also links the Engine.IO session and the Tornado handler
+    that carries it, both ways, for the hot path."""
+
+    async def __call__(self, environ):
+        handler = environ["tornado.handler"]
+        socket = self.handler.__self__  # self.handler is the session's bound _websocket_handler
+        handler.eio_socket, socket.edge_handler = socket, handler
+        try:
+            await super().__call__(environ)
+        finally:
+            handler.eio_socket = socket.edge_handler = None
 
 
 def _discard(queue: asyncio.Queue) -> None:
@@ -335,6 +404,28 @@ class EdgeServer(socketio.AsyncServer):
         self.eio.send_buffer_bytes = send_buffer_bytes
         self.eio.send_buffer_messages = send_buffer_messages
         self.eio.log = log
+        #: Event name -> ``handler(sid, payload)``, which handles a frame of that event on the hot path: it
+        #: returns True (handled), False (not taken, nothing done: the frame goes the usual way), or an awaitable
+        #: that finishes handling it (awaited before the connection's next frame is read).
+        self.hot_events: dict[str, object] = {}
+
+    def hot_frame(self, eio_sid: str, message: str):
+        """Handle the websocket message ``message`` (``42["name",payload]``: an event without ack on the default
+        namespace) on the hot path: what its ``hot_events`` handler returns, or False."""
+        end = message.find('"', 4)
+        handler = self.hot_events.get(message[4:end])
+        if handler is None:
+            return False
+        sid = self.manager.sid_from_eio_sid(eio_sid, "/")
+        if sid is None:
+            return False
+        try:
+            data = orjson.loads(message[2:])
+        except ValueError:  # malformed, too deep, integers over 64 bits: the usual path says which
+            return False
+        if type(data) is not list or len(data) != 2:
+            return False
+        return handler(sid, data[1])
 
     def _engineio_server_class(self):
         return BoundedEngineIO
@@ -349,6 +440,8 @@ def edge_handler(handler_cls, sio: EdgeServer, *, max_message_bytes: int, log: l
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self.receive_queue = asyncio.Queue(RECEIVE_QUEUE)
+            self.eio_socket = None  # the Engine.IO session it carries (EdgeWebSocket)
+            self._reader_waiting = False
             self._closing_put = None
             self._unsent_bytes = 0
             self._unsent_messages = 0
@@ -379,15 +472,36 @@ def edge_handler(handler_cls, sio: EdgeServer, *, max_message_bytes: int, log: l
             self.set_header("Content-Type", "text/plain; charset=UTF-8")
             self.finish(json.dumps(message))
 
-        async def on_message(self, message):
+        def on_message(self, message):
+            # Not a coroutine: Tornado would run each in a task of its own. What has to wait is returned, and
+            # Tornado awaits it before reading the connection's next frame.
             if self.ws_connection is None:
-                return  # closing: nothing after a refused frame is handled
+                return None  # closing: nothing after a refused frame is handled
             if type(message) is str and not (len(message) > 1 and message[0] == "4" and "0" <= message[1] <= "9"):
                 problem = websocket_frame_problem(message)
                 if problem is not None:
                     self.close(1002, problem)  # protocol error: the one reply Engine.IO framing allows
-                    return
-            await self.receive_queue.put(message)
+                    return None
+            elif message[:4] == '42["' and self._reader_waiting and not self.receive_queue.qsize():
+                # Engine.IO's reader has handled every earlier frame: handling this one now keeps their order.
+                # Not before the upgrade is complete, where Engine.IO takes a frame as part of the upgrade.
+                socket = self.eio_socket
+                if socket is not None and socket.upgraded and not socket.upgrading and not socket.closing:
+                    taken = sio.hot_frame(socket.sid, message)
+                    if taken is not False:
+                        return None if taken is True else taken
+            try:
+                self.receive_queue.put_nowait(message)
+            except asyncio.QueueFull:
+                return self.receive_queue.put(message)  # beyond RECEIVE_QUEUE, the socket is not read meanwhile
+            return None
+
+        async def get_next_message(self):
+            self._reader_waiting = True
+            try:
+                return await self.receive_queue.get()
+            finally:
+                self._reader_waiting = False
 
         def on_close(self):
             try:

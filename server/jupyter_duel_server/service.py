@@ -451,6 +451,7 @@ class DuelService(LoggingConfigurable):
                                           self.accounts)
         self.namespace = DuelNamespace(self)
         self.sio.register_namespace(self.namespace)
+        self.sio.hot_events["sync_code"] = self.namespace.hot_sync_code
         self.front_door = None
         if self.hub:
             from .hub import HubFrontDoor
@@ -576,12 +577,13 @@ class DuelService(LoggingConfigurable):
         """Send ``payload`` to every registered connection."""
         await self.sio.emit(event, payload.model_dump(mode="json"), room="players")
 
-    async def relay(self, event: str, data: dict, to_player: str, received_at: float | None = None) -> None:
-        """Send ``data`` to every connection of ``to_player``, straight to Engine.IO: the generic emit looks
-        up the room, starts one task per recipient and waits for them all, a large share of the relay's CPU.
-        Only this process's connections: with several workers a battle and its players' connections live on one
-        (a player still connected elsewhere gets the battle's state when they resume on it).
-        ``received_at`` (``time.perf_counter``): when the edit relayed arrived, for the relay latency metric."""
+    def relay(self, event: str, data: dict, to_player: str, received_at: float | None = None) -> None:
+        """Send ``data`` to every connection of ``to_player``, straight to Engine.IO and without awaiting
+        (``limits.BoundedEngineIO.send_now``): the generic emit looks up the room, starts one task per recipient
+        and waits for them all, a large share of the relay's CPU. Only this process's connections: with several
+        workers a battle and its players' connections live on one (a player still connected elsewhere gets the
+        battle's state when they resume on it). ``received_at`` (``time.perf_counter``): when the edit relayed
+        arrived, for the relay latency metric."""
         sids = self.accounts.sids.get(to_player)
         if not sids:
             return
@@ -589,7 +591,7 @@ class DuelService(LoggingConfigurable):
         for sid in list(sids):
             eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
             if eio_sid is not None:  # (the lobby worker's presence holds other workers' connections too)
-                await self.sio.eio.send(eio_sid, encoded)
+                self.sio.eio.send_now(eio_sid, encoded)
         if received_at is not None:
             self.metrics.relayed(received_at)
 
