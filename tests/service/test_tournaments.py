@@ -99,33 +99,54 @@ async def play(player: Player, games: Games, strategy, stop: asyncio.Event) -> N
             found = await player.expect("match_found", timeout=0.5)
         except asyncio.TimeoutError:
             continue
-        games.found.append((player.name, found))
-        bid, cid = found["battle_id"], found["challenge"]["id"]
-        opponent = found["opponent"]["name"]
-        solving, patience = strategy(player.name, opponent)
-        code = f"# {player.display_name} vs {found['opponent']['display_name']}\n" + (reference(cid) if solving else "")
-        ack = await player.call("sync_code", {"battle_id": bid, "seq": 1, "text": code})
-        assert ack["ok"] or ack["error"]["code"] == "battle_over", ack  # the opponent may have forfeited already
-        if solving and ack["ok"]:
-            while True:
-                ack = await player.call("submit_code", {"battle_id": bid, "code": code})
-                if ack["ok"] or ack["error"]["code"] != "rate_limited":
-                    break
-                await asyncio.sleep(ack["error"]["retry_after_s"])  # a player in a fast arena submits a lot
-            assert ack["ok"] or ack["error"]["code"] == "battle_over", ack
-        else:
-            try:
-                done = await player.expect("battle_complete", timeout=patience)
-                games.complete[bid] = done
-                continue
-            except asyncio.TimeoutError:
-                ack = await player.call("forfeit", {"battle_id": bid})
-                assert ack["ok"] or ack["error"]["code"] == "battle_over", ack
+        await play_one(player, games, strategy, found)
+    # Games opened while this player was still finishing the last one (as an arena ends) were told of too.
+    while player.pending("match_found"):
+        games.found.append((player.name, await player.expect("match_found")))
+
+
+async def opponent_typed(player: Player, battle_id: str, timeout: float = 10.0) -> None:
+    """Wait (at most ``timeout``) until the opponent's first edit of ``battle_id`` is mirrored to ``player``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for event in ("opponent_code", "opponent_shape"):
+            while player.pending(event):
+                if (await player.expect(event))["battle_id"] == battle_id:
+                    return
+        await asyncio.sleep(0.05)
+
+
+async def play_one(player: Player, games: Games, strategy, found: dict) -> None:
+    """One game: what ``play`` says."""
+    games.found.append((player.name, found))
+    bid, cid = found["battle_id"], found["challenge"]["id"]
+    opponent = found["opponent"]["name"]
+    solving, patience = strategy(player.name, opponent)
+    code = f"# {player.display_name} vs {found['opponent']['display_name']}\n" + (reference(cid) if solving else "")
+    ack = await player.call("sync_code", {"battle_id": bid, "seq": 1, "text": code})
+    assert ack["ok"] or ack["error"]["code"] == "battle_over", ack  # the opponent may have forfeited already
+    if solving and ack["ok"]:
+        # Under load the opponent may type late: both solutions are on record before this one ends the game.
+        await opponent_typed(player, bid)
         while True:
-            done = await player.expect("battle_complete", timeout=TIME_LIMIT_S + 30)
-            if done["battle_id"] == bid:
+            ack = await player.call("submit_code", {"battle_id": bid, "code": code})
+            if ack["ok"] or ack["error"]["code"] != "rate_limited":
                 break
-        games.complete[bid] = done
+            await asyncio.sleep(ack["error"]["retry_after_s"])  # a player in a fast arena submits a lot
+        assert ack["ok"] or ack["error"]["code"] == "battle_over", ack
+    else:
+        try:
+            done = await player.expect("battle_complete", timeout=patience)
+            games.complete[bid] = done
+            return
+        except asyncio.TimeoutError:
+            ack = await player.call("forfeit", {"battle_id": bid})
+            assert ack["ok"] or ack["error"]["code"] == "battle_over", ack
+    while True:
+        done = await player.expect("battle_complete", timeout=TIME_LIMIT_S + 30)
+        if done["battle_id"] == bid:
+            break
+    games.complete[bid] = done
 
 
 async def until_view(svc, tid: str, predicate, timeout: float = 120.0) -> dict:
