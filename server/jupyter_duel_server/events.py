@@ -66,10 +66,7 @@ class DuelNamespace(socketio.AsyncNamespace):
         name = self.players.get(sid)
         wait = self.limiter.take(sid, name, event)
         if wait:
-            cls = self.limiter.event_class(event)
-            return await self._refuse(
-                sid, event, "rate_limited", f"too many {cls} events; retry in {wait:.2f} s", retry_after=wait
-            )
+            return await self._rate_limited(sid, event, wait)
         if type(event) is Refusal:
             return await self._refuse(sid, None, event.code, event.message)
         if event in LOBBY_EVENTS and name is not None and self.service.cluster is not None \
@@ -97,11 +94,8 @@ class DuelNamespace(socketio.AsyncNamespace):
                 raise ServiceError("not_instructor", f"{event} is for instructors only")
             result = await getattr(self, "on_" + event)(sid, msg)
             return {"ok": True, **(result or {})}
-        except ServiceError as exc:
-            return await self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
-        except Exception:
-            self.service.log.exception("jupyter-duel: event %s failed", clip(event))
-            return await self._refuse(sid, event, "internal", "the service failed to handle this event")
+        except Exception as exc:
+            return await self._failed(sid, event, exc)
 
     def hot_sync_code(self, sid: str, payload):
         """A ``sync_code`` frame on the edge's hot path (``limits.EdgeServer.hot_events``), handled as
@@ -117,27 +111,34 @@ class DuelNamespace(socketio.AsyncNamespace):
         self.service.metrics.event_received("sync_code")
         wait = self.limiter.take(sid, name, "sync_code")
         if wait:
-            return self._refuse(sid, "sync_code", "rate_limited", f"too many sync events; retry in {wait:.2f} s",
-                                retry_after=wait)
+            return self._rate_limited(sid, "sync_code", wait)
         try:
             if self.battles.sync_code_now(name, edit, sid, received_at):
                 return True
-        except ServiceError as exc:
-            return self._refuse(sid, "sync_code", exc.code, str(exc), exc.retry_after)
-        except Exception:
-            self.service.log.exception("jupyter-duel: event sync_code failed")
-            return self._refuse(sid, "sync_code", "internal", "the service failed to handle this event")
+        except Exception as exc:
+            return self._failed(sid, "sync_code", exc)
         return self._sync(sid, name, edit, received_at)
 
     async def _sync(self, sid: str, name: str, edit: protocol.SyncEdit, received_at: float) -> dict:
         try:
             await self.battles.sync_code(name, edit, sid, received_at)
             return {"ok": True}
-        except ServiceError as exc:
-            return await self._refuse(sid, "sync_code", exc.code, str(exc), exc.retry_after)
-        except Exception:
-            self.service.log.exception("jupyter-duel: event sync_code failed")
-            return await self._refuse(sid, "sync_code", "internal", "the service failed to handle this event")
+        except Exception as exc:
+            return await self._failed(sid, "sync_code", exc)
+
+    def _rate_limited(self, sid: str, event, wait: float):
+        """The refusal of an event over its class's rate limit (a coroutine)."""
+        cls = self.limiter.event_class(event)
+        return self._refuse(sid, event, "rate_limited", f"too many {cls} events; retry in {wait:.2f} s",
+                            retry_after=wait)
+
+    def _failed(self, sid: str, event: str, exc: Exception):
+        """The refusal of what a handler raised (a coroutine): a ``ServiceError``'s own; anything else is
+        logged with its traceback (so: called in the ``except`` block) and refused as ``internal``."""
+        if isinstance(exc, ServiceError):
+            return self._refuse(sid, event, exc.code, str(exc), exc.retry_after)
+        self.service.log.exception("jupyter-duel: event %s failed", clip(event))
+        return self._refuse(sid, event, "internal", "the service failed to handle this event")
 
     async def _refuse(self, sid: str, event, code: str, message: str, retry_after: float | None = None) -> dict:
         error = protocol.Error(
