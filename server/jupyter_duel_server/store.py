@@ -14,7 +14,9 @@ Every method is synchronous and short; the service calls them in its database wo
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -25,10 +27,8 @@ import orjson
 from sqlalchemy import (
     Boolean,
     and_,
-    bindparam,
     exists,
     func,
-    insert,
     Float,
     ForeignKey,
     Integer,
@@ -39,7 +39,6 @@ from sqlalchemy import (
     event,
     or_,
     select,
-    update,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
@@ -355,6 +354,7 @@ class Store:
         migrate(self.engine)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._flush_sql = _FlushSQL(self.engine)
         self.initial = initial or PlayerRating(1200.0)
 
     def close(self) -> None:
@@ -476,33 +476,30 @@ class Store:
     def flush_live(self, seats: list[SeatFlush], alive: list[str], now: float) -> set[str]:
         """In one transaction: write each changed seat (code, seq, pastes, last run, delayed mirror; its new
         timeline rows appended as one chunk) and mark the battles ``alive`` as alive at ``now``. Returns the ids
-        of the battles whose seats were written (those with live rows)."""
+        of the battles whose seats were written (those with live rows).
+
+        Each statement carries many rows (``_FlushSQL``), never one row per execution: the sqlite3 module gives
+        the GIL back at every row and must then win it back from the busy event loop (up to
+        ``sys.getswitchinterval()`` each time), so an ``executemany`` of 1,000 seats took seconds beside a busy
+        loop and stalled it at every turn (benchmarks/flush_live.py)."""
+        sql = self._flush_sql
         with self._writing() as db:
-            # Battles that ended meanwhile have no live rows left: nothing of theirs is written.
-            wanted = list({s.battle_id for s in seats})
+            conn = db.connection()
+            # Battles that ended meanwhile have no live rows left: nothing of theirs is written. Their rows stay
+            # locked (PostgreSQL) until this commits, so no battle ends between this read and the writes.
             live = set()
-            for start in range(0, len(wanted), 500):
-                live.update(db.scalars(select(LiveBattle.battle_id).where(
-                    LiveBattle.battle_id.in_(wanted[start:start + 500]))))
+            for part in sql.parts(list({s.battle_id for s in seats}), 1):
+                live.update(json.loads(conn.exec_driver_sql(sql.live(len(part)), tuple(part)).scalar() or "[]"))
             seats = [s for s in seats if s.battle_id in live]
-            table = LiveSeat.__table__
-            if seats:  # one executemany, not a query per seat
-                db.execute(
-                    update(table).where(table.c.battle_id == bindparam("b_id"), table.c.user_id == bindparam("u_id"))
-                    .values(code=bindparam("code"), seq=bindparam("seq"), pastes=bindparam("pastes"),
-                            last_tests=bindparam("last_tests"), shown_code=bindparam("shown_code"),
-                            shown_seq=bindparam("shown_seq")),
-                    [{"b_id": s.battle_id, "u_id": s.user_id, "code": s.code, "seq": s.seq,
-                      "pastes": _dumps(s.pastes), "last_tests": _dumps(s.last_tests),
-                      "shown_code": s.shown_code, "shown_seq": s.shown_seq} for s in seats],
-                )
-            chunks = [{"battle_id": s.battle_id, "user_id": s.user_id, "edits": _dumps(s.new_edits)}
-                      for s in seats if s.new_edits]
-            if chunks:
-                db.execute(insert(LiveEdits.__table__), chunks)
-            for start in range(0, len(alive), 500):
-                db.execute(update(LiveBattle).where(LiveBattle.battle_id.in_(alive[start:start + 500]))
-                           .values(alive_at=now))
+            for part in sql.parts(seats, 8):
+                conn.exec_driver_sql(sql.seats(len(part)), tuple(value for s in part for value in (
+                    s.battle_id, s.user_id, s.code, s.seq, _dumps(s.pastes), _dumps(s.last_tests), s.shown_code,
+                    s.shown_seq)))
+            for part in sql.parts([s for s in seats if s.new_edits], 3):
+                conn.exec_driver_sql(sql.edits(len(part)), tuple(value for s in part for value in (
+                    s.battle_id, s.user_id, _dumps(s.new_edits))))
+            for part in sql.parts(alive, 1):
+                conn.exec_driver_sql(sql.alive(len(part)), (now, *part))
             return live
 
     def running_battle_ids(self) -> list[str]:
@@ -859,6 +856,64 @@ def _with_driver(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
+
+
+class _FlushSQL:
+    """``Store.flush_live``'s statements, each for ``n`` rows at once, in the driver's own parameter style
+    (run with ``exec_driver_sql``: no per-row work in SQLAlchemy). Standard SQL but for the JSON aggregate and
+    the row lock, which SQLite (3.24+ for the upsert; one writer at a time, no lock needed) and PostgreSQL
+    spell differently."""
+
+    SEAT_COLUMNS = "battle_id, user_id, code, seq, pastes, last_tests, shown_code, shown_seq"
+
+    def __init__(self, engine: Engine):
+        self.mark = "?" if engine.dialect.dbapi.paramstyle == "qmark" else "%s"
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:  # this build's bound on parameters per statement (999 before 3.32)
+                limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            self.agg, self.lock = "json_group_array(battle_id)", ""
+        else:  # PostgreSQL
+            limit, self.agg, self.lock = 65535, "CAST(json_agg(battle_id) AS text)", " FOR UPDATE"
+        self.limit = limit
+
+    def parts(self, rows: list, width: int):
+        """``rows`` in slices that fit one statement of ``width`` parameters per row (and one more), each of a
+        power of two rows (at most 512): a statement of every other length would be compiled anew and kept in
+        the driver's statement cache, which grew by 100 MB per connection as the number of changed seats varied
+        from one flush to the next."""
+        largest = 1 << min(9, ((self.limit - 1) // width).bit_length() - 1)
+        start = 0
+        while start < len(rows):
+            size = min(largest, 1 << ((len(rows) - start).bit_length() - 1))
+            yield rows[start:start + size]
+            start += size
+
+    def _marks(self, n: int, width: int) -> str:
+        row = "(" + ", ".join([self.mark] * width) + ")" if width > 1 else self.mark
+        return ", ".join([row] * n)
+
+    @functools.lru_cache(maxsize=16)
+    def live(self, n: int) -> str:
+        """The ids of those of ``n`` battles that have live rows, as one JSON array (one row: fetching a row per
+        battle would hand the GIL over once per battle). An aggregate cannot lock, so the subquery does."""
+        return (f"SELECT {self.agg} FROM (SELECT battle_id FROM live_battles WHERE battle_id IN "
+                f"({self._marks(n, 1)}){self.lock}) AS locked")
+
+    @functools.lru_cache(maxsize=16)
+    def seats(self, n: int) -> str:
+        # An upsert rather than UPDATE ... FROM (SQLite 3.33+): every live battle has both its seats' rows.
+        return (f"INSERT INTO live_seats ({self.SEAT_COLUMNS}) VALUES {self._marks(n, 8)} "
+                "ON CONFLICT (battle_id, user_id) DO UPDATE SET code = excluded.code, seq = excluded.seq, "
+                "pastes = excluded.pastes, last_tests = excluded.last_tests, shown_code = excluded.shown_code, "
+                "shown_seq = excluded.shown_seq")
+
+    @functools.lru_cache(maxsize=16)
+    def edits(self, n: int) -> str:
+        return f"INSERT INTO live_edits (battle_id, user_id, edits) VALUES {self._marks(n, 3)}"
+
+    @functools.lru_cache(maxsize=16)
+    def alive(self, n: int) -> str:
+        return f"UPDATE live_battles SET alive_at = {self.mark} WHERE battle_id IN ({self._marks(n, 1)})"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
