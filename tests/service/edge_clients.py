@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import time
 
 import aiohttp
+import wsproto
+import wsproto.events
+import wsproto.frame_protocol
 
 
 def tracebacks(log_lines: list[str]) -> list[str]:
@@ -147,3 +152,113 @@ class RawPolling:
 
     async def close(self) -> None:
         await self.session.close()
+
+
+class FrameSocket:
+    """One Engine.IO session over a websocket written frame by frame on a plain TCP connection: the handshake
+    and the service's frames go through wsproto, the client's frames are built here byte by byte, so that a test
+    can send what no client library sends (fragments with a control frame between them, invalid UTF-8, unmasked
+    frames, reserved bits, lengths it never sends)."""
+
+    TEXT, BINARY, CLOSE, PING, PONG, CONTINUATION = 0x1, 0x2, 0x8, 0x9, 0xA, 0x0
+
+    def __init__(self, url: str, path: str = "/socket.io/"):
+        self.host, port = url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)
+        self.port = int(port)
+        self.target = path + "?EIO=4&transport=websocket"
+        self.protocol = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        self.received: list = []  # wsproto events not yet read; text messages whole
+        self._text: list[str] = []
+        self.ended = False
+
+    async def open(self) -> "FrameSocket":
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(self.protocol.send(wsproto.events.Request(host=f"{self.host}:{self.port}",
+                                                                    target=self.target)))
+        accepted = await self._next(lambda e: isinstance(e, (wsproto.events.AcceptConnection,
+                                                              wsproto.events.RejectConnection)))
+        assert isinstance(accepted, wsproto.events.AcceptConnection), accepted
+        assert (await self.text()).startswith("0{")  # Engine.IO's open packet
+        await self.send_frame(self.TEXT, b"40")
+        assert (await self.text()).startswith("40{")
+        return self
+
+    @staticmethod
+    def frame(opcode: int, payload: bytes, fin: bool = True, masked: bool = True, rsv: int = 0,
+              length: int | None = None) -> bytes:
+        """One frame as RFC 6455 lays it out; ``length``: the length to announce, if not the payload's."""
+        length = len(payload) if length is None else length
+        head = bytearray([(0x80 if fin else 0) | (rsv << 4) | opcode])
+        mask_bit = 0x80 if masked else 0
+        if length < 126:
+            head.append(mask_bit | length)
+        elif length < 1 << 16:
+            head += bytes([mask_bit | 126]) + length.to_bytes(2, "big")
+        else:
+            head += bytes([mask_bit | 127]) + length.to_bytes(8, "big")
+        if not masked:
+            return bytes(head) + payload
+        key = os.urandom(4)
+        return bytes(head) + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+    async def send_frame(self, opcode: int, payload: bytes, **options) -> None:
+        self.writer.write(self.frame(opcode, payload, **options))
+        await self.writer.drain()
+
+    async def _next(self, wanted, timeout: float = 10.0):
+        """The next event ``wanted`` accepts, reading more as needed (Engine.IO pings are answered)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for event in self.received:
+                if wanted(event):
+                    self.received.remove(event)
+                    return event
+            if self.ended:
+                raise ConnectionError("the connection ended")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"nothing of the kind within {timeout} s; received {self.received!r}")
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), left)
+            except (ConnectionError, asyncio.IncompleteReadError):
+                data = b""
+            self.protocol.receive_data(data or None)
+            if not data:
+                self.ended = True
+            for event in self.protocol.events():
+                if isinstance(event, wsproto.events.TextMessage):
+                    self._text.append(event.data)
+                    if not event.message_finished:
+                        continue
+                    event = wsproto.events.TextMessage(data="".join(self._text))
+                    self._text.clear()
+                    if event.data == "2":  # an Engine.IO ping
+                        await self.send_frame(self.TEXT, b"3")
+                        continue
+                self.received.append(event)
+
+    async def text(self, timeout: float = 10.0) -> str:
+        return (await self._next(lambda e: isinstance(e, wsproto.events.TextMessage), timeout)).data
+
+    async def ack(self, ack_id: int, timeout: float = 10.0):
+        prefix = f"43{ack_id}["
+        event = await self._next(lambda e: isinstance(e, wsproto.events.TextMessage) and e.data.startswith(prefix),
+                                 timeout)
+        return json.loads(event.data[len(prefix) - 1:])[0]
+
+    async def pong(self, timeout: float = 10.0) -> bytes:
+        return bytes((await self._next(lambda e: isinstance(e, wsproto.events.Pong), timeout)).payload)
+
+    async def end(self, timeout: float = 10.0) -> int | None:
+        """Read until the service ends the connection: its close code, or None when it cut the connection."""
+        try:
+            event = await self._next(lambda e: isinstance(e, wsproto.events.CloseConnection), timeout)
+        except ConnectionError:
+            return None
+        # wsproto reports a connection cut without a close frame as 1006, a code never sent on the wire
+        return None if event.code == wsproto.frame_protocol.CloseReason.ABNORMAL_CLOSURE else int(event.code)
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(ConnectionError):
+            await self.writer.wait_closed()
