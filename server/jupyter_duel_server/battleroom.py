@@ -772,14 +772,16 @@ class BattleRoom:
         for battle in battles:
             for seat in battle.seats:
                 shown = seat.delayed.shown_seq if seat.delayed is not None else 0
-                last_run = seat.last_tests[-1].submission_id if seat.last_tests else None
-                key = (seat.seq, len(seat.timeline), len(seat.pastes), last_run, len(seat.last_tests), shown)
+                tests = (seat.last_tests[-1].submission_id if seat.last_tests else None, len(seat.last_tests))
+                key = (seat.seq, len(seat.timeline), len(seat.pastes), *tests, shown)
                 if key == seat.flushed:
                     continue
+                if seat.last_tests_json[0] != tests:
+                    seat.last_tests_json = (tests, [t.model_dump(mode="json") for t in seat.last_tests])
                 changed.append((seat, key, len(seat.timeline), SeatFlush(
                     battle_id=battle.id, user_id=seat.profile.id, code=seat.code, seq=seat.seq,
                     pastes=[list(p) for p in seat.pastes],
-                    last_tests=[t.model_dump(mode="json") for t in seat.last_tests],
+                    last_tests=seat.last_tests_json[1],
                     shown_code=seat.delayed.shown_text if seat.delayed is not None else "", shown_seq=shown,
                     new_edits=seat.timeline[seat.flushed_edits:],
                 )))

@@ -53,6 +53,9 @@ class Seat:
     timeline: list[list] = field(default_factory=list)  # [seconds into the battle, seq, delta, text] per edit
     flushed: tuple = ()  # what the store holds of this seat (BattleRoom.flush): skip it while unchanged
     flushed_edits: int = 0  # how many timeline rows the store holds
+    # last_tests as the store writes them, with the (last run, count) it was made for: made once per result,
+    # not at every flush while the player types
+    last_tests_json: tuple = ((None, 0), [])
 
     @property
     def name(self) -> str:

@@ -135,6 +135,9 @@ async def test_a_killed_service_carries_the_battle_on(tmp_path):
         assert state["your_code"] == bob_code and state["your_seq"] == 2
         assert [r["submission_id"] for r in state["your_submissions"]] == [failing["submission_id"]]
         assert state["your_submissions"][0]["verdict"] == failing["verdict"]
+        # His latest run's tests, as he saw them: flushed with his edits after the run (made once per result).
+        assert {t["submission_id"] for t in state["your_tests"]} == {failing["submission_id"]}
+        assert sum(t["passed"] for t in state["your_tests"]) == failing["passed"]
         assert state["opponent_submissions"] == 0  # alice's lost run does not count
         assert state["opponent_connected"] is True
         assert (await alice.expect("opponent_status"))["connected"] is True
